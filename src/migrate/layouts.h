@@ -1,0 +1,34 @@
+// Loading a migrations directory in any supported layout into a MigrationSet.
+//
+//   tandem / dbmate   <version>_<name>.sql with -- migrate:up / -- migrate:down sections
+//   golang-migrate    <version>_<name>.up.sql + <version>_<name>.down.sql
+//   diesel            <version>_<name>/up.sql + down.sql
+//   flyway            V<version>__<name>.sql (version parts separated by _ or .)
+//   goose             <version>_<name>.sql with -- +goose Up / -- +goose Down
+//
+// Errors are kInvalidInput with the file, line and column: an unknown directive or a bad
+// directive value, two files with the same version, a file without an up section, a missing
+// directory, an unknown layout.
+#pragma once
+
+#include <optional>
+#include <string>
+
+#include "base/status.h"
+#include "migrate/migration.h"
+
+namespace tandem::migrate {
+
+struct LoadOptions {
+  std::optional<Layout> layout;  // nullopt: detect from the file names
+};
+
+// Reads every migration's files, directives and checksum. Does not parse SQL (status over
+// 10,000 files must stay fast); call SplitSections before running or linting.
+Result<MigrationSet> LoadMigrations(const std::string& directory, const LoadOptions& options = {});
+
+// Splits the up and down sections into statements with the real parser; kInvalidInput with
+// the statement's file, line and column on a syntax error. Idempotent.
+Status SplitSections(Migration& migration);
+
+}  // namespace tandem::migrate

@@ -1,0 +1,89 @@
+// The migration model: what a migration file says, independent of its layout on disk.
+//
+// Loading (layouts.h) fills these from tandem/dbmate single files, golang-migrate, Diesel,
+// Flyway or goose layouts. The runner, lint and release read only this model.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/duration.h"
+#include "base/status.h"
+
+namespace tandem::migrate {
+
+enum class Phase { kPreDeploy, kPostDeploy, kBackground };
+std::string_view PhaseName(Phase phase);  // "pre-deploy", "post-deploy", "background"
+std::optional<Phase> ParsePhase(std::string_view name);
+
+enum class Layout { kTandem, kGolangMigrate, kDiesel, kFlyway, kGoose };
+std::string_view LayoutName(Layout layout);  // "tandem", "golang-migrate", "diesel", ...
+// Accepts the names above and "dbmate" (same as tandem).
+std::optional<Layout> ParseLayout(std::string_view name);
+
+// `-- tandem:allow <rule-id> "reason"`: a lint rule accepted, with the reason why.
+struct Allow {
+  std::string rule;
+  std::string reason;
+  SourceLocation location;
+};
+
+// One SQL statement of a section, where it stands in its file.
+struct Statement {
+  std::string sql;          // without the trailing semicolon
+  SourceLocation location;  // file, line and column of the statement's first character
+  // A `-- tandem:allow <rule> "reason"` on the line right before the statement.
+  std::vector<Allow> allows;
+};
+
+// `-- tandem:batch table=users key=id size=auto` (background migrations).
+struct BatchSpec {
+  std::string table;
+  std::string key;
+  std::optional<long long> size;  // nullopt: auto
+  SourceLocation location;
+};
+
+struct Section {
+  bool present = false;
+  SourceLocation location;  // the marker line (or the file start for layouts without markers)
+  std::string path;         // the file the section is in
+  std::string text;         // the section's SQL text as written
+  size_t text_offset = 0;   // where text starts in its file (bytes)
+  int text_line = 1;        // the line of the file on which `text` starts
+  // Filled by SplitSections (statement splitting is lazy: `status` never parses SQL).
+  std::vector<Statement> statements;
+  bool split = false;
+};
+
+struct Migration {
+  std::string version;             // digits (and dots for Flyway), as in the file name
+  std::string name;                // the descriptive part of the file name
+  std::vector<std::string> paths;  // every file of the migration, up first
+  Phase phase = Phase::kPreDeploy;
+  bool transactional = true;             // `-- tandem:transaction off` / dbmate `transaction:false`
+  std::optional<Duration> lock_timeout;  // `-- tandem:lock-timeout 500ms`
+  std::optional<Duration> statement_timeout;  // `-- tandem:statement-timeout 15min`
+  std::vector<Allow> file_allows;             // file-level `-- tandem:allow`
+  std::optional<BatchSpec> batch;
+  Section up;
+  Section down;
+  // SHA-256 (hex) over the migration's files with line endings normalised; a one-file
+  // migration's checksum is the SHA-256 of that file.
+  std::string checksum;
+};
+
+// Orders versions numerically, component by component ("2" < "10", "1.2" < "1.10").
+int CompareVersions(std::string_view a, std::string_view b);
+
+struct MigrationSet {
+  Layout layout = Layout::kTandem;
+  std::string directory;
+  std::vector<Migration> migrations;  // sorted by version, versions unique
+
+  const Migration* Find(std::string_view version) const;
+};
+
+}  // namespace tandem::migrate

@@ -1,0 +1,171 @@
+#include "pg/connection.h"
+
+#include <libpq-fe.h>
+
+#include <cstdlib>
+
+namespace tandem::pg {
+namespace {
+
+std::string Field(const PGresult* result, int code) {
+  const char* value = PQresultErrorField(result, code);
+  return value ? value : "";
+}
+
+std::string TrimNewlines(std::string s) {
+  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
+  return s;
+}
+
+// Converts a failed PGresult (or a lost connection) into a Status that keeps the SQLSTATE.
+Status ErrorStatus(PGconn* conn, const PGresult* result) {
+  std::string sqlstate = result ? Field(result, PG_DIAG_SQLSTATE) : "";
+  std::string message = result ? Field(result, PG_DIAG_MESSAGE_PRIMARY) : "";
+  if (message.empty()) message = TrimNewlines(PQerrorMessage(conn));
+  message = RedactSecrets(message);
+  bool connection_lost = PQstatus(conn) == CONNECTION_BAD || sqlstate.rfind("08", 0) == 0;
+  Status status = connection_lost ? Status::Unavailable(message) : Status::Failed(message);
+  if (!sqlstate.empty()) status.WithSqlState(sqlstate);
+  if (result) {
+    if (auto detail = Field(result, PG_DIAG_MESSAGE_DETAIL); !detail.empty())
+      status.WithDetail(RedactSecrets(detail));
+    if (auto hint = Field(result, PG_DIAG_MESSAGE_HINT); !hint.empty()) status.WithHint(hint);
+    if (auto position = Field(result, PG_DIAG_STATEMENT_POSITION); !position.empty())
+      status.WithStatementPosition(std::atoi(position.c_str()));
+  }
+  return status;
+}
+
+}  // namespace
+
+int QueryResult::ColumnIndex(std::string_view name) const {
+  for (size_t i = 0; i < columns_.size(); ++i)
+    if (columns_[i] == name) return static_cast<int>(i);
+  return -1;
+}
+
+const std::string& QueryResult::Get(size_t row, size_t column) const {
+  static const std::string kEmpty;
+  const Param& p = rows_[row][column];
+  return p ? *p : kEmpty;
+}
+
+const std::string& QueryResult::Get(size_t row, std::string_view column) const {
+  int index = ColumnIndex(column);
+  static const std::string kEmpty;
+  return index < 0 ? kEmpty : Get(row, static_cast<size_t>(index));
+}
+
+long long QueryResult::GetInt(size_t row, size_t column) const {
+  return std::atoll(Get(row, column).c_str());
+}
+
+Connection::Connection(PGconn* conn, DatabaseUrl url) : conn_(conn), url_(std::move(url)) {
+  backend_pid_ = PQbackendPID(conn_);
+  PQsetNoticeReceiver(conn_, &Connection::OnNotice, this);
+}
+
+Connection::~Connection() {
+  if (conn_) PQfinish(conn_);
+}
+
+Result<std::unique_ptr<Connection>> Connection::Open(const DatabaseUrl& url,
+                                                     const ConnectOptions& options) {
+  std::string timeout = std::to_string(options.connect_timeout_seconds);
+  // dbname carries the whole URL (expand_dbname = 1); keywords after it override its values,
+  // so application_name is always ours.
+  const char* keywords[] = {"dbname", "application_name", "connect_timeout", nullptr};
+  const char* values[] = {url.conninfo.c_str(), options.application_name.c_str(), timeout.c_str(),
+                          nullptr};
+  PGconn* conn = PQconnectdbParams(keywords, values, /*expand_dbname=*/1);
+  if (conn == nullptr) return Status::Internal("out of memory while connecting");
+  if (PQstatus(conn) != CONNECTION_OK) {
+    std::string reason = RedactSecrets(TrimNewlines(PQerrorMessage(conn)));
+    PQfinish(conn);
+    return Status::Unavailable("could not connect to database at " + url.HostAndPort())
+        .WithDetail(reason)
+        .WithHint("check that the server is running and the URL (" + url.Redacted() + ") is right");
+  }
+  std::unique_ptr<Connection> connection(new Connection(conn, url));
+  Status set = connection->Exec("SELECT pg_catalog.set_config('search_path', $1, false)",
+                                {options.search_path});
+  if (!set.ok()) return set.Prefix("could not set search_path");
+  return connection;
+}
+
+Result<QueryResult> Connection::Query(std::string_view sql, const std::vector<Param>& params) {
+  std::string text(sql);
+  std::vector<const char*> values;
+  values.reserve(params.size());
+  for (const Param& p : params) values.push_back(p ? p->c_str() : nullptr);
+  PGresult* result = PQexecParams(conn_, text.c_str(), static_cast<int>(params.size()), nullptr,
+                                  values.data(), nullptr, nullptr, 0);
+  ExecStatusType status = result ? PQresultStatus(result) : PGRES_FATAL_ERROR;
+  if (status != PGRES_COMMAND_OK && status != PGRES_TUPLES_OK) {
+    Status error = ErrorStatus(conn_, result);
+    if (status == PGRES_COPY_IN || status == PGRES_COPY_OUT || status == PGRES_COPY_BOTH) {
+      error = Status::InvalidInput("COPY to or from the client is not supported in migrations")
+                  .WithHint("load data with INSERT, or COPY from a server-side file");
+      // Leave COPY mode so the connection stays usable.
+      PQputCopyEnd(conn_, "tandem does not stream COPY data");
+      while (PGresult* r = PQgetResult(conn_)) PQclear(r);
+    }
+    if (result) PQclear(result);
+    return error;
+  }
+  int nrows = PQntuples(result), ncols = PQnfields(result);
+  std::vector<std::string> columns;
+  columns.reserve(ncols);
+  for (int c = 0; c < ncols; ++c) columns.emplace_back(PQfname(result, c));
+  std::vector<std::vector<Param>> rows(nrows);
+  for (int r = 0; r < nrows; ++r) {
+    rows[r].reserve(ncols);
+    for (int c = 0; c < ncols; ++c) {
+      if (PQgetisnull(result, r, c)) {
+        rows[r].emplace_back(std::nullopt);
+      } else {
+        rows[r].emplace_back(std::string(PQgetvalue(result, r, c), PQgetlength(result, r, c)));
+      }
+    }
+  }
+  std::string tag = PQcmdStatus(result);
+  PQclear(result);
+  return QueryResult(std::move(columns), std::move(rows), std::move(tag));
+}
+
+Status Connection::Exec(std::string_view sql, const std::vector<Param>& params) {
+  auto result = Query(sql, params);
+  return result.ok() ? Status::Ok() : result.status();
+}
+
+int Connection::server_version_num() const { return PQserverVersion(conn_); }
+
+bool Connection::in_transaction() const {
+  PGTransactionStatusType s = PQtransactionStatus(conn_);
+  return s == PQTRANS_INTRANS || s == PQTRANS_INERROR || s == PQTRANS_ACTIVE;
+}
+
+bool Connection::alive() const { return PQstatus(conn_) == CONNECTION_OK; }
+
+void Connection::RequestCancel() {
+  PGcancel* cancel = PQgetCancel(conn_);
+  if (!cancel) return;
+  char buf[256];
+  PQcancel(cancel, buf, sizeof buf);
+  PQfreeCancel(cancel);
+}
+
+std::vector<Notice> Connection::TakeNotices() {
+  std::vector<Notice> out;
+  out.swap(notices_);
+  return out;
+}
+
+void Connection::OnNotice(void* self, const PGresult* result) {
+  auto* connection = static_cast<Connection*>(self);
+  connection->notices_.push_back(Notice{Field(result, PG_DIAG_SEVERITY),
+                                        Field(result, PG_DIAG_SQLSTATE),
+                                        Field(result, PG_DIAG_MESSAGE_PRIMARY)});
+}
+
+}  // namespace tandem::pg

@@ -1,0 +1,107 @@
+// A PostgreSQL session on libpq, owned by RAII.
+//
+// Every value is sent as a bound parameter (Query's params); SQL text never contains user
+// values. Every server error keeps its SQLSTATE, detail, hint and statement position in the
+// returned Status. application_name is "tandem" and search_path is set explicitly on connect;
+// notices are captured instead of printed. Connection failures are kUnavailable (exit 3) and
+// name the host and port, never the password.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/status.h"
+#include "pg/url.h"
+
+typedef struct pg_conn PGconn;
+typedef struct pg_result PGresult;
+
+namespace tandem::pg {
+
+using Param = std::optional<std::string>;  // nullopt is SQL NULL
+
+// Rows copied out of a PGresult, so results are plain values that outlive the connection.
+class QueryResult {
+ public:
+  QueryResult() = default;
+  QueryResult(std::vector<std::string> columns, std::vector<std::vector<Param>> rows,
+              std::string command_tag = "")
+      : columns_(std::move(columns)),
+        rows_(std::move(rows)),
+        command_tag_(std::move(command_tag)) {}
+
+  size_t rows() const { return rows_.size(); }
+  size_t columns() const { return columns_.size(); }
+  const std::string& column_name(size_t c) const { return columns_[c]; }
+  // -1 when there is no such column.
+  int ColumnIndex(std::string_view name) const;
+  bool IsNull(size_t row, size_t column) const { return !rows_[row][column].has_value(); }
+  // Empty string for NULL.
+  const std::string& Get(size_t row, size_t column) const;
+  const std::string& Get(size_t row, std::string_view column) const;
+  const Param& GetParam(size_t row, size_t column) const { return rows_[row][column]; }
+  long long GetInt(size_t row, size_t column) const;
+  bool GetBool(size_t row, size_t column) const { return Get(row, column) == "t"; }
+  // "INSERT 0 1", "CREATE TABLE", ...
+  const std::string& command_tag() const { return command_tag_; }
+
+ private:
+  std::vector<std::string> columns_;
+  std::vector<std::vector<Param>> rows_;
+  std::string command_tag_;
+};
+
+struct Notice {
+  std::string severity;  // NOTICE, WARNING, ...
+  std::string sqlstate;
+  std::string message;
+};
+
+struct ConnectOptions {
+  std::string application_name = "tandem";
+  // Set explicitly so that a role's or database's search_path cannot redirect tandem's SQL.
+  // pg_catalog is always searched first when it is not named (see PostgreSQL's docs on
+  // search_path), so built-ins cannot be shadowed by objects in public.
+  std::string search_path = "public";
+  int connect_timeout_seconds = 10;
+};
+
+class Connection {
+ public:
+  static Result<std::unique_ptr<Connection>> Open(const DatabaseUrl& url,
+                                                  const ConnectOptions& options = {});
+  ~Connection();
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  // Runs one statement with bound parameters (extended protocol: a string with several
+  // statements is refused by the server, which is what we want).
+  Result<QueryResult> Query(std::string_view sql, const std::vector<Param>& params = {});
+  // Query, discarding rows.
+  Status Exec(std::string_view sql, const std::vector<Param>& params = {});
+
+  int backend_pid() const { return backend_pid_; }
+  int server_version_num() const;  // e.g. 150020
+  bool in_transaction() const;     // inside BEGIN ... COMMIT (or a failed one)
+  bool alive() const;
+  const DatabaseUrl& url() const { return url_; }
+
+  // Asks the server to cancel the statement running on this connection (thread-safe).
+  void RequestCancel();
+
+  std::vector<Notice> TakeNotices();
+
+ private:
+  Connection(PGconn* conn, DatabaseUrl url);
+  static void OnNotice(void* self, const PGresult* result);
+
+  PGconn* conn_;
+  DatabaseUrl url_;
+  int backend_pid_ = 0;
+  std::vector<Notice> notices_;
+};
+
+}  // namespace tandem::pg

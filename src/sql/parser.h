@@ -1,0 +1,49 @@
+// The one door to libpg_query (the real PostgreSQL 15 parser). Only parser.cc includes
+// pg_query.h; everything else sees these types, with positions in the original text.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/status.h"
+
+namespace tandem::sql {
+
+// Line and column (both 1-based, column in bytes) of a byte offset in `text`.
+struct LineColumn {
+  int line = 1;
+  int column = 1;
+};
+LineColumn LineColumnAt(std::string_view text, size_t offset);
+
+enum class TransactionControl {
+  kNone,
+  kBegin,     // BEGIN, START TRANSACTION
+  kCommit,    // COMMIT, END
+  kRollback,  // ROLLBACK, ABORT
+  kOther,     // SAVEPOINT, RELEASE, PREPARE TRANSACTION, COMMIT PREPARED, ...
+};
+
+struct SplitStatement {
+  std::string text;   // the statement without leading comments and the trailing semicolon
+  size_t offset = 0;  // byte offset of text in the input
+  LineColumn start;   // where text starts in the input
+  TransactionControl transaction_control = TransactionControl::kNone;
+};
+
+// Splits SQL into statements with the real parser, so dollar quoting, comments, strings and
+// BEGIN ATOMIC bodies are handled exactly as the server does. On a syntax error returns
+// kInvalidInput with the PostgreSQL message; the error's location (line, column relative to
+// `text`) is set with an empty file name for the caller to fill in.
+Result<std::vector<SplitStatement>> SplitStatements(std::string_view text);
+
+// The parse tree of `text` as libpg_query's JSON (one RawStmt per statement), for the
+// translation into tandem's own statement model (src/sql/ and src/lint/ only). Same errors as
+// SplitStatements.
+Result<std::string> ParseToJson(std::string_view text);
+
+// Classifies by the statement's first keywords (no parse needed).
+TransactionControl ClassifyTransactionControl(std::string_view statement);
+
+}  // namespace tandem::sql

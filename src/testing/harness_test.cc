@@ -1,0 +1,74 @@
+// The harness itself, and the embedded server it shares with `tandem dev`.
+#include "testing/harness.h"
+
+#include <gtest/gtest.h>
+
+namespace tandem::testing {
+namespace {
+
+class HarnessTest : public PgTest {};
+
+TEST_F(HarnessTest, EachTestGetsItsOwnDatabaseOnARealServer) {
+  EXPECT_EQ(QueryValue("SELECT current_database()"), database());
+  EXPECT_EQ(QueryValue("SELECT current_setting('application_name')"), "tandem");
+  EXPECT_EQ(QueryValue("SELECT current_setting('search_path')"), "public");
+  EXPECT_EQ(QueryValue("SELECT current_setting('listen_addresses')"), "127.0.0.1");
+  EXPECT_EQ(QueryValue("SELECT current_setting('server_version_num')::int / 10000"), "15");
+}
+
+TEST_F(HarnessTest, ServerErrorsKeepSqlStateAndPosition) {
+  auto connection = Connect();
+  ASSERT_NE(connection, nullptr);
+  auto result = connection->Query("SELECT nosuchcolumn FROM pg_class");
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(result.status().sqlstate(), "42703");
+  EXPECT_EQ(result.status().statement_position(), 8);
+  EXPECT_EQ(result.status().code(), StatusCode::kFailed);
+}
+
+TEST_F(HarnessTest, ValuesAreBoundAsParameters) {
+  auto connection = Connect();
+  ASSERT_NE(connection, nullptr);
+  auto result = connection->Query("SELECT $1::text || $2::text, $3::text IS NULL",
+                                  {"it's", "'; DROP TABLE x; --", std::nullopt});
+  ASSERT_TRUE(result.ok()) << result.status().ToString();
+  EXPECT_EQ(result->Get(0, 0), "it's'; DROP TABLE x; --");
+  EXPECT_TRUE(result->GetBool(0, 1));
+}
+
+TEST_F(HarnessTest, NoticesAreCaptured) {
+  auto connection = Connect();
+  ASSERT_NE(connection, nullptr);
+  ASSERT_TRUE(connection->Exec("DO $$ BEGIN RAISE NOTICE 'hello %', 42; END $$").ok());
+  auto notices = connection->TakeNotices();
+  ASSERT_EQ(notices.size(), 1u);
+  EXPECT_EQ(notices[0].message, "hello 42");
+  EXPECT_EQ(notices[0].severity, "NOTICE");
+}
+
+TEST(ConnectionTest, UnreachableServerIsUnavailableWithHostAndPortButNoPassword) {
+  auto url = pg::ParseDatabaseUrl("postgresql://app:topsecret@127.0.0.1:1/db?connect_timeout=2");
+  ASSERT_TRUE(url.ok());
+  auto connection = pg::Connection::Open(*url);
+  ASSERT_FALSE(connection.ok());
+  EXPECT_EQ(connection.status().code(), StatusCode::kUnavailable);
+  std::string text = connection.status().ToString();
+  EXPECT_NE(text.find("127.0.0.1:1"), std::string::npos) << text;
+  EXPECT_EQ(text.find("topsecret"), std::string::npos) << text;
+}
+
+TEST(EmbeddedServerTest, StartsAndRemovesItsDirectory) {
+  auto server = pg::EmbeddedServer::Start();
+  ASSERT_TRUE(server.ok()) << server.status().ToString();
+  std::filesystem::path root = (*server)->root();
+  EXPECT_TRUE(std::filesystem::exists(root / "data" / "PG_VERSION"));
+  auto url = pg::ParseDatabaseUrl((*server)->Url());
+  auto connection = pg::Connection::Open(*url);
+  ASSERT_TRUE(connection.ok()) << connection.status().ToString();
+  connection->reset();
+  ASSERT_TRUE((*server)->Stop().ok());
+  EXPECT_FALSE(std::filesystem::exists(root));
+}
+
+}  // namespace
+}  // namespace tandem::testing
