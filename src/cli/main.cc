@@ -1,7 +1,11 @@
-// The tandem command line: parses options and dispatches to src/cli/commands.
-#include <cstdio>
+// The tandem executable: everything is in the core library; this only hands over argv.
+#include <iostream>
+
+#include "cli/context.h"
+#include "pg/embedded_server.h"
 
 int main(int argc, char** argv) {
-  std::puts("tandem");
-  return 0;
+  // Embedded servers (tandem dev --foreground, shadow databases) are stopped on Ctrl-C.
+  tandem::pg::InstallServerCleanupOnSignals();
+  return tandem::cli::RunCli(argc, argv, std::cout, std::cerr);
 }

@@ -1,0 +1,72 @@
+// What every command shares: the global flags, the merged configuration, loading migrations
+// and connecting, and rendering errors as text or JSON. Commands print; the core never does.
+#pragma once
+
+#include <CLI/CLI.hpp>
+#include <functional>
+#include <iosfwd>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "base/status.h"
+#include "config/config.h"
+#include "migrate/migration.h"
+#include "pg/connection.h"
+
+namespace tandem::cli {
+
+enum class Format { kText, kJson };
+
+struct GlobalFlags {
+  std::string format = "text";
+  std::string config;
+  std::string database_url;
+  std::string dir;
+  std::string layout;
+  std::string schema;
+  std::string lock_wait;
+};
+
+class Context {
+ public:
+  Context(std::ostream& out, std::ostream& err);
+
+  GlobalFlags flags;
+  std::string working_directory;
+  std::ostream& out;
+  std::ostream& err;
+
+  Format format() const { return flags.format == "json" ? Format::kJson : Format::kText; }
+  // The merged configuration (loaded once).
+  Result<config::Config> LoadConfig();
+  Result<migrate::MigrationSet> LoadMigrations(const config::Config& config);
+  Result<std::unique_ptr<pg::Connection>> Connect(const config::Config& config);
+
+  // Prints the error (text on stderr, or a JSON object on stdout) and returns its exit code.
+  int Fail(const Status& status);
+
+ private:
+  std::optional<Result<config::Config>> config_;
+};
+
+// A command registers its subcommand and, when chosen, the function that runs it.
+using Runner = std::function<int()>;
+using Registration = void (*)(CLI::App& app, Context& context, Runner& selected);
+
+void RegisterInit(CLI::App& app, Context& context, Runner& selected);
+void RegisterNew(CLI::App& app, Context& context, Runner& selected);
+void RegisterStatus(CLI::App& app, Context& context, Runner& selected);
+void RegisterUp(CLI::App& app, Context& context, Runner& selected);
+void RegisterDown(CLI::App& app, Context& context, Runner& selected);
+void RegisterAdopt(CLI::App& app, Context& context, Runner& selected);
+void RegisterDev(CLI::App& app, Context& context, Runner& selected);
+// Later commands add their Register function here and to the list in RunCli (context.cc).
+void RegisterLint(CLI::App& app, Context& context, Runner& selected);
+void RegisterRelease(CLI::App& app, Context& context, Runner& selected);
+void RegisterVerify(CLI::App& app, Context& context, Runner& selected);
+
+// Runs the CLI; returns the process exit code.
+int RunCli(int argc, char** argv, std::ostream& out, std::ostream& err);
+
+}  // namespace tandem::cli

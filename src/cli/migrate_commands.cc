@@ -1,0 +1,131 @@
+// tandem status, tandem up, tandem down.
+#include <iostream>
+#include <memory>
+
+#include "cli/context.h"
+#include "cli/render.h"
+#include "migrate/history.h"
+#include "migrate/runner.h"
+#include "pg/url.h"
+
+namespace tandem::cli {
+namespace {
+
+// Loads config, migrations and a connection, in the order that makes errors cheapest: bad
+// input (exit 2) is found before the database is contacted.
+struct Prepared {
+  config::Config config;
+  migrate::MigrationSet files;
+  std::unique_ptr<pg::Connection> connection;
+};
+
+Result<Prepared> Prepare(Context& context) {
+  Prepared p;
+  TANDEM_ASSIGN_OR_RETURN(p.config, context.LoadConfig());
+  TANDEM_ASSIGN_OR_RETURN(p.files, context.LoadMigrations(p.config));
+  TANDEM_ASSIGN_OR_RETURN(p.connection, context.Connect(p.config));
+  return p;
+}
+
+int PrintRunReport(Context& context, const migrate::RunReport& report) {
+  if (context.format() == Format::kJson) {
+    context.out << RunReportJson(report).dump(2) << "\n";
+    return ExitCodeFor(report.status);
+  }
+  context.out << RunReportText(report, UseColor());
+  if (!report.status.ok()) return context.Fail(report.status);
+  return 0;
+}
+
+std::optional<std::string> OptionalString(const std::string& s) {
+  if (s.empty()) return std::nullopt;
+  return s;
+}
+
+}  // namespace
+
+void RegisterStatus(CLI::App& app, Context& context, Runner& selected) {
+  auto* cmd = app.add_subcommand("status", "show applied, pending, failed and drifted migrations");
+  auto exit_code = std::make_shared<bool>(false);
+  cmd->add_flag("--exit-code", *exit_code, "exit 1 when anything is pending, failed or drifted");
+  cmd->callback([&context, &selected, exit_code] {
+    selected = [&context, exit_code]() -> int {
+      auto prepared = Prepare(context);
+      if (!prepared.ok()) return context.Fail(prepared.status());
+      auto history = migrate::ReadHistory(*prepared->connection, prepared->config.schema);
+      if (!history.ok()) return context.Fail(history.status());
+      auto entries = migrate::ComputeStatus(prepared->files, *history);
+      bool work = false;
+      for (const auto& e : entries) work |= e.state != migrate::MigrationState::kApplied;
+      if (context.format() == Format::kJson) {
+        auto json = StatusJson(entries);
+        json["database"] = prepared->connection->url().Redacted();
+        json["directory"] = prepared->files.directory;
+        json["layout"] = std::string(migrate::LayoutName(prepared->files.layout));
+        context.out << json.dump(2) << "\n";
+      } else {
+        context.out << StatusText(entries, UseColor());
+      }
+      return *exit_code && work ? 1 : 0;
+    };
+  });
+}
+
+void RegisterUp(CLI::App& app, Context& context, Runner& selected) {
+  auto* cmd =
+      app.add_subcommand("up", "apply pending migrations (development use; deploys use release)");
+  struct Flags {
+    std::string to;
+    bool dry_run = false, allow_drift = false, strict_order = false;
+  };
+  auto f = std::make_shared<Flags>();
+  cmd->add_option("--to", f->to, "apply up to and including this version");
+  cmd->add_flag("--dry-run", f->dry_run, "print what would run and change nothing");
+  cmd->add_flag("--allow-drift", f->allow_drift, "run even if applied migrations were edited");
+  cmd->add_flag("--strict-order", f->strict_order,
+                "refuse pending migrations older than the newest applied one");
+  cmd->callback([&context, &selected, f] {
+    selected = [&context, f]() -> int {
+      auto prepared = Prepare(context);
+      if (!prepared.ok()) return context.Fail(prepared.status());
+      migrate::UpOptions options;
+      options.schema = prepared->config.schema;
+      options.lock_wait = prepared->config.lock_wait;
+      options.dry_run = f->dry_run;
+      options.allow_drift = f->allow_drift;
+      options.strict_order = f->strict_order;
+      options.to_version = OptionalString(f->to);
+      auto report = migrate::Up(*prepared->connection, prepared->files, options);
+      return PrintRunReport(context, report);
+    };
+  });
+}
+
+void RegisterDown(CLI::App& app, Context& context, Runner& selected) {
+  auto* cmd = app.add_subcommand("down", "revert applied migrations, newest first (default: one)");
+  struct Flags {
+    std::string to;
+    int steps = -1;
+    bool dry_run = false;
+  };
+  auto f = std::make_shared<Flags>();
+  auto* to = cmd->add_option("--to", f->to, "revert every migration newer than this version");
+  cmd->add_option("--steps", f->steps, "how many migrations to revert (default 1)")->excludes(to);
+  cmd->add_flag("--dry-run", f->dry_run, "print what would run and change nothing");
+  cmd->callback([&context, &selected, f] {
+    selected = [&context, f]() -> int {
+      auto prepared = Prepare(context);
+      if (!prepared.ok()) return context.Fail(prepared.status());
+      migrate::DownOptions options;
+      options.schema = prepared->config.schema;
+      options.lock_wait = prepared->config.lock_wait;
+      options.dry_run = f->dry_run;
+      options.to_version = OptionalString(f->to);
+      options.steps = f->steps == -1 ? 1 : f->steps;
+      auto report = migrate::Down(*prepared->connection, prepared->files, options);
+      return PrintRunReport(context, report);
+    };
+  });
+}
+
+}  // namespace tandem::cli

@@ -1,0 +1,193 @@
+#include "cli/render.h"
+
+#include <unistd.h>
+
+#include <cstdlib>
+#include <map>
+#include <sstream>
+
+#include "base/duration.h"
+
+namespace tandem::cli {
+namespace {
+
+std::string Paint(const std::string& text, const char* code, bool color) {
+  if (!color) return text;
+  return std::string("\033[") + code + "m" + text + "\033[0m";
+}
+
+const char* StateColor(migrate::MigrationState state) {
+  switch (state) {
+    case migrate::MigrationState::kApplied:
+      return "32";
+    case migrate::MigrationState::kPending:
+      return "33";
+    default:
+      return "31";
+  }
+}
+
+std::string Pad(const std::string& s, size_t width) {
+  return s.size() >= width ? s + " " : s + std::string(width - s.size(), ' ');
+}
+
+}  // namespace
+
+bool UseColor() {
+  const char* no_color = std::getenv("NO_COLOR");
+  return isatty(STDOUT_FILENO) && !(no_color && *no_color);
+}
+
+nlohmann::json StatusToJson(const Status& status) {
+  nlohmann::json j = {{"message", status.message()}};
+  if (!status.sqlstate().empty()) j["sqlstate"] = status.sqlstate();
+  if (!status.detail().empty()) j["detail"] = status.detail();
+  if (!status.hint().empty()) j["hint"] = status.hint();
+  if (status.location().known()) {
+    j["file"] = status.location().file;
+    j["line"] = status.location().line;
+    j["column"] = status.location().column;
+  }
+  return j;
+}
+
+nlohmann::json StatusJson(const std::vector<migrate::StatusEntry>& entries) {
+  nlohmann::json migrations = nlohmann::json::array();
+  std::map<std::string, int> summary = {
+      {"applied", 0}, {"pending", 0}, {"failed", 0}, {"drifted", 0}, {"missing-file", 0}};
+  for (const auto& e : entries) {
+    std::string state(migrate::StateName(e.state));
+    summary[state]++;
+    nlohmann::json item = {{"version", e.version},
+                           {"name", e.name},
+                           {"phase", std::string(migrate::PhaseName(e.phase))},
+                           {"status", state},
+                           {"out_of_order", e.out_of_order}};
+    if (e.migration) {
+      item["file"] = e.migration->paths.empty() ? "" : e.migration->paths.front();
+      item["checksum"] = e.migration->checksum;
+      item["transactional"] = e.migration->transactional;
+    }
+    if (e.row) {
+      const auto& r = *e.row;
+      item["recorded_status"] = r.status;
+      item["attempts"] = r.attempts;
+      if (!r.finished_at.empty()) item["finished_at"] = r.finished_at;
+      if (r.duration_ms) item["duration_ms"] = *r.duration_ms;
+      item["statements_done"] = r.statements_done;
+      item["statements_total"] = r.statements_total;
+      if (!r.applied_by.empty()) item["applied_by"] = r.applied_by;
+      if (!r.adopted_from.empty()) item["adopted_from"] = r.adopted_from;
+      if (e.state == migrate::MigrationState::kDrifted) item["recorded_checksum"] = r.checksum;
+      if (!r.error_message.empty() && e.state == migrate::MigrationState::kFailed) {
+        item["error"] = {{"message", r.error_message},     {"sqlstate", r.error_sqlstate},
+                         {"statement", r.error_statement}, {"file", r.error_file},
+                         {"line", r.error_line},           {"column", r.error_column}};
+      }
+    }
+    migrations.push_back(std::move(item));
+  }
+  return {{"migrations", migrations}, {"summary", summary}};
+}
+
+std::string StatusText(const std::vector<migrate::StatusEntry>& entries, bool color) {
+  std::ostringstream out;
+  if (entries.empty()) {
+    out << "no migrations yet: create one with \"tandem new NAME\"\n";
+    return out.str();
+  }
+  size_t name_width = 4;
+  for (const auto& e : entries) name_width = std::max(name_width, e.name.size());
+  name_width = std::min<size_t>(name_width, 40);
+  out << Pad("VERSION", 16) << Pad("NAME", name_width + 2) << Pad("PHASE", 13) << "STATUS\n";
+  std::map<std::string, int> counts;
+  for (const auto& e : entries) {
+    std::string state(migrate::StateName(e.state));
+    counts[state]++;
+    std::string name = e.name.size() > 40 ? e.name.substr(0, 39) + "~" : e.name;
+    out << Pad(e.version, 16) << Pad(name, name_width + 2)
+        << Pad(std::string(migrate::PhaseName(e.phase)), 13)
+        << Paint(state, StateColor(e.state), color);
+    if (e.out_of_order) out << " (out of order)";
+    if (e.row && e.state == migrate::MigrationState::kApplied && !e.row->finished_at.empty()) {
+      out << "  " << e.row->finished_at.substr(0, 19);
+      if (e.row->duration_ms) out << "  " << FormatDuration(Duration(*e.row->duration_ms));
+    }
+    if (e.row && e.state == migrate::MigrationState::kFailed) {
+      const auto& r = *e.row;
+      out << "  after " << r.statements_done << "/" << r.statements_total << " statements";
+      if (!r.error_message.empty()) {
+        out << "\n    " << r.error_file << ":" << r.error_line << ": " << r.error_message;
+        if (!r.error_sqlstate.empty()) out << " (SQLSTATE " << r.error_sqlstate << ")";
+      } else if (r.status == "running") {
+        out << "\n    interrupted: the runner stopped mid-way; the next run resumes";
+      }
+    }
+    out << "\n";
+  }
+  out << "\n";
+  bool first = true;
+  for (const char* s : {"applied", "pending", "failed", "drifted", "missing-file"}) {
+    if (!counts[s]) continue;
+    out << (first ? "" : ", ") << counts[s] << " " << s;
+    first = false;
+  }
+  out << "\n";
+  return out.str();
+}
+
+nlohmann::json RunReportJson(const migrate::RunReport& report) {
+  nlohmann::json runs = nlohmann::json::array();
+  for (const auto& run : report.runs) {
+    nlohmann::json item = {{"version", run.version},
+                           {"name", run.name},
+                           {"phase", std::string(migrate::PhaseName(run.phase))},
+                           {"action", run.action},
+                           {"out_of_order", run.out_of_order}};
+    if (!run.statements.empty()) item["statements"] = run.statements;
+    if (run.action == "applied" || run.action == "failed" || run.action == "reverted") {
+      const auto& o = run.outcome;
+      item["duration_ms"] = o.duration.count();
+      item["statements_done"] = o.statements_done;
+      item["statements_total"] = o.statements_total;
+      if (o.resumed) item["resumed_at_statement"] = o.resumed_at + 1;
+      if (!o.notices.empty()) item["notices"] = o.notices;
+      if (!o.cleanup_commands.empty()) item["cleanup_commands"] = o.cleanup_commands;
+      if (!o.succeeded) item["error"] = StatusToJson(o.error);
+    }
+    runs.push_back(std::move(item));
+  }
+  nlohmann::json j = {
+      {"migrations", runs}, {"warnings", report.warnings}, {"ok", report.status.ok()}};
+  if (!report.status.ok()) j["error"] = StatusToJson(report.status);
+  return j;
+}
+
+std::string RunReportText(const migrate::RunReport& report, bool color) {
+  std::ostringstream out;
+  for (const auto& w : report.warnings) out << Paint("warning: ", "33", color) << w << "\n";
+  if (report.nothing_to_do) {
+    out << "nothing to do: the database is up to date\n";
+    return out.str();
+  }
+  for (const auto& run : report.runs) {
+    std::string label = run.version + " " + run.name;
+    if (run.action == "would-apply" || run.action == "would-revert") {
+      out << run.action << " " << label << " (" << migrate::PhaseName(run.phase) << ")\n";
+      for (const auto& s : run.statements) out << "    " << s << ";\n";
+      continue;
+    }
+    const auto& o = run.outcome;
+    const char* paint = run.action == "failed" ? "31" : "32";
+    out << Paint(run.action, paint, color) << " " << label << " (" << migrate::PhaseName(run.phase);
+    if (o.statements_total != 1) out << ", " << o.statements_total << " statements";
+    if (o.resumed) out << ", resumed at statement " << o.resumed_at + 1;
+    if (run.out_of_order) out << ", out of order";
+    out << ") in " << FormatDuration(o.duration) << "\n";
+    for (const auto& n : o.notices) out << "    " << n << "\n";
+    for (const auto& c : o.cleanup_commands) out << "    clean up with: " << c << "\n";
+  }
+  return out.str();
+}
+
+}  // namespace tandem::cli

@@ -1,0 +1,25 @@
+// Rendering of runner results as text (for people) or JSON (for machines).
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "config/config.h"
+#include "migrate/history.h"
+#include "migrate/runner.h"
+
+namespace tandem::cli {
+
+nlohmann::json StatusJson(const std::vector<migrate::StatusEntry>& entries);
+std::string StatusText(const std::vector<migrate::StatusEntry>& entries, bool color);
+
+nlohmann::json RunReportJson(const migrate::RunReport& report);
+std::string RunReportText(const migrate::RunReport& report, bool color);
+
+nlohmann::json StatusToJson(const Status& status);
+
+// True when stdout is a terminal and NO_COLOR is not set.
+bool UseColor();
+
+}  // namespace tandem::cli

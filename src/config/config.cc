@@ -1,0 +1,255 @@
+#include "config/config.h"
+
+#include <toml++/toml.h>
+#include <cstdlib>
+#include <filesystem>
+#include <set>
+
+#include "base/process.h"
+#include "config/dev_state.h"
+#include "pg/url.h"
+
+namespace tandem::config {
+namespace fs = std::filesystem;
+
+namespace {
+
+Status ErrorAt(const std::string& path, const toml::source_region& where, std::string message) {
+  return Status::InvalidInput(std::move(message))
+      .WithLocation(
+          {path, static_cast<int>(where.begin.line), static_cast<int>(where.begin.column)});
+}
+
+// Rejects keys this version does not know, so a typo never silently falls back to a default.
+Status CheckKeys(const std::string& path, const toml::table& table, const std::string& prefix,
+                 const std::set<std::string>& known) {
+  for (const auto& [key, node] : table) {
+    std::string name(key.str());
+    if (known.count(name)) continue;
+    std::string list;
+    for (const auto& k : known) list += (list.empty() ? "" : ", ") + k;
+    return ErrorAt(path, node.source(),
+                   "unknown key \"" + prefix + name + "\" in configuration file")
+        .WithHint("known keys here: " + list);
+  }
+  return Status::Ok();
+}
+
+Result<std::string> GetString(const std::string& path, const toml::table& table,
+                              const std::string& key, const std::string& current) {
+  const toml::node* node = table.get(key);
+  if (!node) return current;
+  if (auto s = node->value<std::string>()) return *s;
+  return ErrorAt(path, node->source(), "\"" + key + "\" must be a string");
+}
+
+Status GetDuration(const std::string& path, const toml::table& table, const std::string& key,
+                   Duration& out) {
+  const toml::node* node = table.get(key);
+  if (!node) return Status::Ok();
+  std::string text;
+  if (auto s = node->value<std::string>()) {
+    text = *s;
+  } else if (auto n = node->value<int64_t>()) {
+    text = std::to_string(*n);
+  } else {
+    return ErrorAt(path, node->source(), "\"" + key + "\" must be a duration such as \"500ms\"");
+  }
+  auto d = ParseDuration(text);
+  if (!d.ok()) {
+    return ErrorAt(path, node->source(), "invalid value for \"" + key + "\": " + text)
+        .WithHint(d.status().hint());
+  }
+  out = *d;
+  return Status::Ok();
+}
+
+Status ApplyText(const std::string& text, const std::string& path, Config& config) {
+  toml::table root;
+  try {
+    root = toml::parse(text, path);
+  } catch (const toml::parse_error& e) {
+    return ErrorAt(path, e.source(),
+                   "malformed configuration file: " + std::string(e.description()))
+        .WithHint("see docs/configuration.md for the format");
+  }
+  TANDEM_RETURN_IF_ERROR(
+      CheckKeys(path, root, "", {"database", "migrations", "runner", "release", "lint"}));
+  for (const auto& [key, node] : root) {
+    if (!node.is_table()) {
+      return ErrorAt(path, node.source(), "\"" + std::string(key.str()) + "\" must be a table")
+          .WithHint("write it as [" + std::string(key.str()) + "]");
+    }
+  }
+  if (const toml::table* db = root["database"].as_table()) {
+    TANDEM_RETURN_IF_ERROR(CheckKeys(path, *db, "database.", {"url", "schema", "search_path"}));
+    TANDEM_ASSIGN_OR_RETURN(config.database_url, GetString(path, *db, "url", config.database_url));
+    if (db->get("url")) config.database_url_source = "tandem.toml";
+    TANDEM_ASSIGN_OR_RETURN(config.schema, GetString(path, *db, "schema", config.schema));
+    TANDEM_ASSIGN_OR_RETURN(config.search_path,
+                            GetString(path, *db, "search_path", config.search_path));
+  }
+  if (const toml::table* m = root["migrations"].as_table()) {
+    TANDEM_RETURN_IF_ERROR(CheckKeys(path, *m, "migrations.", {"dir", "layout"}));
+    TANDEM_ASSIGN_OR_RETURN(config.migrations_dir,
+                            GetString(path, *m, "dir", config.migrations_dir));
+    if (const toml::node* layout = m->get("layout")) {
+      TANDEM_ASSIGN_OR_RETURN(std::string name, GetString(path, *m, "layout", ""));
+      if (name != "auto") {
+        auto parsed = migrate::ParseLayout(name);
+        if (!parsed) {
+          return ErrorAt(path, layout->source(), "unknown layout \"" + name + "\"")
+              .WithHint("use auto, tandem, dbmate, golang-migrate, diesel, flyway or goose");
+        }
+        config.layout = parsed;
+      }
+    }
+  }
+  if (const toml::table* r = root["runner"].as_table()) {
+    TANDEM_RETURN_IF_ERROR(CheckKeys(path, *r, "runner.", {"lock_wait"}));
+    TANDEM_RETURN_IF_ERROR(GetDuration(path, *r, "lock_wait", config.lock_wait));
+  }
+  if (const toml::table* r = root["release"].as_table()) {
+    TANDEM_RETURN_IF_ERROR(
+        CheckKeys(path, *r, "release.",
+                  {"lock_timeout", "statement_timeout", "idle_in_transaction_timeout",
+                   "retry_budget", "backoff_initial", "backoff_max"}));
+    ReleaseSettings& s = config.release;
+    TANDEM_RETURN_IF_ERROR(GetDuration(path, *r, "lock_timeout", s.lock_timeout));
+    TANDEM_RETURN_IF_ERROR(GetDuration(path, *r, "statement_timeout", s.statement_timeout));
+    TANDEM_RETURN_IF_ERROR(
+        GetDuration(path, *r, "idle_in_transaction_timeout", s.idle_in_transaction_timeout));
+    TANDEM_RETURN_IF_ERROR(GetDuration(path, *r, "retry_budget", s.retry_budget));
+    TANDEM_RETURN_IF_ERROR(GetDuration(path, *r, "backoff_initial", s.backoff_initial));
+    TANDEM_RETURN_IF_ERROR(GetDuration(path, *r, "backoff_max", s.backoff_max));
+  }
+  if (const toml::table* l = root["lint"].as_table()) {
+    TANDEM_RETURN_IF_ERROR(CheckKeys(path, *l, "lint.", {"pg_version", "rules"}));
+    if (const toml::node* v = l->get("pg_version")) {
+      auto n = v->value<int64_t>();
+      if (!n || *n < 9 || *n > 99) {
+        return ErrorAt(path, v->source(), "\"pg_version\" must be a major version such as 15");
+      }
+      config.lint_pg_version = static_cast<int>(*n);
+    }
+    if (const toml::node* rules_node = l->get("rules")) {
+      const toml::table* rules = rules_node->as_table();
+      if (!rules) return ErrorAt(path, rules_node->source(), "\"lint.rules\" must be a table");
+      for (const auto& [rule, level] : *rules) {
+        auto value = level.value<std::string>();
+        static const std::set<std::string> kLevels = {"off", "error", "warning", "info"};
+        if (!value || !kLevels.count(*value)) {
+          return ErrorAt(path, level.source(),
+                         "invalid level for rule \"" + std::string(rule.str()) + "\"")
+              .WithHint("use \"off\", \"error\", \"warning\" or \"info\"");
+        }
+        config.lint_rules[std::string(rule.str())] = *value;
+      }
+    }
+  }
+  return Status::Ok();
+}
+
+std::string Env(const char* name) {
+  const char* v = std::getenv(name);
+  return v ? v : "";
+}
+
+}  // namespace
+
+std::string Config::MigrationsPath() const {
+  fs::path dir = migrations_dir;
+  if (dir.is_absolute() || project_dir.empty()) return dir.string();
+  return (fs::path(project_dir) / dir).lexically_normal().string();
+}
+
+Result<Config> ParseConfigText(const std::string& text, const std::string& path) {
+  Config config;
+  config.config_path = path;
+  TANDEM_RETURN_IF_ERROR(ApplyText(text, path, config));
+  return config;
+}
+
+Result<Config> LoadConfig(const std::string& working_directory, const Overrides& overrides) {
+  Config config;
+  config.project_dir = working_directory;
+  std::string path = overrides.config_path;
+  if (path.empty()) {
+    fs::path candidate = fs::path(working_directory) / "tandem.toml";
+    if (fs::exists(candidate)) path = candidate.string();
+  } else if (!fs::exists(path)) {
+    return Status::InvalidInput("configuration file \"" + path + "\" does not exist")
+        .WithHint("run \"tandem init\" to write one, or drop --config");
+  }
+  if (!path.empty()) {
+    TANDEM_ASSIGN_OR_RETURN(std::string text, ReadFile(path));
+    config.config_path = path;
+    config.project_dir = fs::absolute(path).parent_path().string();
+    TANDEM_RETURN_IF_ERROR(ApplyText(text, path, config));
+  }
+  // The environment overrides the file; TANDEM_DATABASE_URL wins over the conventional one.
+  if (std::string v = Env("DATABASE_URL"); !v.empty()) {
+    config.database_url = v;
+    config.database_url_source = "DATABASE_URL";
+  }
+  if (std::string v = Env("TANDEM_DATABASE_URL"); !v.empty()) {
+    config.database_url = v;
+    config.database_url_source = "TANDEM_DATABASE_URL";
+  }
+  if (std::string v = Env("TANDEM_DIR"); !v.empty()) config.migrations_dir = v;
+  if (std::string v = Env("TANDEM_SCHEMA"); !v.empty()) config.schema = v;
+  std::string layout = Env("TANDEM_LAYOUT");
+  // Flags override everything.
+  if (!overrides.database_url.empty()) {
+    config.database_url = overrides.database_url;
+    config.database_url_source = "flag";
+  }
+  if (!overrides.dir.empty()) {
+    config.migrations_dir = fs::absolute(overrides.dir).string();
+  }
+  if (!overrides.schema.empty()) config.schema = overrides.schema;
+  if (!overrides.layout.empty()) layout = overrides.layout;
+  if (overrides.lock_wait) config.lock_wait = *overrides.lock_wait;
+  if (!layout.empty() && layout != "auto") {
+    auto parsed = migrate::ParseLayout(layout);
+    if (!parsed) {
+      return Status::InvalidInput("unknown layout \"" + layout + "\"")
+          .WithHint("use auto, tandem, dbmate, golang-migrate, diesel, flyway or goose");
+    }
+    config.layout = parsed;
+  } else if (layout == "auto") {
+    config.layout.reset();
+  }
+  if (config.database_url.empty()) {
+    if (auto dev = ReadDevState(config.project_dir); dev.ok() && DevServerAlive(*dev)) {
+      config.database_url = dev->url;
+      config.database_url_source = "tandem dev";
+    }
+  }
+  return config;
+}
+
+std::string DefaultConfigText() {
+  return R"(# tandem configuration. Every setting can be overridden by the environment
+# (DATABASE_URL or TANDEM_DATABASE_URL, TANDEM_DIR, TANDEM_LAYOUT, TANDEM_SCHEMA) and by flags.
+
+[database]
+# url = "postgresql://app@localhost:5432/app"   # prefer DATABASE_URL: keep passwords out of git
+schema = "tandem"         # where tandem keeps its state (migrations, events)
+search_path = "public"
+
+[migrations]
+dir = "db/migrations"
+layout = "auto"           # auto, tandem, dbmate, golang-migrate, diesel, flyway, goose
+
+[runner]
+lock_wait = "60s"         # how long to wait for another runner before giving up (exit 3)
+
+[release]
+lock_timeout = "500ms"
+statement_timeout = "15min"
+retry_budget = "10min"
+)";
+}
+
+}  // namespace tandem::config

@@ -1,0 +1,447 @@
+#include "migrate/apply.h"
+
+#include <algorithm>
+#include <chrono>
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "base/sha256.h"
+#include "migrate/state.h"
+#include "pg/quote.h"
+#include "sql/parser.h"
+
+namespace tandem::migrate {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+std::string Table(const ApplyOptions& options) {
+  return pg::QuoteIdentifier(options.schema) + ".migrations";
+}
+
+Status SetLimits(pg::Connection& connection, const SessionLimits& limits, bool local) {
+  const char* scope = local ? "true" : "false";
+  auto set = [&](const char* name, const std::optional<Duration>& value) -> Status {
+    if (!value) return Status::Ok();
+    return connection.Exec(std::string("SELECT pg_catalog.set_config($1, $2, ") + scope + ")",
+                           {name, ToPostgresInterval(*value)});
+  };
+  TANDEM_RETURN_IF_ERROR(set("lock_timeout", limits.lock_timeout));
+  TANDEM_RETURN_IF_ERROR(set("statement_timeout", limits.statement_timeout));
+  TANDEM_RETURN_IF_ERROR(
+      set("idle_in_transaction_session_timeout", limits.idle_in_transaction_timeout));
+  return Status::Ok();
+}
+
+Status ResetLimits(pg::Connection& connection, const SessionLimits& limits) {
+  if (limits.lock_timeout) TANDEM_RETURN_IF_ERROR(connection.Exec("RESET lock_timeout"));
+  if (limits.statement_timeout) TANDEM_RETURN_IF_ERROR(connection.Exec("RESET statement_timeout"));
+  if (limits.idle_in_transaction_timeout)
+    TANDEM_RETURN_IF_ERROR(connection.Exec("RESET idle_in_transaction_session_timeout"));
+  return Status::Ok();
+}
+
+bool MentionsConcurrently(const std::string& sql) {
+  std::string upper;
+  upper.reserve(sql.size());
+  for (char c : sql)
+    upper.push_back(static_cast<char>(std::toupper(static_cast<unsigned char>(c))));
+  return upper.find("CONCURRENTLY") != std::string::npos;
+}
+
+Result<std::set<std::string>> InvalidIndexes(pg::Connection& connection) {
+  TANDEM_ASSIGN_OR_RETURN(
+      auto result,
+      connection.Query("SELECT pg_catalog.quote_ident(n.nspname) || '.' || "
+                       "pg_catalog.quote_ident(c.relname), c.relname "
+                       "FROM pg_catalog.pg_index i JOIN pg_catalog.pg_class c ON c.oid = "
+                       "i.indexrelid JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+                       "WHERE NOT i.indisvalid"));
+  std::set<std::string> out;
+  for (size_t r = 0; r < result.rows(); ++r) out.insert(result.Get(r, 0) + "\t" + result.Get(r, 1));
+  return out;
+}
+
+std::string DropCommand(const std::string& entry) {
+  return "DROP INDEX CONCURRENTLY IF EXISTS " + entry.substr(0, entry.find('\t')) + ";";
+}
+
+// Invalid indexes whose name appears in the statement: what a failed or interrupted attempt
+// of this very statement left behind.
+std::vector<std::string> LeftoversOf(const std::set<std::string>& invalid, const std::string& sql) {
+  std::vector<std::string> out;
+  for (const auto& entry : invalid) {
+    std::string name = entry.substr(entry.find('\t') + 1);
+    if (sql.find(name) != std::string::npos) out.push_back(DropCommand(entry));
+  }
+  return out;
+}
+
+std::string ErrorJson(const ApplyOutcome& outcome) {
+  nlohmann::json detail = {{"message", outcome.error.message()},
+                           {"sqlstate", outcome.error.sqlstate()},
+                           {"file", outcome.error.location().file},
+                           {"line", outcome.error.location().line},
+                           {"statements_done", outcome.statements_done}};
+  return detail.dump();
+}
+
+void CollectNotices(pg::Connection& connection, ApplyOutcome& outcome) {
+  for (auto& n : connection.TakeNotices()) outcome.notices.push_back(n.severity + ": " + n.message);
+}
+
+ApplyOutcome Fail(ApplyOutcome outcome, const Statement* statement, Status error) {
+  if (statement) {
+    error.WithLocation(LocateError(*statement, error));
+    outcome.failed_statement = statement->sql;
+  }
+  outcome.error = std::move(error);
+  outcome.succeeded = false;
+  return outcome;
+}
+
+ApplyOutcome ApplyTransactional(pg::Connection& connection, const Migration& migration,
+                                const HistoryRow* previous, const ApplyOptions& options) {
+  ApplyOutcome outcome;
+  const auto& statements = migration.up.statements;
+  outcome.statements_total = static_cast<int>(statements.size());
+  auto started = Clock::now();
+  if (Status s = connection.Exec("BEGIN"); !s.ok()) return Fail(outcome, nullptr, s);
+  Status status = SetLimits(connection, options.limits, /*local=*/true);
+  const Statement* failed = nullptr;
+  for (const Statement& statement : statements) {
+    if (!status.ok()) break;
+    status = connection.Exec(statement.sql);
+    if (!status.ok()) {
+      failed = &statement;
+      break;
+    }
+    ++outcome.statements_done;
+  }
+  if (status.ok()) {
+    outcome.duration = std::chrono::duration_cast<Duration>(Clock::now() - started);
+    std::vector<std::string> checksums;
+    for (const auto& s : statements) checksums.push_back(StatementChecksum(s));
+    status = connection.Exec(
+        "INSERT INTO " + Table(options) +
+            " AS m (version, name, phase, checksum, status, transactional, attempts, "
+            "statements_done, statements_total, statement_checksums, out_of_order, started_at, "
+            "finished_at, duration_ms, applied_by_host, applied_by_pid, tandem_version) "
+            "VALUES ($1, $2, $3, $4, 'succeeded', true, 1, $5, $5, $6::text[], $7, "
+            "now() - ($8 || ' milliseconds')::interval, now(), $8::bigint, $9, pg_backend_pid(), "
+            "$10) "
+            "ON CONFLICT (version) DO UPDATE SET name = EXCLUDED.name, phase = EXCLUDED.phase, "
+            "checksum = EXCLUDED.checksum, status = 'succeeded', transactional = true, "
+            "attempts = m.attempts + 1, statements_done = EXCLUDED.statements_done, "
+            "statements_total = EXCLUDED.statements_total, "
+            "statement_checksums = EXCLUDED.statement_checksums, "
+            "out_of_order = EXCLUDED.out_of_order, started_at = EXCLUDED.started_at, "
+            "finished_at = EXCLUDED.finished_at, duration_ms = EXCLUDED.duration_ms, "
+            "error_sqlstate = NULL, error_message = NULL, error_statement = NULL, "
+            "error_file = NULL, error_line = NULL, error_column = NULL, "
+            "applied_by_host = EXCLUDED.applied_by_host, applied_by_pid = "
+            "EXCLUDED.applied_by_pid, tandem_version = EXCLUDED.tandem_version",
+        {migration.version, migration.name, std::string(PhaseName(migration.phase)),
+         migration.checksum, std::to_string(statements.size()), ToTextArray(checksums),
+         options.out_of_order ? "true" : "false", std::to_string(outcome.duration.count()),
+         HostName(), TANDEM_VERSION});
+    if (status.ok()) {
+      nlohmann::json detail = {{"duration_ms", outcome.duration.count()},
+                               {"statements", statements.size()},
+                               {"out_of_order", options.out_of_order}};
+      status = RecordEvent(connection, options.schema, migration.version, "applied", detail.dump());
+    }
+    if (status.ok()) status = connection.Exec("COMMIT");
+  }
+  CollectNotices(connection, outcome);
+  if (!status.ok()) {
+    if (connection.in_transaction()) connection.Exec("ROLLBACK");
+    outcome.duration = std::chrono::duration_cast<Duration>(Clock::now() - started);
+    outcome.statements_done = 0;  // rolled back: nothing of it stayed
+    ApplyOutcome failed_outcome = Fail(outcome, failed, status);
+    if (options.record_failure)
+      RecordFailure(connection, migration, previous, options, failed_outcome);
+    return failed_outcome;
+  }
+  outcome.succeeded = true;
+  return outcome;
+}
+
+ApplyOutcome ApplyStatementByStatement(pg::Connection& connection, const Migration& migration,
+                                       const HistoryRow* previous, const ApplyOptions& options) {
+  ApplyOutcome outcome;
+  const auto& statements = migration.up.statements;
+  outcome.statements_total = static_cast<int>(statements.size());
+  auto started = Clock::now();
+
+  // Resume where a failed or interrupted attempt stopped, if what it applied is unchanged.
+  int start = 0;
+  if (previous && (previous->status == "failed" || previous->status == "running") &&
+      !previous->transactional) {
+    start = previous->statements_done;
+    if (start > static_cast<int>(statements.size())) start = 0;
+    for (int i = 0; i < start; ++i) {
+      std::string recorded = i < static_cast<int>(previous->statement_checksums.size())
+                                 ? previous->statement_checksums[i]
+                                 : "";
+      if (recorded != StatementChecksum(statements[i])) {
+        return Fail(outcome, nullptr,
+                    Status::InvalidInput("statement " + std::to_string(i + 1) + " of migration " +
+                                         migration.version + " was edited after it was applied")
+                        .WithLocation(statements[i].location)
+                        .WithDetail(std::to_string(start) +
+                                    " statements of this transaction-off migration ran before "
+                                    "it failed; they cannot be run again")
+                        .WithHint("restore the statements that already ran and change only the "
+                                  "failed one and those after it"));
+      }
+    }
+    outcome.resumed = start > 0;
+  }
+  outcome.resumed_at = start;
+  outcome.statements_done = start;
+
+  std::vector<std::string> checksums;
+  for (int i = 0; i < start; ++i) checksums.push_back(StatementChecksum(statements[i]));
+  Status status = connection.Exec(
+      "INSERT INTO " + Table(options) +
+          " AS m (version, name, phase, checksum, status, transactional, attempts, "
+          "statements_done, statements_total, statement_checksums, out_of_order, started_at, "
+          "applied_by_host, applied_by_pid, tandem_version) VALUES ($1, $2, $3, $4, 'running', "
+          "false, 1, $5, $6, $7::text[], $8, now(), $9, pg_backend_pid(), $10) "
+          "ON CONFLICT (version) DO UPDATE SET name = EXCLUDED.name, phase = EXCLUDED.phase, "
+          "checksum = EXCLUDED.checksum, status = 'running', transactional = false, "
+          "attempts = m.attempts + 1, statements_done = EXCLUDED.statements_done, "
+          "statements_total = EXCLUDED.statements_total, "
+          "statement_checksums = EXCLUDED.statement_checksums, out_of_order = "
+          "EXCLUDED.out_of_order, started_at = now(), finished_at = NULL, duration_ms = NULL, "
+          "applied_by_host = EXCLUDED.applied_by_host, applied_by_pid = "
+          "EXCLUDED.applied_by_pid, tandem_version = EXCLUDED.tandem_version",
+      {migration.version, migration.name, std::string(PhaseName(migration.phase)),
+       migration.checksum, std::to_string(start), std::to_string(statements.size()),
+       ToTextArray(checksums), options.out_of_order ? "true" : "false", HostName(),
+       TANDEM_VERSION});
+  if (status.ok()) {
+    nlohmann::json detail = {{"resume_at", start}, {"statements", statements.size()}};
+    status = RecordEvent(connection, options.schema, migration.version, "started", detail.dump());
+  }
+  if (!status.ok()) return Fail(outcome, nullptr, status);
+
+  if (Status s = SetLimits(connection, options.limits, /*local=*/false); !s.ok())
+    return Fail(outcome, nullptr, s);
+  for (int i = start; i < static_cast<int>(statements.size()); ++i) {
+    const Statement& statement = statements[i];
+    bool concurrent = MentionsConcurrently(statement.sql);
+    // INVALID indexes to drop before the next attempt (options.retry_statement and
+    // options.drop_leftover_indexes); a drop is bounded by the same limits as the statement.
+    std::vector<std::string> to_drop;
+    auto add_drop = [&to_drop](const std::string& command) {
+      if (std::find(to_drop.begin(), to_drop.end(), command) == to_drop.end())
+        to_drop.push_back(command);
+    };
+    while (true) {
+      std::set<std::string> invalid_before;
+      if (concurrent) {
+        auto invalid = InvalidIndexes(connection);
+        if (invalid.ok()) {
+          invalid_before = *invalid;
+          // An earlier attempt of this statement left an INVALID index: running it again would
+          // fail with "already exists" (or leave two); drop it, or say exactly how to clean up.
+          auto leftovers = LeftoversOf(invalid_before, statement.sql);
+          if (!leftovers.empty() && options.drop_leftover_indexes) {
+            for (const auto& command : leftovers) add_drop(command);
+          } else if (!leftovers.empty()) {
+            outcome.cleanup_commands = leftovers;
+            Status error = Status::Failed(
+                               "an INVALID index left by an earlier attempt of this statement "
+                               "is in the way")
+                               .WithDetail(
+                                   "a failed or interrupted CREATE INDEX CONCURRENTLY leaves an "
+                                   "invalid index that is maintained on every write but never used")
+                               .WithHint("drop it, then run again: " + leftovers.front());
+            ResetLimits(connection, options.limits);
+            ApplyOutcome failed = Fail(outcome, &statement, error);
+            failed.error.WithLocation(statement.location);
+            if (options.record_failure)
+              RecordFailure(connection, migration, previous, options, failed);
+            return failed;
+          }
+        }
+      }
+      status = Status::Ok();
+      while (!to_drop.empty() && status.ok()) {
+        status = connection.Exec(to_drop.front());
+        if (status.ok()) to_drop.erase(to_drop.begin());
+      }
+      if (status.ok()) status = connection.Exec(statement.sql);
+      CollectNotices(connection, outcome);
+      if (status.ok()) break;
+      if (concurrent) {
+        auto invalid = InvalidIndexes(connection);
+        if (invalid.ok()) {
+          for (const auto& entry : *invalid) {
+            if (!invalid_before.count(entry)) add_drop(DropCommand(entry));
+          }
+        }
+      }
+      if (options.retry_statement && options.retry_statement(status, i)) continue;
+      outcome.cleanup_commands = to_drop;
+      if (!outcome.cleanup_commands.empty()) {
+        status.WithHint("the failed statement left an INVALID index; drop it with: " +
+                        outcome.cleanup_commands.front());
+      }
+      ResetLimits(connection, options.limits);
+      outcome.duration = std::chrono::duration_cast<Duration>(Clock::now() - started);
+      ApplyOutcome failed = Fail(outcome, &statement, status);
+      if (options.record_failure) RecordFailure(connection, migration, previous, options, failed);
+      return failed;
+    }
+    ++outcome.statements_done;
+    status = connection.Exec(
+        "UPDATE " + Table(options) +
+            " SET statements_done = $2, statement_checksums = "
+            "array_append(statement_checksums, $3) WHERE version = $1",
+        {migration.version, std::to_string(outcome.statements_done), StatementChecksum(statement)});
+    if (!status.ok()) return Fail(outcome, nullptr, status);
+  }
+  ResetLimits(connection, options.limits);
+  outcome.duration = std::chrono::duration_cast<Duration>(Clock::now() - started);
+  status = connection.Exec("BEGIN");
+  if (status.ok()) {
+    status = connection.Exec("UPDATE " + Table(options) +
+                                 " SET status = 'succeeded', finished_at = now(), duration_ms = "
+                                 "$2, error_sqlstate = NULL, error_message = NULL, "
+                                 "error_statement = NULL, error_file = NULL, error_line = NULL, "
+                                 "error_column = NULL WHERE version = $1",
+                             {migration.version, std::to_string(outcome.duration.count())});
+  }
+  if (status.ok()) {
+    nlohmann::json detail = {{"duration_ms", outcome.duration.count()},
+                             {"statements", statements.size()},
+                             {"resumed_at", start},
+                             {"out_of_order", options.out_of_order}};
+    status = RecordEvent(connection, options.schema, migration.version, "applied", detail.dump());
+  }
+  if (status.ok()) status = connection.Exec("COMMIT");
+  if (!status.ok()) {
+    if (connection.in_transaction()) connection.Exec("ROLLBACK");
+    return Fail(outcome, nullptr, status);
+  }
+  outcome.succeeded = true;
+  return outcome;
+}
+
+}  // namespace
+
+std::string StatementChecksum(const Statement& statement) {
+  return Sha256Hex(NormalizeLineEndings(statement.sql));
+}
+
+SourceLocation LocateError(const Statement& statement, const Status& error) {
+  SourceLocation at = statement.location;
+  int position = error.statement_position();
+  if (position <= 0 || static_cast<size_t>(position) > statement.sql.size() + 1) return at;
+  sql::LineColumn within = sql::LineColumnAt(statement.sql, static_cast<size_t>(position - 1));
+  if (within.line == 1) {
+    at.column = statement.location.column + within.column - 1;
+  } else {
+    at.line = statement.location.line + within.line - 1;
+    at.column = within.column;
+  }
+  return at;
+}
+
+Status RecordFailure(pg::Connection& connection, const Migration& migration,
+                     const HistoryRow* previous, const ApplyOptions& options,
+                     const ApplyOutcome& outcome) {
+  const Status& e = outcome.error;
+  Status status = connection.Exec(
+      "INSERT INTO " + Table(options) +
+          " AS m (version, name, phase, checksum, status, transactional, attempts, "
+          "statements_done, statements_total, out_of_order, started_at, finished_at, "
+          "duration_ms, error_sqlstate, error_message, error_statement, error_file, error_line, "
+          "error_column, applied_by_host, applied_by_pid, tandem_version) VALUES ($1, $2, $3, "
+          "$4, 'failed', $5, 1, $6, $7, $8, now() - ($9 || ' milliseconds')::interval, now(), "
+          "$9::bigint, $10, $11, $12, $13, $14, $15, $16, pg_backend_pid(), $17) "
+          "ON CONFLICT (version) DO UPDATE SET name = EXCLUDED.name, phase = EXCLUDED.phase, "
+          "checksum = EXCLUDED.checksum, status = 'failed', transactional = "
+          "EXCLUDED.transactional, attempts = CASE WHEN m.status = 'running' THEN m.attempts "
+          "ELSE m.attempts + 1 END, statements_done = EXCLUDED.statements_done, "
+          "statements_total = EXCLUDED.statements_total, finished_at = now(), "
+          "duration_ms = EXCLUDED.duration_ms, error_sqlstate = EXCLUDED.error_sqlstate, "
+          "error_message = EXCLUDED.error_message, error_statement = EXCLUDED.error_statement, "
+          "error_file = EXCLUDED.error_file, error_line = EXCLUDED.error_line, "
+          "error_column = EXCLUDED.error_column, applied_by_host = EXCLUDED.applied_by_host, "
+          "applied_by_pid = EXCLUDED.applied_by_pid, tandem_version = EXCLUDED.tandem_version",
+      {migration.version, migration.name, std::string(PhaseName(migration.phase)),
+       migration.checksum, migration.transactional ? "true" : "false",
+       std::to_string(outcome.statements_done), std::to_string(outcome.statements_total),
+       options.out_of_order ? "true" : "false", std::to_string(outcome.duration.count()),
+       e.sqlstate().empty() ? pg::Param() : pg::Param(e.sqlstate()), e.message(),
+       outcome.failed_statement, e.location().file, std::to_string(e.location().line),
+       std::to_string(e.location().column), HostName(), TANDEM_VERSION});
+  if (!status.ok()) return status;
+  (void)previous;
+  return RecordEvent(connection, options.schema, migration.version, "failed", ErrorJson(outcome));
+}
+
+ApplyOutcome ApplyUp(pg::Connection& connection, const Migration& migration,
+                     const HistoryRow* previous, const ApplyOptions& options) {
+  if (migration.transactional) return ApplyTransactional(connection, migration, previous, options);
+  return ApplyStatementByStatement(connection, migration, previous, options);
+}
+
+ApplyOutcome ApplyDown(pg::Connection& connection, const Migration& migration,
+                       const ApplyOptions& options) {
+  ApplyOutcome outcome;
+  const auto& statements = migration.down.statements;
+  outcome.statements_total = static_cast<int>(statements.size());
+  auto started = Clock::now();
+  const Statement* failed = nullptr;
+  Status status = Status::Ok();
+  if (migration.transactional) {
+    status = connection.Exec("BEGIN");
+    if (status.ok()) status = SetLimits(connection, options.limits, true);
+  } else {
+    status = SetLimits(connection, options.limits, false);
+  }
+  for (const Statement& statement : statements) {
+    if (!status.ok()) break;
+    status = connection.Exec(statement.sql);
+    if (!status.ok()) {
+      failed = &statement;
+      break;
+    }
+    ++outcome.statements_done;
+  }
+  if (!migration.transactional) ResetLimits(connection, options.limits);
+  if (status.ok() && !migration.transactional) status = connection.Exec("BEGIN");
+  if (status.ok()) {
+    status = connection.Exec("UPDATE " + Table(options) +
+                                 " SET status = 'pending', statements_done = 0, "
+                                 "statement_checksums = '{}', finished_at = now() "
+                                 "WHERE version = $1",
+                             {migration.version});
+  }
+  outcome.duration = std::chrono::duration_cast<Duration>(Clock::now() - started);
+  if (status.ok()) {
+    nlohmann::json detail = {{"duration_ms", outcome.duration.count()},
+                             {"statements", statements.size()}};
+    status = RecordEvent(connection, options.schema, migration.version, "reverted", detail.dump());
+  }
+  if (status.ok()) status = connection.Exec("COMMIT");
+  CollectNotices(connection, outcome);
+  if (!status.ok()) {
+    if (connection.in_transaction()) connection.Exec("ROLLBACK");
+    ApplyOutcome f = Fail(outcome, failed, status);
+    nlohmann::json detail = {{"message", f.error.message()},
+                             {"sqlstate", f.error.sqlstate()},
+                             {"statements_done", migration.transactional ? 0 : f.statements_done}};
+    RecordEvent(connection, options.schema, migration.version, "revert-failed", detail.dump());
+    return f;
+  }
+  outcome.succeeded = true;
+  return outcome;
+}
+
+}  // namespace tandem::migrate

@@ -1,0 +1,83 @@
+// Applying or reverting one migration, with its history row and events.
+//
+// Transactional migrations run in one transaction together with their history row: either
+// everything (schema change, row, event) commits, or nothing does and the failure is recorded
+// afterwards. With `-- tandem:transaction off` statements run one by one and progress is
+// committed after each, so a rerun resumes at the statement that failed, after checking that
+// the statements already applied were not edited.
+#pragma once
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/duration.h"
+#include "base/status.h"
+#include "migrate/history.h"
+#include "migrate/migration.h"
+#include "pg/connection.h"
+
+namespace tandem::migrate {
+
+// Session limits applied around every statement (SET LOCAL inside a transaction).
+struct SessionLimits {
+  std::optional<Duration> lock_timeout;
+  std::optional<Duration> statement_timeout;
+  std::optional<Duration> idle_in_transaction_timeout;
+};
+
+struct ApplyOutcome {
+  bool succeeded = false;
+  Status error;  // with the statement's file, line and column
+  std::string failed_statement;
+  int statements_done = 0;
+  int statements_total = 0;
+  bool resumed = false;  // transaction-off: started after statements already applied
+  int resumed_at = 0;    // 0-based index of the first statement run this time
+  Duration duration{0};
+  std::vector<std::string> notices;
+  // DROP INDEX CONCURRENTLY commands for INVALID indexes a failed CONCURRENTLY left behind.
+  std::vector<std::string> cleanup_commands;
+};
+
+struct ApplyOptions {
+  std::string schema = "tandem";
+  SessionLimits limits;
+  bool out_of_order = false;
+  // When false a failure is not written to the history (a caller that retries, such as
+  // `tandem release` after a lock timeout, records only the final outcome).
+  bool record_failure = true;
+  // Transaction-off only. Called when statement `statement_index` (0-based) fails; returning
+  // true runs it again, after dropping (DROP INDEX CONCURRENTLY) any INVALID index the failed
+  // attempt left. The callee decides (a lock timeout within a retry budget) and sleeps before
+  // returning. `tandem release` sets it; unset, the first failure ends the migration.
+  std::function<bool(const Status& error, int statement_index)> retry_statement;
+  // Transaction-off only. An INVALID index that an earlier attempt of a statement left behind
+  // is dropped concurrently before the statement runs, instead of refusing to run it.
+  bool drop_leftover_indexes = false;
+};
+
+// Requires SplitSections(migration) to have run. `previous` is the migration's history row,
+// if any (for attempts and transaction-off resume).
+ApplyOutcome ApplyUp(pg::Connection& connection, const Migration& migration,
+                     const HistoryRow* previous, const ApplyOptions& options);
+
+// Reverts an applied migration with its down section; the history row goes back to pending
+// and a "reverted" event is logged.
+ApplyOutcome ApplyDown(pg::Connection& connection, const Migration& migration,
+                       const ApplyOptions& options);
+
+// Records a failure that happened outside ApplyUp (for callers that retried and gave up).
+Status RecordFailure(pg::Connection& connection, const Migration& migration,
+                     const HistoryRow* previous, const ApplyOptions& options,
+                     const ApplyOutcome& outcome);
+
+// The exact location of a server error inside a statement: the statement's own location,
+// moved by the error's statement position.
+SourceLocation LocateError(const Statement& statement, const Status& error);
+
+// SHA-256 of a statement's SQL, as stored per applied statement in transaction-off mode.
+std::string StatementChecksum(const Statement& statement);
+
+}  // namespace tandem::migrate

@@ -1,0 +1,70 @@
+// What the database says happened (tandem.migrations), and the status of every migration:
+// the files joined with the history. ComputeStatus is pure logic, tested without a server.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "base/status.h"
+#include "migrate/migration.h"
+#include "pg/connection.h"
+
+namespace tandem::migrate {
+
+struct HistoryRow {
+  std::string version;
+  std::string name;
+  std::string phase;
+  std::string checksum;
+  std::string status;  // pending, running, succeeded, failed
+  bool transactional = true;
+  int attempts = 0;
+  int statements_done = 0;
+  int statements_total = 0;
+  std::vector<std::string> statement_checksums;
+  bool out_of_order = false;
+  std::string started_at;
+  std::string finished_at;
+  std::optional<long long> duration_ms;
+  std::string error_sqlstate;
+  std::string error_message;
+  std::string error_statement;
+  std::string error_file;
+  int error_line = 0;
+  int error_column = 0;
+  std::string applied_by;
+  std::string adopted_from;
+};
+
+// Empty when the state schema does not exist yet (nothing was ever applied).
+Result<std::vector<HistoryRow>> ReadHistory(pg::Connection& connection, const std::string& schema);
+
+enum class MigrationState {
+  kApplied,      // succeeded and the file is unchanged
+  kPending,      // not applied yet (or reverted, or recorded for the worker)
+  kFailed,       // the last attempt failed, or was interrupted
+  kDrifted,      // applied, but the file changed since
+  kMissingFile,  // applied, but no file has this version
+};
+std::string_view StateName(MigrationState state);
+
+struct StatusEntry {
+  std::string version;
+  std::string name;
+  Phase phase = Phase::kPreDeploy;
+  MigrationState state = MigrationState::kPending;
+  bool out_of_order = false;             // pending, but older than the newest applied migration
+  const Migration* migration = nullptr;  // nullptr for missing-file
+  const HistoryRow* row = nullptr;       // nullptr when never recorded
+};
+
+// One entry per version in the files or the history, ordered by version.
+std::vector<StatusEntry> ComputeStatus(const MigrationSet& files,
+                                       const std::vector<HistoryRow>& history);
+
+// pg text[] literal {a,b} to vector (checksums and versions only: no quoting needed).
+std::vector<std::string> ParseTextArray(const std::string& literal);
+std::string ToTextArray(const std::vector<std::string>& items);
+
+}  // namespace tandem::migrate

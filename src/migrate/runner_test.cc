@@ -1,0 +1,153 @@
+// The runner against the real server: the runner lock, concurrent runners with CREATE INDEX
+// CONCURRENTLY, and a runner killed with SIGKILL in the middle of a migration.
+#include <signal.h>
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <thread>
+
+#include "migrate/runner_lock.h"
+#include "testing/harness.h"
+
+namespace tandem::testing {
+namespace {
+
+class RunnerTest : public PgTest {
+ protected:
+  std::vector<std::string> Env() { return {"TANDEM_DATABASE_URL=" + url()}; }
+  TempDir dir_;
+};
+
+TEST_F(RunnerTest, LockWaitRunsOutWithExit3NamingTheHolder) {
+  dir_.Write("db/migrations/1_a.sql", "-- migrate:up\nCREATE TABLE a (id int);\n");
+  auto holder = Connect();
+  ASSERT_NE(holder, nullptr);
+  migrate::LockKey key = migrate::RunnerLockKey("tandem");
+  ASSERT_TRUE(holder
+                  ->Exec("SELECT pg_advisory_lock($1, $2)",
+                         {std::to_string(key.class_id), std::to_string(key.object_id)})
+                  .ok());
+  auto start = std::chrono::steady_clock::now();
+  auto r = RunTandem({"up", "--lock-wait", "400ms"}, dir_.path().string(), Env());
+  auto waited = std::chrono::steady_clock::now() - start;
+  EXPECT_EQ(r.exit_code, 3) << r.err;
+  EXPECT_NE(r.err.find("could not take the runner lock within 400ms"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("held by pid " + std::to_string(holder->backend_pid())), std::string::npos)
+      << r.err;
+  EXPECT_NE(r.err.find("application_name \"tandem\""), std::string::npos) << r.err;
+  EXPECT_GE(waited, std::chrono::milliseconds(400));
+  EXPECT_EQ(QueryValue("SELECT to_regclass('a') IS NULL"), "t");
+  // Once the holder lets go, the next run goes through.
+  holder.reset();
+  EXPECT_EQ(RunTandem({"up"}, dir_.path().string(), Env()).exit_code, 0);
+}
+
+// Eight runners at once on 50 migrations, some building indexes CONCURRENTLY outside a
+// transaction: every migration exactly once, no deadlock (a blocking pg_advisory_lock would
+// deadlock with the CIC; polling pg_try_advisory_lock does not).
+TEST_F(RunnerTest, EightConcurrentRunnersApplyEachMigrationExactlyOnce) {
+  for (int i = 1; i <= 50; ++i) {
+    char name[64];
+    std::snprintf(name, sizeof name, "db/migrations/%03d_m%d.sql", i, i);
+    std::string sql;
+    if (i == 1) {
+      sql =
+          "-- migrate:up\nCREATE TABLE t (id int, v int);\n"
+          "INSERT INTO t SELECT g, g FROM generate_series(1, 20000) g;\n";
+    } else if (i % 10 == 0) {
+      sql = "-- tandem:transaction off\n-- migrate:up\nCREATE INDEX CONCURRENTLY t_idx_" +
+            std::to_string(i) + " ON t (v);\n";
+    } else {
+      sql = "-- migrate:up\nCREATE TABLE t" + std::to_string(i) + " (id int);\n";
+    }
+    dir_.Write(name, sql);
+  }
+  std::vector<std::thread> threads;
+  std::vector<ProcessOutput> outputs(8);
+  for (int i = 0; i < 8; ++i) {
+    threads.emplace_back([&, i] {
+      outputs[i] = RunTandem({"up", "--lock-wait", "120s"}, dir_.path().string(), Env());
+    });
+  }
+  for (auto& t : threads) t.join();
+  int applied_lines = 0;
+  for (const auto& o : outputs) {
+    EXPECT_EQ(o.exit_code, 0) << o.out << o.err;
+    EXPECT_EQ(o.err.find("deadlock"), std::string::npos) << o.err;
+    for (size_t pos = o.out.find("applied "); pos != std::string::npos;
+         pos = o.out.find("applied ", pos + 1))
+      ++applied_lines;
+  }
+  EXPECT_EQ(applied_lines, 50);
+  EXPECT_EQ(QueryValue("SELECT count(*) FROM tandem.events WHERE event = 'applied'"), "50");
+  EXPECT_EQ(QueryValue("SELECT count(*) FROM tandem.migrations WHERE status = 'succeeded' AND "
+                       "attempts = 1"),
+            "50");
+  EXPECT_EQ(QueryValue("SELECT count(*) FROM pg_index WHERE NOT indisvalid"), "0");
+}
+
+// kill -9 of the runner in the middle of a migration: the lock dies with the session, the
+// state is consistent, and the next run completes.
+TEST_F(RunnerTest, KilledRunnerLeavesConsistentStateAndTheNextRunCompletes) {
+  dir_.Write("db/migrations/1_a.sql", "-- migrate:up\nCREATE TABLE a (id int);\n");
+  dir_.Write("db/migrations/2_slow_tx.sql",
+             "-- migrate:up\nCREATE TABLE b (id int);\nSELECT pg_sleep(30);\n");
+  dir_.Write("db/migrations/3_slow_steps.sql",
+             "-- tandem:transaction off\n-- migrate:up\nCREATE TABLE c (id int);\n"
+             "SELECT pg_sleep(30);\nCREATE TABLE d (id int);\n");
+  auto run_and_kill = [&](const std::string& wait_for_sql) {
+    SpawnOptions options;
+    options.argv = {TANDEM_BINARY_PATH, "up"};
+    options.env = Env();
+    options.working_directory = dir_.path().string();
+    options.output_path = (dir_.path() / "runner.log").string();
+    auto pid = Spawn(options);
+    ASSERT_TRUE(pid.ok());
+    // Wait until the runner is inside the sleep, then kill it without warning.
+    for (int i = 0; i < 200; ++i) {
+      if (QueryValue(wait_for_sql) == "t") break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    ASSERT_EQ(QueryValue(wait_for_sql), "t") << "the runner never reached the sleep";
+    kill(*pid, SIGKILL);
+    WaitForExit(*pid);
+    // Its backend notices the dead client at the next write; cancel the sleep so it does now.
+    QueryValue(
+        "SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE application_name = "
+        "'tandem' AND query LIKE 'SELECT pg_sleep%'");
+    for (int i = 0; i < 100; ++i) {
+      if (QueryValue("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'") == "0") break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    EXPECT_EQ(QueryValue("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'"), "0");
+  };
+  const std::string sleeping =
+      "SELECT count(*) > 0 FROM pg_stat_activity WHERE query LIKE "
+      "'SELECT pg_sleep%' AND state = 'active'";
+  run_and_kill(sleeping);
+  // Transactional: nothing of migration 2 stayed.
+  EXPECT_EQ(QueryValue("SELECT to_regclass('b') IS NULL"), "t");
+  EXPECT_EQ(QueryValue("SELECT count(*) FROM tandem.migrations WHERE version = '2'"), "0");
+
+  dir_.Write("db/migrations/2_slow_tx.sql", "-- migrate:up\nCREATE TABLE b (id int);\n");
+  run_and_kill(sleeping);
+  // Transaction off: statement 1 is recorded as done, the row says the run was interrupted.
+  EXPECT_EQ(QueryValue("SELECT status || ' ' || statements_done FROM tandem.migrations WHERE "
+                       "version = '3'"),
+            "running 1");
+  auto status = RunTandem({"status"}, dir_.path().string(), Env());
+  EXPECT_NE(status.out.find("interrupted"), std::string::npos) << status.out;
+
+  dir_.Write("db/migrations/3_slow_steps.sql",
+             "-- tandem:transaction off\n-- migrate:up\nCREATE TABLE c (id int);\n"
+             "SELECT pg_sleep(0);\nCREATE TABLE d (id int);\n");
+  auto r = RunTandem({"up"}, dir_.path().string(), Env());
+  // Statement 2 was edited, but it never completed, so the resume is allowed.
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_NE(r.out.find("resumed at statement 2"), std::string::npos) << r.out;
+  EXPECT_EQ(QueryValue("SELECT count(*) FROM tandem.migrations WHERE status = 'succeeded'"), "3");
+}
+
+}  // namespace
+}  // namespace tandem::testing
