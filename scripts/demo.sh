@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 scripts/build.sh
-TANDEM="$PWD/build/tandem"
+TANDEM="$PWD/${BUILD_DIR:-build}/tandem"
 
 project="$(mktemp -d /tmp/tandem-demo-XXXXXX)"
 cleanup() { (cd "$project" && "$TANDEM" dev --stop >/dev/null 2>&1) || true; rm -rf "$project"; }
@@ -21,7 +21,8 @@ cat > db/migrations/20260101000000_create_users.sql <<'SQL'
 -- migrate:up
 CREATE TABLE users (
   id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-  email text NOT NULL
+  email text NOT NULL,
+  legacy_name text
 );
 
 -- migrate:down
@@ -38,11 +39,14 @@ CREATE UNIQUE INDEX CONCURRENTLY users_email_key ON users (email);
 -- migrate:down
 DROP INDEX CONCURRENTLY users_email_key;
 SQL
-cat > db/migrations/20260103000000_drop_legacy_flag.sql <<'SQL'
+cat > db/migrations/20260103000000_drop_users_legacy_name.sql <<'SQL'
+-- Destructive, so post-deploy: it runs once no running app version reads the column.
 -- tandem:phase post-deploy
 -- migrate:up
-ALTER TABLE users ADD COLUMN legacy boolean;
-ALTER TABLE users DROP COLUMN legacy;
+ALTER TABLE users DROP COLUMN legacy_name;
+
+-- migrate:down
+ALTER TABLE users ADD COLUMN legacy_name text;
 SQL
 step "$TANDEM" status
 step "$TANDEM" up --dry-run

@@ -10,7 +10,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 ROOT="$PWD"
 RUNS="${1:-5}"
-TANDEM="$ROOT/build/tandem"
+TANDEM="$ROOT/${BUILD_DIR:-build}/tandem"
 [ -x "$TANDEM" ] || scripts/build.sh >&2
 CACHE="$ROOT/.cache/bench"
 mkdir -p "$CACHE"

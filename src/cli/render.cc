@@ -174,7 +174,11 @@ std::string RunReportText(const migrate::RunReport& report, bool color) {
     std::string label = run.version + " " + run.name;
     if (run.action == "would-apply" || run.action == "would-revert") {
       out << run.action << " " << label << " (" << migrate::PhaseName(run.phase) << ")\n";
-      for (const auto& s : run.statements) out << "    " << s << ";\n";
+      for (const auto& s : run.statements) {
+        std::string indented = "    ";
+        for (char c : s) indented += c == '\n' ? std::string("\n    ") : std::string(1, c);
+        out << indented << ";\n";
+      }
       continue;
     }
     const auto& o = run.outcome;

@@ -38,6 +38,13 @@ struct Statement {
   std::vector<Allow> allows;
 };
 
+// An allow found right above a line of SQL by the loader's line scan; SplitSections attaches it
+// to the statement that starts on `line`, or makes it file-level if none does.
+struct StatementAllow {
+  int line = 0;
+  Allow allow;
+};
+
 // `-- tandem:batch table=users key=id size=auto` (background migrations).
 struct BatchSpec {
   std::string table;
@@ -50,9 +57,11 @@ struct Section {
   bool present = false;
   SourceLocation location;  // the marker line (or the file start for layouts without markers)
   std::string path;         // the file the section is in
-  std::string text;         // the section's SQL text as written
-  size_t text_offset = 0;   // where text starts in its file (bytes)
-  int text_line = 1;        // the line of the file on which `text` starts
+  std::string text;         // the section's SQL text as written, line endings normalised to LF
+  size_t text_offset = 0;   // where text starts in its (normalised) file, in bytes
+  int text_line = 1;        // the line of the file on which `text` starts (always at column 1)
+  // Allows waiting for SplitSections to attach them to their statements.
+  std::vector<StatementAllow> statement_allows;
   // Filled by SplitSections (statement splitting is lazy: `status` never parses SQL).
   std::vector<Statement> statements;
   bool split = false;

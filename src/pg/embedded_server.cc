@@ -93,7 +93,22 @@ Result<RunAs> ServerAccount() {
 
 Result<ServerBinaries> FindServerBinaries() {
   std::vector<fs::path> candidates;
-  if (const char* env = std::getenv("TANDEM_PG_BINDIR"); env && *env) candidates.emplace_back(env);
+  // An explicit TANDEM_PG_BINDIR is the only place looked at: a wrong setting must not be
+  // papered over by whatever else happens to be installed.
+  const char* explicit_bindir = std::getenv("TANDEM_PG_BINDIR");
+  if (explicit_bindir && *explicit_bindir) {
+    fs::path dir = explicit_bindir;
+    if (!IsServerBindir(dir)) {
+      return Status::Unavailable(
+                 "no PostgreSQL server binaries (initdb, postgres) in "
+                 "TANDEM_PG_BINDIR=" +
+                 dir.string())
+          .WithHint(
+              "point TANDEM_PG_BINDIR at a server's bin directory, or unset it; install a "
+              "server with \"apt-get install postgresql-15\"");
+    }
+    candidates.push_back(dir);
+  }
   // pg_config --bindir: on Debian this is the client's bindir, which holds the server only
   // when the matching server package is installed; checked like any other candidate.
   if (auto out = RunAndCapture({"pg_config", "--bindir"}); out.ok() && out->exit_code == 0)

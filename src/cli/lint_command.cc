@@ -1,0 +1,110 @@
+// tandem lint [PATHS]: static safety analysis of migrations (src/lint/). Exit 1 when any
+// error-level finding remains, 0 otherwise, 2 for bad usage.
+#include <iostream>
+#include <memory>
+
+#include "cli/context.h"
+#include "cli/render.h"
+#include "lint/catalog.h"
+#include "lint/engine.h"
+#include "lint/report.h"
+#include "lint/rule.h"
+#include "lint/source.h"
+#include "pg/url.h"
+
+namespace tandem::cli {
+namespace {
+
+struct LintFlags {
+  std::vector<std::string> paths;
+  std::string format;
+  std::string pg_version;
+  bool list_rules = false;
+};
+
+int ListRules(Context& context) {
+  for (const lint::Rule* rule : lint::AllRules()) {
+    context.out << rule->id << " (" << lint::SeverityName(rule->severity) << "): " << rule->summary
+                << "\n";
+  }
+  return 0;
+}
+
+int RunLint(Context& context, const LintFlags& flags) {
+  if (flags.list_rules) return ListRules(context);
+  std::string format_name = flags.format.empty() ? context.flags.format : flags.format;
+  auto format = lint::ParseReportFormat(format_name);
+  if (!format) {
+    return context.Fail(Status::InvalidInput("unknown lint format \"" + format_name + "\"")
+                            .WithHint("use text, json, sarif, github or gitlab"));
+  }
+  auto config = context.LoadConfig();
+  if (!config.ok()) return context.Fail(config.status());
+  if (Status s = lint::ValidateRuleSettings(config->lint_rules); !s.ok()) return context.Fail(s);
+
+  lint::LintOptions options;
+  options.rule_settings = config->lint_rules;
+  if (config->lint_pg_version) {
+    options.version.major = *config->lint_pg_version;
+    options.version_source = "tandem.toml";
+  }
+  lint::Schema initial;
+  if (!config->database_url.empty()) {
+    // A configured database gives the real schema and version; lint stays usable offline.
+    auto connection = context.Connect(*config);
+    if (connection.ok()) {
+      auto catalog = lint::ReadCatalog(**connection);
+      if (catalog.ok()) initial = std::move(*catalog);
+      if (!config->lint_pg_version) {
+        options.version = lint::ServerVersion(**connection);
+        options.version_source = "server";
+      }
+    } else {
+      context.err << "tandem: warning: " << connection.status().message()
+                  << "; linting without the live catalog\n";
+    }
+  }
+  if (!flags.pg_version.empty()) {
+    auto v = lint::PgVersion::Parse(flags.pg_version);
+    if (!v) {
+      return context.Fail(Status::InvalidInput("invalid --pg-version \"" + flags.pg_version + "\"")
+                              .WithHint("use a PostgreSQL version such as 15, 14.3 or 120005"));
+    }
+    options.version = *v;
+    options.version_source = "--pg-version";
+  }
+
+  std::vector<lint::LintSequence> sequences;
+  if (flags.paths.empty()) {
+    auto set = context.LoadMigrations(*config);
+    if (!set.ok()) return context.Fail(set.status());
+    sequences.push_back(lint::SequenceFromSet(*set));
+  } else {
+    auto collected = lint::CollectPaths(flags.paths, config->layout);
+    if (!collected.ok()) return context.Fail(collected.status());
+    sequences = std::move(*collected);
+  }
+  lint::LintReport report = lint::LintSequences(sequences, initial, options);
+  context.out << lint::Render(report, *format, *format == lint::ReportFormat::kText && UseColor(),
+                              lint::FileSourceReader());
+  return report.HasErrors() ? 1 : 0;
+}
+
+}  // namespace
+
+void RegisterLint(CLI::App& app, Context& context, Runner& selected) {
+  auto* cmd = app.add_subcommand("lint", "static safety analysis of migrations, with safe recipes");
+  auto flags = std::make_shared<LintFlags>();
+  cmd->add_option("paths", flags->paths,
+                  "migration files or directories (default: the migrations directory)");
+  cmd->add_option("--format", flags->format, "text, json, sarif, github or gitlab")
+      ->check(CLI::IsMember({"text", "json", "sarif", "github", "gitlab"}));
+  cmd->add_option("--pg-version", flags->pg_version,
+                  "target PostgreSQL version (default: the server's, else 15)");
+  cmd->add_flag("--list-rules", flags->list_rules, "list the rules and exit");
+  cmd->callback([&context, &selected, flags] {
+    selected = [&context, flags]() -> int { return RunLint(context, *flags); };
+  });
+}
+
+}  // namespace tandem::cli

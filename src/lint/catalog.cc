@@ -1,0 +1,117 @@
+// Reading the schema model from pg_catalog (see catalog.h).
+#include "lint/catalog.h"
+
+#include <regex>
+
+namespace tandem::lint {
+namespace {
+
+std::string Key(const std::string& schema, const std::string& name) {
+  return schema == "public" ? name : schema + "." + name;
+}
+
+constexpr const char* kUserRelations =
+    "n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\\_%'";
+
+}  // namespace
+
+PgVersion ServerVersion(const pg::Connection& connection) {
+  int num = connection.server_version_num();
+  PgVersion v;
+  v.major = num / 10000;
+  v.minor = num % 10000;
+  return v;
+}
+
+Result<Schema> ReadCatalog(pg::Connection& connection) {
+  Schema schema;
+  TANDEM_ASSIGN_OR_RETURN(
+      pg::QueryResult tables,
+      connection.Query(std::string("SELECT n.nspname, c.relname, c.relkind = 'p' FROM pg_class c "
+                                   "JOIN pg_namespace n ON n.oid = c.relnamespace "
+                                   "WHERE c.relkind IN ('r', 'p') AND ") +
+                       kUserRelations));
+  for (size_t r = 0; r < tables.rows(); ++r) {
+    schema.AddTable(Key(tables.Get(r, 0), tables.Get(r, 1))).partitioned = tables.GetBool(r, 2);
+  }
+  TANDEM_ASSIGN_OR_RETURN(
+      pg::QueryResult columns,
+      connection.Query(
+          std::string(
+              "SELECT n.nspname, c.relname, a.attname, t.typname, a.atttypmod, a.attnotnull, "
+              "a.atthasdef, a.attndims > 0 OR t.typcategory = 'A' FROM pg_attribute a "
+              "JOIN pg_class c ON c.oid = a.attrelid JOIN pg_namespace n ON n.oid = c.relnamespace "
+              "JOIN pg_type t ON t.oid = a.atttypid "
+              "WHERE c.relkind IN ('r', 'p') AND a.attnum > 0 AND NOT a.attisdropped AND ") +
+          kUserRelations));
+  for (size_t r = 0; r < columns.rows(); ++r) {
+    ColumnInfo col;
+    std::string type = columns.Get(r, 3);
+    if (!type.empty() && type[0] == '_') type = type.substr(1);  // array element type
+    col.type.name = type;
+    col.type.is_array = columns.GetBool(r, 7);
+    long long typmod = columns.GetInt(r, 4);
+    if (typmod >= 4 && (type == "varchar" || type == "bpchar" || type == "varbit")) {
+      col.type.modifiers = {static_cast<int>(typmod - 4)};
+    } else if (typmod >= 4 && type == "numeric") {
+      col.type.modifiers = {static_cast<int>(((typmod - 4) >> 16) & 0xffff),
+                            static_cast<int>((typmod - 4) & 0xffff)};
+    }
+    col.not_null = columns.GetBool(r, 5);
+    col.has_default = columns.GetBool(r, 6);
+    schema.AddTable(Key(columns.Get(r, 0), columns.Get(r, 1))).columns[columns.Get(r, 2)] = col;
+  }
+  TANDEM_ASSIGN_OR_RETURN(
+      pg::QueryResult constraints,
+      connection.Query(
+          std::string("SELECT n.nspname, c.relname, k.conname, k.contype, k.convalidated, "
+                      "pg_get_constraintdef(k.oid), coalesce(k.confrelid::regclass::text, '') "
+                      "FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid "
+                      "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE ") +
+          kUserRelations));
+  static const std::regex kNotNullCheck(R"re(^CHECK \(\(?"?([^" ()]+)"? IS NOT NULL\)?\)$)re");
+  for (size_t r = 0; r < constraints.rows(); ++r) {
+    ConstraintInfo info;
+    std::string type = constraints.Get(r, 3);
+    info.kind = type == "c"   ? sql::ConstraintKind::kCheck
+                : type == "f" ? sql::ConstraintKind::kForeignKey
+                : type == "u" ? sql::ConstraintKind::kUnique
+                : type == "p" ? sql::ConstraintKind::kPrimaryKey
+                : type == "x" ? sql::ConstraintKind::kExclusion
+                              : sql::ConstraintKind::kOther;
+    info.validated = constraints.GetBool(r, 4);
+    std::smatch m;
+    const std::string& def = constraints.Get(r, 5);
+    if (info.kind == sql::ConstraintKind::kCheck && std::regex_match(def, m, kNotNullCheck)) {
+      info.not_null_column = m[1];
+    }
+    info.referenced_table = constraints.Get(r, 6);
+    schema.AddTable(Key(constraints.Get(r, 0), constraints.Get(r, 1)))
+        .constraints[constraints.Get(r, 2)] = info;
+  }
+  TANDEM_ASSIGN_OR_RETURN(
+      pg::QueryResult indexes,
+      connection.Query(
+          std::string(
+              "SELECT n.nspname, t.relname, i.relname, coalesce(string_agg(a.attname, ',' ORDER BY "
+              "k.ord), '') FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid "
+              "JOIN pg_class t ON t.oid = x.indrelid JOIN pg_namespace n ON n.oid = t.relnamespace "
+              "LEFT JOIN LATERAL unnest(x.indkey) WITH ORDINALITY k(attnum, ord) ON true "
+              "LEFT JOIN pg_attribute a ON a.attrelid = t.oid AND a.attnum = k.attnum WHERE ") +
+          kUserRelations + " GROUP BY 1, 2, 3"));
+  for (size_t r = 0; r < indexes.rows(); ++r) {
+    IndexInfo info;
+    info.table = Key(indexes.Get(r, 0), indexes.Get(r, 1));
+    const std::string& cols = indexes.Get(r, 3);
+    for (size_t start = 0; start < cols.size();) {
+      size_t comma = cols.find(',', start);
+      if (comma == std::string::npos) comma = cols.size();
+      info.columns.push_back(cols.substr(start, comma - start));
+      start = comma + 1;
+    }
+    schema.AddIndex(indexes.Get(r, 2), std::move(info));
+  }
+  return schema;
+}
+
+}  // namespace tandem::lint

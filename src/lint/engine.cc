@@ -1,0 +1,301 @@
+// The lint engine (see engine.h).
+#include "lint/engine.h"
+
+#include <algorithm>
+#include <atomic>
+#include <cctype>
+#include <set>
+#include <thread>
+#include <tuple>
+
+#include "sql/ast.h"
+
+namespace tandem::lint {
+namespace {
+
+// Background migrations use psql-style :batch_start / :batch_end placeholders, which are not
+// SQL; replace them by parameters of the same length so positions stay exact.
+std::string MaskPlaceholders(std::string text) {
+  for (size_t i = 0; i + 1 < text.size(); ++i) {
+    if (text[i] != ':' || (i > 0 && text[i - 1] == ':') || text[i + 1] == ':' ||
+        !(std::isalpha(static_cast<unsigned char>(text[i + 1])) || text[i + 1] == '_')) {
+      continue;
+    }
+    size_t end = i + 1;
+    while (end < text.size() &&
+           (std::isalnum(static_cast<unsigned char>(text[end])) || text[end] == '_')) {
+      ++end;
+    }
+    text[i] = '$';
+    text[i + 1] = '1';
+    for (size_t j = i + 2; j < end; ++j) text[j] = ' ';
+    i = end;
+  }
+  return text;
+}
+
+struct Parsed {
+  Result<std::vector<sql::Statement>> statements = std::vector<sql::Statement>{};
+};
+
+// Line starts of `text`, for offset -> line/column.
+std::vector<size_t> LineStarts(const std::string& text) {
+  std::vector<size_t> starts = {0};
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '\n') starts.push_back(i + 1);
+  }
+  return starts;
+}
+
+bool TakesStrongLock(const sql::Statement& st) {
+  using K = sql::StatementKind;
+  switch (st.kind) {
+    case K::kAlterTable:
+    case K::kDropTable:
+    case K::kRenameTable:
+    case K::kRenameColumn:
+    case K::kTruncate:
+    case K::kCreateTrigger:
+    case K::kDropTrigger:
+    case K::kCluster:
+      return true;
+    case K::kCreateIndex:
+    case K::kDropIndex:
+      return !st.concurrent;
+    default:
+      return false;
+  }
+}
+
+class SequenceLinter {
+ public:
+  SequenceLinter(const Schema& initial, const LintOptions& options, LintReport& report)
+      : schema_(initial), options_(options), report_(report) {}
+
+  void Lint(const LintUnit& unit, const Result<std::vector<sql::Statement>>& parsed) {
+    if (unit.report) ++report_.files;
+    auto starts = LineStarts(unit.text);
+    auto place = [&](size_t offset, Finding& f) {
+      auto it = std::upper_bound(starts.begin(), starts.end(), offset);
+      size_t line_index = static_cast<size_t>(it - starts.begin()) - 1;
+      f.line = unit.text_line + static_cast<int>(line_index);
+      f.column = static_cast<int>(offset - starts[line_index]) + 1;
+    };
+    if (!parsed.ok()) {
+      if (!unit.report) return;
+      Finding f = Base(kSyntaxErrorRule, unit);
+      const Status& s = parsed.status();
+      f.message = s.message();
+      f.line = unit.text_line + std::max(0, s.location().line - 1);
+      f.column = std::max(1, s.location().column);
+      f.recipe = kSyntaxErrorRule.recipe;
+      Add(std::move(f), unit, -1);
+      return;
+    }
+    if (unit.report) CheckAllows(unit);
+    std::set<std::string> created;
+    TransactionState tx;
+    tx.active = unit.info.transactional;
+    bool utc = false;
+    for (const auto& st : *parsed) {
+      if (unit.report) ++report_.statements;
+      if (st.kind == sql::StatementKind::kBegin && !tx.active) {
+        tx = TransactionState();
+        tx.active = true;
+      }
+      std::vector<RawFinding> raw;
+      if (unit.report) {
+        RuleContext context(st, schema_, unit.info, tx, created, utc, options_.version, raw);
+        for (const Rule* rule : AllRules()) {
+          if (rule->check) rule->check(context);
+        }
+      }
+      for (auto& r : raw) {
+        Finding f = Base(*r.rule, unit);
+        place(r.length || r.offset >= st.offset ? r.offset : st.offset, f);
+        f.length = static_cast<int>(r.length);
+        f.message = std::move(r.message);
+        f.recipe = std::move(r.recipe);
+        if (r.severity) f.severity = *r.severity;
+        if (!r.lock.empty())
+          f.lock = std::move(r.lock);
+        else
+          f.lock = Fill(r.rule->lock, st.relation.empty() ? "the table" : st.relation.ToSql());
+        f.statement = st.text;
+        Finding statement_start;
+        place(st.offset, statement_start);
+        Add(std::move(f), unit, statement_start.line);
+      }
+      Track(st, tx, created, utc, unit);
+      schema_.Apply(st);
+    }
+  }
+
+ private:
+  static std::string Fill(const char* pattern, const std::string& table) {
+    std::string out = pattern;
+    size_t at = out.find("{table}");
+    if (at != std::string::npos) out.replace(at, 7, table);
+    return out;
+  }
+
+  Finding Base(const Rule& rule, const LintUnit& unit) {
+    Finding f;
+    f.rule = rule.id;
+    f.severity = rule.severity;
+    f.file = unit.info.file;
+    f.why = rule.why;
+    f.lock = rule.lock;
+    f.blocks = rule.blocks;
+    f.versions = rule.versions;
+    f.doc = std::string("docs/rules/") + rule.id + ".md";
+    f.migration = unit.info.version;
+    return f;
+  }
+
+  // Applies severity settings and suppressions; `statement_line` is -1 for file findings.
+  void Add(Finding f, const LintUnit& unit, int statement_line) {
+    auto setting = options_.rule_settings.find(f.rule);
+    if (setting != options_.rule_settings.end()) {
+      if (setting->second == "off") return;
+      if (auto s = ParseSeverity(setting->second)) f.severity = *s;
+    }
+    for (const auto& a : unit.file_allows) {
+      if (a.rule == f.rule) return;
+    }
+    for (const auto& a : unit.statement_allows) {
+      if (a.allow.rule == f.rule && a.line == statement_line) return;
+    }
+    report_.findings.push_back(std::move(f));
+  }
+
+  void CheckAllows(const LintUnit& unit) {
+    auto check = [&](const migrate::Allow& a) {
+      if (!FindRule(a.rule)) {
+        Finding f = Base(kUnknownAllowRule, unit);
+        f.line = a.location.line;
+        f.column = a.location.column;
+        f.message = "-- tandem:allow names unknown rule \"" + a.rule + "\"";
+        f.recipe = "-- see docs/rules/ for the rule ids";
+        Add(std::move(f), unit, -1);
+      }
+      if (a.reason.empty()) {
+        Finding f = Base(kAllowWithoutReasonRule, unit);
+        f.line = a.location.line;
+        f.column = a.location.column;
+        f.message = "-- tandem:allow " + a.rule + " has no reason";
+        f.recipe = "-- tandem:allow " + a.rule + " \"why this is safe here\"";
+        Add(std::move(f), unit, -1);
+      }
+    };
+    for (const auto& a : unit.file_allows) check(a);
+    for (const auto& a : unit.statement_allows) check(a.allow);
+  }
+
+  void Track(const sql::Statement& st, TransactionState& tx, std::set<std::string>& created,
+             bool& utc, const LintUnit& unit) {
+    using K = sql::StatementKind;
+    if (st.kind == K::kCreateTable || st.kind == K::kCreateTableAs) {
+      created.insert(TableKey(st.relation));
+    }
+    if (st.kind == K::kSet && st.setting == "timezone")
+      utc = st.value == "utc" || st.value == "etc/utc";
+    if (st.kind == K::kCommit || st.kind == K::kRollback) {
+      bool active = unit.info.transactional;
+      tx = TransactionState();
+      tx.active = active;
+      return;
+    }
+    if (!tx.active) return;
+    if (TakesStrongLock(st) && !tx.locked_table && !created.count(TableKey(st.relation))) {
+      tx.locked_table = st.relation;
+    }
+    if (st.kind == K::kUpdate || st.kind == K::kDelete || st.kind == K::kInsert)
+      tx.data_changed = true;
+    for (const auto& cmd : st.cmds) {
+      if (cmd.action == sql::AlterAction::kAddConstraint && cmd.constraint.not_valid &&
+          !cmd.constraint.name.empty()) {
+        tx.not_valid.emplace_back(TableKey(st.relation), cmd.constraint.name);
+      }
+    }
+    if (st.kind == K::kAlterEnumAddValue)
+      tx.enum_values.emplace_back(st.relation.name, st.enum_value);
+  }
+
+  Schema schema_;
+  const LintOptions& options_;
+  LintReport& report_;
+};
+
+}  // namespace
+
+LintUnit UnitFromMigration(const migrate::Migration& migration, bool report) {
+  LintUnit unit;
+  unit.info.file = migration.up.path.empty() && !migration.paths.empty() ? migration.paths[0]
+                                                                         : migration.up.path;
+  unit.info.version = migration.version;
+  unit.info.phase = migration.phase;
+  unit.info.transactional = migration.transactional;
+  unit.text = migration.up.text;
+  unit.text_line = migration.up.text_line;
+  unit.file_allows = migration.file_allows;
+  unit.statement_allows = migration.up.statement_allows;
+  unit.report = report;
+  return unit;
+}
+
+LintReport LintSequences(const std::vector<LintSequence>& sequences, const Schema& initial,
+                         const LintOptions& options) {
+  // Parse every unit on all cores: libpg_query keeps its parser state per thread.
+  std::vector<const LintUnit*> units;
+  for (const auto& seq : sequences) {
+    for (const auto& unit : seq) units.push_back(&unit);
+  }
+  std::vector<Parsed> parsed(units.size());
+  std::atomic<size_t> next{0};
+  auto work = [&] {
+    for (size_t i = next++; i < units.size(); i = next++) {
+      const LintUnit& unit = *units[i];
+      parsed[i].statements = sql::ParseStatements(
+          unit.info.phase == migrate::Phase::kBackground ? MaskPlaceholders(unit.text) : unit.text);
+    }
+  };
+  int threads = options.threads > 0
+                    ? options.threads
+                    : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  threads = std::min<int>(threads, static_cast<int>(std::max<size_t>(1, units.size())));
+  std::vector<std::thread> pool;
+  for (int i = 1; i < threads; ++i) pool.emplace_back(work);
+  work();
+  for (auto& t : pool) t.join();
+
+  LintReport report;
+  report.pg_version = options.version;
+  report.pg_version_source = options.version_source;
+  size_t index = 0;
+  for (const auto& seq : sequences) {
+    SequenceLinter linter(initial, options, report);
+    for (const auto& unit : seq) linter.Lint(unit, parsed[index++].statements);
+  }
+  std::stable_sort(report.findings.begin(), report.findings.end(),
+                   [](const Finding& a, const Finding& b) {
+                     return std::tie(a.file, a.line, a.column) < std::tie(b.file, b.line, b.column);
+                   });
+  return report;
+}
+
+Status ValidateRuleSettings(const std::map<std::string, std::string>& settings) {
+  for (const auto& [id, value] : settings) {
+    if (!FindRule(id)) {
+      return Status::InvalidInput("unknown lint rule \"" + id + "\" in [lint.rules]")
+          .WithHint("the rule ids are listed in docs/rules/ and by \"tandem lint --list-rules\"");
+    }
+    if (value != "off" && !ParseSeverity(value)) {
+      return Status::InvalidInput("invalid setting \"" + value + "\" for lint rule \"" + id + "\"")
+          .WithHint("use \"off\", \"error\", \"warning\" or \"info\"");
+    }
+  }
+  return Status::Ok();
+}
+
+}  // namespace tandem::lint

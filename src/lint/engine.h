@@ -1,0 +1,52 @@
+// The lint engine: runs every rule over each statement of a sequence of migrations, replaying
+// the schema model as it goes, tracking the transaction each statement runs in, applying
+// `-- tandem:allow` suppressions and tandem.toml's severity settings. Parsing, the expensive
+// part, runs on all cores; the replay is sequential per sequence (it depends on order).
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "lint/finding.h"
+#include "lint/rule.h"
+#include "lint/schema.h"
+#include "migrate/migration.h"
+
+namespace tandem::lint {
+
+// One migration's up section, as the engine needs it.
+struct LintUnit {
+  MigrationInfo info;
+  std::string text;   // the section's SQL
+  int text_line = 1;  // the line of the file on which `text` starts
+  std::vector<migrate::Allow> file_allows;
+  std::vector<migrate::StatementAllow> statement_allows;
+  // false: replayed into the schema model only (earlier migrations), no findings.
+  bool report = true;
+};
+
+// Migrations in apply order; the schema model carries from one to the next.
+using LintSequence = std::vector<LintUnit>;
+
+struct LintOptions {
+  PgVersion version;
+  std::string version_source = "default";
+  // tandem.toml [lint.rules]: rule id -> "off" | "error" | "warning" | "info".
+  std::map<std::string, std::string> rule_settings;
+  int threads = 0;  // 0: all cores
+};
+
+// Builds a LintUnit from a loaded migration (its up section and directives).
+LintUnit UnitFromMigration(const migrate::Migration& migration, bool report);
+
+// Lints every sequence; sequences are independent (separate directories). `initial` is the
+// schema before the first migration of every sequence (empty, or read from a live catalog).
+// Never fails: a file that does not parse becomes a syntax-error finding.
+LintReport LintSequences(const std::vector<LintSequence>& sequences, const Schema& initial,
+                         const LintOptions& options);
+
+// Checks tandem.toml's [lint.rules]: known ids and values. kInvalidInput otherwise.
+Status ValidateRuleSettings(const std::map<std::string, std::string>& settings);
+
+}  // namespace tandem::lint

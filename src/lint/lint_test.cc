@@ -1,0 +1,204 @@
+// The engine around the rules: suppressions, syntax errors, tandem.toml severities, reporter
+// goldens, the rule pages in docs/rules/, the whole shared corpus, and the CLI through the
+// real binary. Set TANDEM_UPDATE_GOLDENS=1 to rewrite goldens and rule pages.
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <sstream>
+
+#include "base/process.h"
+#include "lint/lint_test_util.h"
+#include "lint/report.h"
+#include "lint/rule.h"
+#include "lint/rule_docs.h"
+#include "lint/source.h"
+#include "testing/harness.h"
+
+namespace tandem::lint::testing {
+namespace {
+
+using ::tandem::testing::RunTandem;
+using ::tandem::testing::TempDir;
+
+bool Update() { return std::getenv("TANDEM_UPDATE_GOLDENS") != nullptr; }
+
+void CheckGolden(const std::string& relative, const std::string& actual) {
+  std::string path = std::string(TANDEM_SOURCE_DIR) + "/" + relative;
+  if (Update()) {
+    std::filesystem::create_directories(std::filesystem::path(path).parent_path());
+    std::ofstream(path) << actual;
+  }
+  auto expected = ReadFile(path);
+  ASSERT_TRUE(expected.ok()) << path << " missing; run with TANDEM_UPDATE_GOLDENS=1";
+  EXPECT_EQ(*expected, actual) << relative;
+}
+
+LintUnit Unit(const std::string& text) {
+  LintUnit u;
+  u.info.file = "db/migrations/20260101000000_demo.sql";
+  u.info.version = "20260101000000";
+  u.text = text;
+  u.text_line = 3;
+  return u;
+}
+
+std::vector<std::string> Rules(const LintReport& r) {
+  std::vector<std::string> out;
+  for (const auto& f : r.findings) out.push_back(f.rule);
+  return out;
+}
+
+TEST(LintSuppression, FileLevelStatementLevelAndMissingReason) {
+  LintUnit u = Unit("ALTER TABLE users DROP COLUMN a;\nALTER TABLE users RENAME COLUMN b TO c;\n");
+  LintOptions options;
+  // File level: drop-column allowed everywhere in the file.
+  u.file_allows.push_back({"drop-column", "app ignores it since v41", {u.info.file, 1, 4}});
+  auto r = LintSequences({{u}}, Schema(), options);
+  EXPECT_EQ(Rules(r), std::vector<std::string>{"rename-column"});
+  // Statement level: only the statement starting on that line (line 4 of the file).
+  LintUnit s = Unit(u.text);
+  s.statement_allows.push_back(
+      {4, {"rename-column", "renamed in the ORM first", {s.info.file, 3, 4}}});
+  r = LintSequences({{s}}, Schema(), options);
+  EXPECT_EQ(Rules(r), std::vector<std::string>{"drop-column"});
+  s.statement_allows[0].line = 3;  // on the other statement: allows nothing
+  r = LintSequences({{s}}, Schema(), options);
+  EXPECT_EQ(Rules(r), (std::vector<std::string>{"drop-column", "rename-column"}));
+  // Missing reason: the allow is reported as an error itself.
+  LintUnit m = Unit(u.text);
+  m.file_allows.push_back({"drop-column", "", {m.info.file, 1, 4}});
+  m.file_allows.push_back({"no-such-rule", "x", {m.info.file, 2, 4}});
+  r = LintSequences({{m}}, Schema(), options);
+  EXPECT_EQ(Rules(r), (std::vector<std::string>{"allow-without-reason", "unknown-allow-rule",
+                                                "rename-column"}));
+  EXPECT_TRUE(r.HasErrors());
+}
+
+TEST(LintSuppression, DirectivesFromAFile) {
+  TempDir dir;
+  dir.Write("1_x.sql",
+            "-- tandem:allow drop-column \"the app ignores it since v41\"\n\n-- migrate:up\n"
+            "ALTER TABLE users DROP COLUMN a;\n-- tandem:allow rename-column\n"
+            "ALTER TABLE users RENAME COLUMN b TO c;\n");
+  auto seqs =
+      CollectPaths(std::vector<std::string>{(dir.path() / "1_x.sql").string()}, std::nullopt);
+  ASSERT_TRUE(seqs.ok()) << seqs.status().ToString();
+  auto r = LintSequences(*seqs, Schema(), LintOptions());
+  EXPECT_EQ(Rules(r), std::vector<std::string>{"allow-without-reason"});
+  EXPECT_EQ(r.findings[0].line, 5);
+}
+
+TEST(LintEngine, SyntaxErrorIsAFindingWithItsPositionAndLintingGoesOn) {
+  LintUnit bad = Unit("SELECT 1;\nALTER TABLE users ADD COLUMN;\n");
+  LintUnit good = Unit("DROP TABLE users;\n");
+  good.info.file = "db/migrations/2_b.sql";
+  auto r = LintSequences({{bad, good}}, Schema(), LintOptions());
+  ASSERT_EQ(r.findings.size(), 2u);
+  EXPECT_EQ(r.findings[0].rule, "syntax-error");
+  EXPECT_EQ(r.findings[0].line, 4);
+  EXPECT_EQ(r.findings[0].column, 29);
+  EXPECT_EQ(r.findings[1].rule, "drop-table");
+  EXPECT_EQ(r.files, 2);
+}
+
+TEST(LintEngine, ConfigTurnsRulesOffAndChangesSeverity) {
+  LintUnit u = Unit("ALTER TABLE users DROP COLUMN a;\nCREATE INDEX i ON users (b);\n");
+  LintOptions options;
+  options.rule_settings = {{"drop-column", "off"}, {"create-index-non-concurrently", "warning"}};
+  auto r = LintSequences({{u}}, Schema(), options);
+  ASSERT_EQ(r.findings.size(), 1u);
+  EXPECT_EQ(r.findings[0].severity, Severity::kWarning);
+  EXPECT_FALSE(r.HasErrors());
+  EXPECT_FALSE(ValidateRuleSettings({{"nope", "off"}}).ok());
+  EXPECT_FALSE(ValidateRuleSettings({{"drop-column", "loud"}}).ok());
+  EXPECT_TRUE(ValidateRuleSettings({{"drop-column", "info"}}).ok());
+}
+
+TEST(LintEngine, PgVersionParsing) {
+  EXPECT_EQ(PgVersion::Parse("14.3")->minor, 3);
+  EXPECT_EQ(PgVersion::Parse("140002")->major, 14);
+  EXPECT_EQ(PgVersion::Parse("140002")->minor, 2);
+  EXPECT_EQ(PgVersion::Parse("15")->minor, -1);
+  EXPECT_FALSE(PgVersion::Parse("x"));
+  EXPECT_FALSE(PgVersion::Parse("3"));
+}
+
+LintReport GoldenReport() {
+  LintUnit u = Unit(
+      "ALTER TABLE users ADD COLUMN token uuid DEFAULT gen_random_uuid();\n"
+      "CREATE INDEX users_email_idx ON users (email);\n"
+      "UPDATE users SET plan = 'free';\n");
+  return LintSequences({{u}}, Schema(), LintOptions());
+}
+
+TEST(LintReporters, Goldens) {
+  LintReport r = GoldenReport();
+  auto reader = [](const std::string&) {
+    return std::string("-- tandem:phase pre-deploy\n-- migrate:up\n") +
+           "ALTER TABLE users ADD COLUMN token uuid DEFAULT gen_random_uuid();\n"
+           "CREATE INDEX users_email_idx ON users (email);\n"
+           "UPDATE users SET plan = 'free';\n";
+  };
+  CheckGolden("src/lint/testdata/report.txt", RenderText(r, false, reader));
+  CheckGolden("src/lint/testdata/report_color.txt", RenderText(r, true, reader));
+  CheckGolden("src/lint/testdata/report.json", RenderJson(r));
+  CheckGolden("src/lint/testdata/report.sarif", RenderSarif(r));
+  CheckGolden("src/lint/testdata/report.github", RenderGithub(r));
+  CheckGolden("src/lint/testdata/report.gitlab.json", RenderGitlab(r));
+  auto sarif = nlohmann::json::parse(RenderSarif(r));
+  EXPECT_EQ(sarif["version"], "2.1.0");
+  EXPECT_EQ(sarif["runs"][0]["results"].size(), 4u);
+}
+
+TEST(LintDocs, EveryRuleHasAnUpToDatePage) {
+  for (const Rule* rule : AllRules()) {
+    CheckGolden(std::string("docs/rules/") + rule->id + ".md", RuleMarkdown(*rule));
+  }
+}
+
+TEST(LintCorpus, WholeSharedCorpusIsAnalysedWithoutACrash) {
+  auto seqs = CollectPaths(std::vector<std::string>{TANDEM_CORPUS_DIR}, std::nullopt);
+  ASSERT_TRUE(seqs.ok()) << seqs.status().ToString();
+  auto r = LintSequences(*seqs, Schema(), LintOptions());
+  EXPECT_GT(r.files, 700);
+  EXPECT_GT(r.statements, 3000);
+  for (const auto& f : r.findings) {
+    EXPECT_FALSE(f.file.empty());
+    EXPECT_GT(f.line, 0) << f.rule << " " << f.file;
+    EXPECT_GT(f.column, 0) << f.rule << " " << f.file;
+    if (f.rule == "syntax-error") {
+      EXPECT_NE(f.message, "") << f.file;
+    }
+  }
+}
+
+class LintCli : public ::testing::Test {
+ protected:
+  TempDir dir_;
+};
+
+TEST_F(LintCli, ExitCodesThroughTheRealBinary) {
+  dir_.Write("db/migrations/1_create.sql", "-- migrate:up\nCREATE TABLE users (id bigint);\n");
+  auto ok = RunTandem({"lint"}, dir_.path().string(), {"DATABASE_URL=", "TANDEM_DATABASE_URL="});
+  EXPECT_EQ(ok.exit_code, 0) << ok.out << ok.err;
+  dir_.Write("db/migrations/2_drop.sql", "-- migrate:up\nALTER TABLE users DROP COLUMN id;\n");
+  auto bad = RunTandem({"lint", "--format", "json"}, dir_.path().string(),
+                       {"DATABASE_URL=", "TANDEM_DATABASE_URL="});
+  EXPECT_EQ(bad.exit_code, 1) << bad.out << bad.err;
+  auto json = nlohmann::json::parse(bad.out);
+  ASSERT_EQ(json["findings"].size(), 1u);
+  EXPECT_EQ(json["findings"][0]["rule"], "drop-column");
+  EXPECT_EQ(json["findings"][0]["line"], 2);
+  auto usage = RunTandem({"lint", "--format", "xml"}, dir_.path().string());
+  EXPECT_EQ(usage.exit_code, 2);
+  auto version = RunTandem({"lint", "--pg-version", "banana"}, dir_.path().string(),
+                           {"DATABASE_URL=", "TANDEM_DATABASE_URL="});
+  EXPECT_EQ(version.exit_code, 2);
+  EXPECT_NE(version.err.find("invalid --pg-version"), std::string::npos) << version.err;
+}
+
+}  // namespace
+}  // namespace tandem::lint::testing

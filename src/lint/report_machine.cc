@@ -1,0 +1,169 @@
+// The machine reporters: json (tandem's own shape), SARIF 2.1.0, GitHub workflow annotations
+// and GitLab's code quality report.
+#include <nlohmann/json.hpp>
+#include <set>
+#include <sstream>
+
+#include "base/sha256.h"
+#include "lint/report.h"
+#include "lint/rule.h"
+
+namespace tandem::lint {
+namespace {
+
+using Json = nlohmann::ordered_json;
+
+Json FindingJson(const Finding& f) {
+  return Json{{"rule", f.rule},
+              {"severity", SeverityName(f.severity)},
+              {"file", f.file},
+              {"line", f.line},
+              {"column", f.column},
+              {"message", f.message},
+              {"why", f.why},
+              {"lock", f.lock},
+              {"blocks", f.blocks},
+              {"recipe", f.recipe},
+              {"versions", f.versions},
+              {"doc", f.doc},
+              {"migration", f.migration},
+              {"statement", f.statement}};
+}
+
+std::string SarifLevel(Severity s) {
+  return s == Severity::kError ? "error" : s == Severity::kWarning ? "warning" : "note";
+}
+
+// GitHub's workflow command escaping: data escapes %, CR, LF; properties also : and ,.
+std::string GithubEscape(const std::string& s, bool property) {
+  std::string out;
+  for (char c : s) {
+    if (c == '%')
+      out += "%25";
+    else if (c == '\r')
+      out += "%0D";
+    else if (c == '\n')
+      out += "%0A";
+    else if (property && c == ':')
+      out += "%3A";
+    else if (property && c == ',')
+      out += "%2C";
+    else
+      out += c;
+  }
+  return out;
+}
+
+}  // namespace
+
+std::optional<ReportFormat> ParseReportFormat(std::string_view name) {
+  if (name == "text") return ReportFormat::kText;
+  if (name == "json") return ReportFormat::kJson;
+  if (name == "sarif") return ReportFormat::kSarif;
+  if (name == "github") return ReportFormat::kGithub;
+  if (name == "gitlab") return ReportFormat::kGitlab;
+  return std::nullopt;
+}
+
+std::string RenderJson(const LintReport& report) {
+  Json findings = Json::array();
+  for (const auto& f : report.findings) findings.push_back(FindingJson(f));
+  Json out{{"findings", findings},
+           {"summary",
+            {{"errors", report.Count(Severity::kError)},
+             {"warnings", report.Count(Severity::kWarning)},
+             {"infos", report.Count(Severity::kInfo)},
+             {"files", report.files},
+             {"statements", report.statements}}},
+           {"pg_version", report.pg_version.ToString()},
+           {"pg_version_source", report.pg_version_source}};
+  return out.dump(2) + "\n";
+}
+
+std::string RenderSarif(const LintReport& report) {
+  std::set<std::string> used;
+  for (const auto& f : report.findings) used.insert(f.rule);
+  Json rules = Json::array();
+  Json index = Json::object();
+  for (const Rule* rule : AllRules()) {
+    if (!used.count(rule->id)) continue;
+    index[rule->id] = rules.size();
+    rules.push_back(Json{{"id", rule->id},
+                         {"shortDescription", {{"text", rule->summary}}},
+                         {"fullDescription", {{"text", rule->why}}},
+                         {"helpUri", std::string("docs/rules/") + rule->id + ".md"},
+                         {"defaultConfiguration", {{"level", SarifLevel(rule->severity)}}}});
+  }
+  Json results = Json::array();
+  for (const auto& f : report.findings) {
+    results.push_back(Json{
+        {"ruleId", f.rule},
+        {"ruleIndex", index.value(f.rule, 0)},
+        {"level", SarifLevel(f.severity)},
+        {"message", {{"text", f.message + "\nsafe recipe:\n" + f.recipe}}},
+        {"locations",
+         Json::array({{{"physicalLocation",
+                        {{"artifactLocation", {{"uri", f.file}}},
+                         {"region", {{"startLine", f.line}, {"startColumn", f.column}}}}}}})}});
+  }
+  Json sarif{
+      {"$schema", "https://json.schemastore.org/sarif-2.1.0.json"},
+      {"version", "2.1.0"},
+      {"runs", Json::array({{{"tool",
+                              {{"driver",
+                                {{"name", "tandem"},
+                                 {"informationUri", "https://github.com/tandem-migrations/tandem"},
+                                 {"version", TANDEM_VERSION},
+                                 {"rules", rules}}}}},
+                             {"results", results}}})}};
+  return sarif.dump(2) + "\n";
+}
+
+std::string RenderGithub(const LintReport& report) {
+  std::ostringstream out;
+  for (const auto& f : report.findings) {
+    const char* command = f.severity == Severity::kError     ? "error"
+                          : f.severity == Severity::kWarning ? "warning"
+                                                             : "notice";
+    out << "::" << command << " file=" << GithubEscape(f.file, true) << ",line=" << f.line
+        << ",col=" << f.column << ",title=" << GithubEscape("tandem lint " + f.rule, true)
+        << "::" << GithubEscape(f.message + " (" + f.doc + ")", false) << "\n";
+  }
+  return out.str();
+}
+
+std::string RenderGitlab(const LintReport& report) {
+  Json issues = Json::array();
+  for (const auto& f : report.findings) {
+    const char* severity = f.severity == Severity::kError     ? "critical"
+                           : f.severity == Severity::kWarning ? "major"
+                                                              : "info";
+    issues.push_back(
+        Json{{"description", f.rule + ": " + f.message},
+             {"check_name", f.rule},
+             {"fingerprint", Sha256Hex(f.rule + "\n" + f.file + "\n" + std::to_string(f.line) +
+                                       "\n" + std::to_string(f.column) + "\n" + f.message)},
+             {"severity", severity},
+             {"location", {{"path", f.file}, {"lines", {{"begin", f.line}}}}}});
+  }
+  return issues.dump(2) + "\n";
+}
+
+std::string Render(const LintReport& report, ReportFormat format, bool color,
+                   const SourceReader& read) {
+  switch (format) {
+    case ReportFormat::kText:
+      return RenderText(report, color, read);
+    case ReportFormat::kJson:
+      return RenderJson(report);
+    case ReportFormat::kSarif:
+      return RenderSarif(report);
+    case ReportFormat::kGithub:
+      return RenderGithub(report);
+    case ReportFormat::kGitlab:
+      return RenderGitlab(report);
+  }
+  return "";
+}
+
+}  // namespace tandem::lint

@@ -1,0 +1,117 @@
+// The rule registry, the rules the engine reports itself, and RuleContext.
+#include "lint/rule.h"
+
+#include "lint/rules/rules.h"
+
+namespace tandem::lint {
+
+const Rule kSyntaxErrorRule = {
+    "syntax-error",
+    Severity::kError,
+    "a migration file that PostgreSQL 15's parser rejects",
+    "the migration fails when it runs, and nothing in the file could be checked",
+    "none",
+    "nothing",
+    "all",
+    "-- fix the SQL (templated files must be rendered before linting)",
+    "ALTER TABLE users ADD COLUMN;",
+    nullptr,
+};
+
+const Rule kAllowWithoutReasonRule = {
+    "allow-without-reason",
+    Severity::kError,
+    "a -- tandem:allow directive without a quoted reason",
+    "an exception nobody can explain later is a finding ignored, not a finding accepted",
+    "none",
+    "nothing",
+    "all",
+    "-- tandem:allow rename-column \"renamed in the ORM first, see PR 123\"",
+    "-- tandem:allow rename-column",
+    nullptr,
+};
+
+const Rule kUnknownAllowRule = {
+    "unknown-allow-rule",
+    Severity::kWarning,
+    "a -- tandem:allow directive naming a rule that does not exist",
+    "a misspelt rule id allows nothing, so the finding it meant to accept is still reported",
+    "none",
+    "nothing",
+    "all",
+    "-- tandem:allow <one of the ids in docs/rules/>  \"reason\"",
+    "-- tandem:allow rename-colum \"typo\"",
+    nullptr,
+};
+
+const std::vector<const Rule*>& AllRules() {
+  static const std::vector<const Rule*> kRules = {
+      &rules::kAddColumnGeneratedStored,
+      &rules::kAddColumnRequired,
+      &rules::kAddColumnSerial,
+      &rules::kAddColumnVolatileDefault,
+      &rules::kAddExclusionConstraint,
+      &rules::kAddPrimaryKey,
+      &rules::kAddUniqueConstraint,
+      &rules::kAlterDomainAddConstraint,
+      &rules::kAttachPartitionScan,
+      &rules::kBackfillOutsideBackground,
+      &rules::kChangeColumnType,
+      &rules::kConcurrentIndexPg14Corruption,
+      &rules::kConcurrentlyInTransaction,
+      &rules::kConstraintMissingNotValid,
+      &rules::kCreateIndexNonConcurrently,
+      &rules::kDdlAndDataInTransaction,
+      &rules::kDetachPartitionNonConcurrently,
+      &rules::kDropColumn,
+      &rules::kDropDatabase,
+      &rules::kDropForeignKey,
+      &rules::kDropIndexNonConcurrently,
+      &rules::kDropTable,
+      &rules::kEnumValueUsedInTransaction,
+      &rules::kForeignKeyMissingNotValid,
+      &rules::kNarrowColumnTypePreDeploy,
+      &rules::kNotValidValidateSameTransaction,
+      &rules::kPreferJsonb,
+      &rules::kRefreshMaterializedViewNonConcurrently,
+      &rules::kReindexNonConcurrently,
+      &rules::kRenameColumn,
+      &rules::kRenameEnumValue,
+      &rules::kRenameTable,
+      &rules::kSetNotNullPreDeploy,
+      &rules::kSetNotNullScan,
+      &rules::kTableRewriteAlter,
+      &rules::kTransactionControlInMigration,
+      &rules::kTriggerOnExistingTable,
+      &rules::kTruncateTable,
+      &rules::kVacuumFullOrCluster,
+      &kSyntaxErrorRule,
+      &kAllowWithoutReasonRule,
+      &kUnknownAllowRule,
+  };
+  return kRules;
+}
+
+const Rule* FindRule(std::string_view id) {
+  for (const Rule* rule : AllRules()) {
+    if (id == rule->id) return rule;
+  }
+  return nullptr;
+}
+
+bool RuleContext::IsNewTable(const sql::QualifiedName& table) const {
+  return created_tables_.count(TableKey(table)) > 0;
+}
+
+void RuleContext::Report(const Rule& rule, size_t offset, std::string message, std::string recipe,
+                         size_t length) const {
+  RawFinding f;
+  f.rule = &rule;
+  f.offset = offset;
+  f.length = length;
+  f.message = std::move(message);
+  f.recipe = std::move(recipe);
+  sink_.push_back(std::move(f));
+}
+
+}  // namespace tandem::lint

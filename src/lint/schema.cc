@@ -1,0 +1,201 @@
+// Replaying statements into the schema model (see schema.h).
+#include "lint/schema.h"
+
+namespace tandem::lint {
+
+std::string TableKey(const sql::QualifiedName& name) {
+  if (name.schema.empty() || name.schema == "public") return name.name;
+  return name.schema + "." + name.name;
+}
+
+const TableInfo* Schema::FindTable(const sql::QualifiedName& name) const {
+  auto it = tables_.find(TableKey(name));
+  if (it == tables_.end() && !name.schema.empty()) it = tables_.find(name.name);
+  return it == tables_.end() ? nullptr : &it->second;
+}
+
+TableInfo* Schema::MutableTable(const sql::QualifiedName& name) {
+  return const_cast<TableInfo*>(FindTable(name));
+}
+
+const ColumnInfo* Schema::FindColumn(const sql::QualifiedName& table,
+                                     const std::string& column) const {
+  const TableInfo* t = FindTable(table);
+  if (!t) return nullptr;
+  auto it = t->columns.find(column);
+  return it == t->columns.end() ? nullptr : &it->second;
+}
+
+const IndexInfo* Schema::FindIndex(const std::string& index) const {
+  auto it = indexes_.find(index);
+  return it == indexes_.end() ? nullptr : &it->second;
+}
+
+bool Schema::HasValidatedNotNullCheck(const sql::QualifiedName& table,
+                                      const std::string& column) const {
+  const TableInfo* t = FindTable(table);
+  if (!t) return false;
+  for (const auto& [name, c] : t->constraints) {
+    if (c.kind == sql::ConstraintKind::kCheck && c.validated && c.not_null_column == column) {
+      return true;
+    }
+  }
+  return false;
+}
+
+TableInfo& Schema::AddTable(const std::string& key) { return tables_[key]; }
+
+namespace {
+
+ConstraintInfo InfoFor(const sql::Constraint& c, bool validated) {
+  ConstraintInfo info;
+  info.kind = c.kind;
+  info.validated = validated && !c.not_valid;
+  info.not_null_column = c.not_null_column;
+  info.referenced_table = TableKey(c.referenced_table);
+  return info;
+}
+
+// The name PostgreSQL would give an unnamed constraint, close enough for lookups by name.
+std::string ConstraintName(const std::string& table, const sql::Constraint& c) {
+  if (!c.name.empty()) return c.name;
+  std::string cols;
+  for (const auto& col : c.columns) cols += "_" + col;
+  switch (c.kind) {
+    case sql::ConstraintKind::kPrimaryKey:
+      return table + "_pkey";
+    case sql::ConstraintKind::kUnique:
+      return table + cols + "_key";
+    case sql::ConstraintKind::kForeignKey:
+      return table + cols + "_fkey";
+    case sql::ConstraintKind::kCheck:
+      return table + cols + "_check";
+    default:
+      return table + cols + "_constraint";
+  }
+}
+
+void AddColumn(TableInfo& table, const std::string& table_name, const sql::ColumnDef& col) {
+  ColumnInfo info;
+  info.type = col.type;
+  info.not_null = col.not_null;
+  info.has_default = col.default_kind != sql::DefaultKind::kNone;
+  table.columns[col.name] = info;
+  for (const auto& c : col.constraints) {
+    table.constraints[ConstraintName(table_name, c)] = InfoFor(c, true);
+  }
+}
+
+}  // namespace
+
+void Schema::Apply(const sql::Statement& st) {
+  using sql::StatementKind;
+  switch (st.kind) {
+    case StatementKind::kCreateTable: {
+      if (st.if_not_exists && FindTable(st.relation)) return;
+      TableInfo& t = tables_[TableKey(st.relation)];
+      t = TableInfo();
+      t.partitioned = st.partitioned;
+      for (const auto& col : st.columns) AddColumn(t, st.relation.name, col);
+      for (const auto& c : st.table_constraints) {
+        t.constraints[ConstraintName(st.relation.name, c)] = InfoFor(c, true);
+        if (c.kind == sql::ConstraintKind::kPrimaryKey) {
+          for (const auto& col : c.columns) t.columns[col].not_null = true;
+        }
+      }
+      return;
+    }
+    case StatementKind::kCreateTableAs: {
+      TableInfo& t = tables_[TableKey(st.relation)];
+      t = TableInfo();
+      t.complete = false;
+      return;
+    }
+    case StatementKind::kAlterTable:
+      ApplyAlter(st);
+      return;
+    case StatementKind::kCreateIndex:
+      if (!st.index_name.empty())
+        indexes_[st.index_name] = {TableKey(st.relation), st.index_columns};
+      return;
+    case StatementKind::kDropIndex:
+      for (const auto& o : st.objects) indexes_.erase(o.name);
+      return;
+    case StatementKind::kDropTable:
+      for (const auto& o : st.objects) tables_.erase(TableKey(o));
+      return;
+    case StatementKind::kRenameTable: {
+      auto it = tables_.find(TableKey(st.relation));
+      if (it == tables_.end()) return;
+      TableInfo moved = std::move(it->second);
+      tables_.erase(it);
+      tables_[TableKey({st.relation.schema, st.new_name})] = std::move(moved);
+      return;
+    }
+    case StatementKind::kRenameColumn: {
+      TableInfo* t = MutableTable(st.relation);
+      if (!t) return;
+      auto it = t->columns.find(st.old_name);
+      if (it == t->columns.end()) return;
+      ColumnInfo moved = it->second;
+      t->columns.erase(it);
+      t->columns[st.new_name] = moved;
+      return;
+    }
+    case StatementKind::kCreateEnum:
+      enums_.insert(st.relation.name);
+      return;
+    default:
+      return;
+  }
+}
+
+void Schema::ApplyAlter(const sql::Statement& st) {
+  TableInfo* t = MutableTable(st.relation);
+  if (!t) return;  // unknown table: nothing to learn that rules could trust
+  for (const auto& cmd : st.cmds) {
+    switch (cmd.action) {
+      case sql::AlterAction::kAddColumn:
+        AddColumn(*t, st.relation.name, cmd.column_def);
+        break;
+      case sql::AlterAction::kDropColumn:
+        t->columns.erase(cmd.column);
+        break;
+      case sql::AlterAction::kAlterColumnType:
+        if (t->columns.count(cmd.column)) t->columns[cmd.column].type = cmd.column_def.type;
+        break;
+      case sql::AlterAction::kSetNotNull:
+        if (t->columns.count(cmd.column)) t->columns[cmd.column].not_null = true;
+        break;
+      case sql::AlterAction::kDropNotNull:
+        if (t->columns.count(cmd.column)) t->columns[cmd.column].not_null = false;
+        break;
+      case sql::AlterAction::kSetDefault:
+      case sql::AlterAction::kDropDefault:
+        if (t->columns.count(cmd.column)) {
+          t->columns[cmd.column].has_default = cmd.action == sql::AlterAction::kSetDefault;
+        }
+        break;
+      case sql::AlterAction::kAddConstraint: {
+        std::string name = ConstraintName(st.relation.name, cmd.constraint);
+        t->constraints[name] = InfoFor(cmd.constraint, true);
+        if (cmd.constraint.kind == sql::ConstraintKind::kPrimaryKey) {
+          for (const auto& col : cmd.constraint.columns) {
+            if (t->columns.count(col)) t->columns[col].not_null = true;
+          }
+        }
+        break;
+      }
+      case sql::AlterAction::kValidateConstraint:
+        if (t->constraints.count(cmd.name)) t->constraints[cmd.name].validated = true;
+        break;
+      case sql::AlterAction::kDropConstraint:
+        t->constraints.erase(cmd.name);
+        break;
+      default:
+        break;
+    }
+  }
+}
+
+}  // namespace tandem::lint

@@ -1,0 +1,205 @@
+// tandem's own statement model: what the linter (and later verify) needs to know about a
+// statement, translated from libpg_query's parse tree so that nothing outside src/sql/ ever
+// sees parser JSON (DuckDB style: the parser door turns PostgreSQL nodes into our types).
+//
+// The model is deliberately flat and partial: a statement kind, the relation it touches and
+// the facts the safety rules read. Anything not modelled keeps kind kOther with its node name.
+// Offsets are byte offsets into the text that was parsed.
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "base/status.h"
+
+namespace tandem::sql {
+
+struct QualifiedName {
+  std::string schema;  // empty when unqualified
+  std::string name;
+  bool empty() const { return name.empty(); }
+  // The name as SQL, quoted where PostgreSQL needs it: `public."Order"`.
+  std::string ToSql() const;
+};
+
+// Quotes an identifier when it is not a plain lowercase name.
+std::string QuoteIdent(std::string_view name);
+
+struct TypeName {
+  std::string name;            // last name component, lowercase: int4, varchar, timestamptz, ...
+  std::vector<int> modifiers;  // varchar length, numeric precision and scale; empty if none
+  bool is_array = false;
+  // "varchar(20)", "numeric(12,2)", "text[]" (PostgreSQL's internal names mapped back).
+  std::string ToSql() const;
+};
+
+// What a column default costs when added: constants and stable functions are stored once in
+// the catalog (PostgreSQL 11+); a volatile function has to be evaluated for every row.
+enum class DefaultKind { kNone, kConstant, kStable, kVolatile };
+
+enum class ConstraintKind {
+  kCheck,
+  kForeignKey,
+  kUnique,
+  kPrimaryKey,
+  kExclusion,
+  kNotNull,
+  kNull,
+  kDefault,
+  kIdentity,
+  kGenerated,
+  kOther,
+};
+
+struct Constraint {
+  ConstraintKind kind = ConstraintKind::kOther;
+  std::string name;                  // empty when the server will pick one
+  std::vector<std::string> columns;  // key columns; for a FK the referencing columns
+  QualifiedName referenced_table;    // foreign keys
+  std::vector<std::string> referenced_columns;
+  bool not_valid = false;       // NOT VALID
+  std::string using_index;      // UNIQUE / PRIMARY KEY USING INDEX
+  std::string not_null_column;  // CHECK (col IS NOT NULL): the column it proves non-null
+  size_t offset = 0;
+};
+
+struct ColumnDef {
+  std::string name;
+  TypeName type;
+  bool not_null = false;
+  bool primary_key = false;
+  DefaultKind default_kind = DefaultKind::kNone;
+  std::string default_function;  // the function that made the default volatile
+  std::string default_sql;       // the default expression as written
+  bool identity = false;
+  bool generated_stored = false;
+  std::vector<Constraint> constraints;  // inline CHECK / UNIQUE / PRIMARY KEY / REFERENCES
+  size_t offset = 0;
+};
+
+enum class AlterAction {
+  kAddColumn,
+  kDropColumn,
+  kAlterColumnType,
+  kSetNotNull,
+  kDropNotNull,
+  kSetDefault,
+  kDropDefault,
+  kAddConstraint,
+  kValidateConstraint,
+  kDropConstraint,
+  kSetLogged,
+  kSetUnlogged,
+  kSetTablespace,
+  kAttachPartition,
+  kDetachPartition,
+  kEnableTrigger,
+  kDisableTrigger,
+  kOther,
+};
+
+struct AlterCmd {
+  AlterAction action = AlterAction::kOther;
+  std::string subtype;   // the parser's AT_* name, for messages about kOther
+  std::string column;    // the column acted on (name of the added column for kAddColumn)
+  ColumnDef column_def;  // kAddColumn; kAlterColumnType keeps the new type in column_def.type
+  bool has_using = false;
+  Constraint constraint;    // kAddConstraint
+  std::string name;         // constraint name for kValidateConstraint / kDropConstraint
+  QualifiedName partition;  // kAttachPartition / kDetachPartition
+  bool concurrent = false;  // DETACH PARTITION ... CONCURRENTLY
+  bool missing_ok = false;
+  bool cascade = false;
+  size_t offset = 0;  // best known position of the clause
+};
+
+enum class StatementKind {
+  kCreateTable,
+  kCreateTableAs,
+  kAlterTable,
+  kCreateIndex,
+  kDropIndex,
+  kDropTable,
+  kDropOther,
+  kRenameTable,
+  kRenameColumn,
+  kRenameOther,
+  kReindex,
+  kTruncate,
+  kVacuum,
+  kCluster,
+  kCreateTrigger,
+  kDropTrigger,
+  kCreateEnum,
+  kAlterEnumAddValue,
+  kAlterEnumRenameValue,
+  kAlterDomainAddConstraint,
+  kRefreshMaterializedView,
+  kUpdate,
+  kDelete,
+  kInsert,
+  kBegin,
+  kCommit,
+  kRollback,
+  kTransactionOther,
+  kSet,
+  kLockTable,
+  kDropDatabase,
+  kSelect,
+  kOther,
+};
+
+struct Statement {
+  StatementKind kind = StatementKind::kOther;
+  std::string node;   // the parser's node name: "AlterTableStmt"
+  std::string text;   // the statement as written (no trailing semicolon)
+  size_t offset = 0;  // where text starts in the parsed input
+  QualifiedName relation;
+
+  // CREATE TABLE
+  std::vector<ColumnDef> columns;
+  std::vector<Constraint> table_constraints;
+  bool partitioned = false;  // PARTITION BY
+  bool if_not_exists = false;
+  // ALTER TABLE
+  std::vector<AlterCmd> cmds;
+  // CREATE INDEX / DROP INDEX / REINDEX / REFRESH / DETACH
+  std::string index_name;
+  bool concurrent = false;
+  bool unique = false;
+  bool only = false;  // CREATE INDEX ON ONLY
+  std::vector<std::string> index_columns;
+  std::string reindex_target;  // "INDEX", "TABLE", "SCHEMA", "DATABASE", "SYSTEM"
+  // DROP / TRUNCATE
+  std::vector<QualifiedName> objects;
+  bool cascade = false;
+  bool missing_ok = false;
+  // RENAME
+  std::string old_name;  // column or constraint renamed
+  std::string new_name;
+  // VACUUM
+  bool vacuum_full = false;
+  // enums and domains
+  std::string enum_value;                // ADD VALUE 'x' / RENAME VALUE 'old' TO 'x'
+  std::string old_enum_value;            // RENAME VALUE
+  std::vector<std::string> enum_values;  // CREATE TYPE ... AS ENUM
+  bool not_valid = false;                // ALTER DOMAIN ADD CONSTRAINT ... NOT VALID
+  // UPDATE / DELETE
+  bool has_where = false;
+  bool where_has_key_range = false;  // a range or equality on a column narrows the rows
+  // SET
+  std::string setting;  // lowercase name
+  std::string value;    // first value as written, lowercase
+  bool set_local = false;
+  bool set_reset = false;
+};
+
+// Parses `text` (one migration section) with the real parser and translates every statement.
+// On a syntax error returns kInvalidInput with the position relative to `text`.
+Result<std::vector<Statement>> ParseStatements(std::string_view text);
+
+std::string_view StatementKindName(StatementKind kind);
+
+}  // namespace tandem::sql

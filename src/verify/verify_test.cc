@@ -1,0 +1,254 @@
+// verify end to end on a real PostgreSQL: old-app compatibility, server-only findings, the
+// join with lint, sample rows, sizes from the target; and the real binary with the default
+// embedded shadow and --format json.
+#include "verify/verify.h"
+
+#include <gtest/gtest.h>
+
+#include <nlohmann/json.hpp>
+
+#include "migrate/layouts.h"
+#include "migrate/runner.h"
+#include "pg/url.h"
+#include "testing/harness.h"
+#include "verify/shadow.h"
+
+namespace tandem::verify {
+namespace {
+
+class VerifyTest : public testing::PgTest {
+ protected:
+  void TearDown() override {
+    if (!shadow_db_.empty())
+      Admin()->Exec("DROP DATABASE IF EXISTS " + pg::QuoteIdentifier(shadow_db_) + " WITH (FORCE)");
+    PgTest::TearDown();
+  }
+  std::unique_ptr<pg::Connection> Admin() {
+    std::string error;
+    auto url = pg::ParseDatabaseUrl(testing::SharedServer(&error)->Url("postgres"));
+    return std::move(pg::Connection::Open(*url).value());
+  }
+  // A second, empty database on the shared server to serve as the shadow.
+  std::string ShadowUrl() {
+    std::string error;
+    if (!shadow_db_.empty()) return testing::SharedServer(&error)->Url(shadow_db_);
+    shadow_db_ = database() + "_shadow";
+    EXPECT_TRUE(
+        Admin()
+            ->Exec("CREATE DATABASE " + pg::QuoteIdentifier(shadow_db_) + " TEMPLATE template0")
+            .ok());
+    return testing::SharedServer(&error)->Url(shadow_db_);
+  }
+  // Loads dir.path()/db/migrations and applies migrations up to `applied` on the target.
+  migrate::MigrationSet Load(const std::string& applied) {
+    auto files = migrate::LoadMigrations((dir_.path() / "db/migrations").string());
+    EXPECT_TRUE(files.ok()) << files.status().ToString();
+    if (!applied.empty()) {
+      auto target = Connect();
+      migrate::UpOptions up;
+      up.to_version = applied;
+      auto report = migrate::Up(*target, *files, up);
+      EXPECT_TRUE(report.status.ok()) << report.status.ToString();
+    }
+    return *files;
+  }
+  const Finding* FindRule(const VerifyReport& report, const std::string& rule) {
+    for (const auto& f : report.findings) {
+      if (f.rule == rule) return &f;
+    }
+    return nullptr;
+  }
+
+  testing::TempDir dir_;
+  std::string shadow_db_;
+};
+
+TEST_F(VerifyTest, OldQueriesBrokenByDropAndRenameAreReportedWithTheStatement) {
+  dir_.Write(
+      "db/migrations/1_base.sql",
+      "-- migrate:up\nCREATE TABLE users (id bigserial PRIMARY KEY, name text, email text);\n"
+      "CREATE TABLE posts (id bigserial PRIMARY KEY, user_id bigint, title text);\n");
+  dir_.Write("db/migrations/2_change.sql",
+             "-- migrate:up\n"
+             "ALTER TABLE users ADD COLUMN bio text;\n"
+             "ALTER TABLE users RENAME COLUMN name TO full_name;\n"
+             "DROP TABLE posts;\n"
+             "ALTER TABLE users ADD COLUMN nick text;\n"
+             "UPDATE users SET nick = 'x';\n"
+             "ALTER TABLE users ALTER COLUMN nick SET NOT NULL;\n");
+  dir_.Write("queries.sql",
+             "SELECT id, name FROM users WHERE id = $1;\n"
+             "SELECT title FROM posts WHERE user_id = $1;\n"
+             "SELECT id, email FROM users WHERE email = $1;\n"
+             "INSERT INTO users (email) VALUES ($1);\n"
+             "SELECT * FROM users;\n"
+             "BEGIN;\n");
+  auto files = Load("1");
+  VerifyOptions options;
+  options.target_url = url();
+  options.shadow_url = ShadowUrl();
+  options.old_queries_file = (dir_.path() / "queries.sql").string();
+  auto report = Verify(files, options);
+  ASSERT_TRUE(report.ok()) << report.status().ToString();
+  ASSERT_EQ(report->migrations.size(), 1u) << "migration 1 is applied on the target";
+  EXPECT_EQ(report->baseline.rfind("schema-only dump", 0), 0u) << report->baseline;
+  EXPECT_EQ(report->compat_summary.queries, 6);
+  EXPECT_EQ(report->compat_summary.checked, 5);
+  EXPECT_EQ(report->compat_summary.skipped, 1);
+  ASSERT_EQ(report->compat.size(), 3u);
+  EXPECT_EQ(report->compat[0].query, "SELECT id, name FROM users WHERE id = $1");
+  EXPECT_EQ(report->compat[0].line, 3);
+  EXPECT_EQ(report->compat[0].sqlstate, "42703");
+  EXPECT_EQ(report->compat[0].version, "2");
+  EXPECT_EQ(report->compat[1].query, "SELECT title FROM posts WHERE user_id = $1");
+  EXPECT_EQ(report->compat[1].line, 4);
+  EXPECT_EQ(report->compat[1].statement, "DROP TABLE posts");
+  EXPECT_EQ(report->compat[2].query, "INSERT INTO users (email) VALUES ($1)");
+  EXPECT_EQ(report->compat[2].line, 7);
+  EXPECT_NE(report->compat[2].error.find("\"nick\""), std::string::npos);
+  EXPECT_TRUE(report->HasErrors());
+}
+
+TEST_F(VerifyTest, ServerOnlyFindings) {
+  dir_.Write("db/migrations/1_base.sql",
+             "-- migrate:up\nCREATE TABLE users (id bigint PRIMARY KEY, nn int);\n"
+             "INSERT INTO users SELECT g, g FROM generate_series(1, 1000) g;\n"
+             "ALTER TABLE users ADD CONSTRAINT users_nn_check CHECK (nn IS NOT NULL);\n"
+             "CREATE TABLE posts (id bigint PRIMARY KEY, user_id bigint);\n");
+  dir_.Write("db/migrations/2_fk.sql",
+             "-- migrate:up\n"
+             "ALTER TABLE posts ADD CONSTRAINT posts_user_fk FOREIGN KEY (user_id) REFERENCES "
+             "users (id);\n"
+             "ALTER TABLE users ALTER COLUMN nn SET NOT NULL;\n");
+  auto files = Load("1");
+  VerifyOptions options;
+  options.target_url = url();
+  options.shadow_url = ShadowUrl();
+  auto report = Verify(files, options);
+  ASSERT_TRUE(report.ok()) << report.status().ToString();
+  const Finding* fk = FindRule(*report, "fk-without-index");
+  ASSERT_NE(fk, nullptr);
+  EXPECT_EQ(fk->line, 2);
+  EXPECT_NE(fk->message.find("posts (user_id)"), std::string::npos) << fk->message;
+  const Finding* referenced = FindRule(*report, "lock-referenced-table");
+  ASSERT_NE(referenced, nullptr);
+  EXPECT_NE(referenced->message.find("users in SHARE ROW EXCLUSIVE"), std::string::npos)
+      << referenced->message;
+  const Finding* cheap = FindRule(*report, "set-not-null-cheap");
+  ASSERT_NE(cheap, nullptr);
+  EXPECT_EQ(cheap->line, 3);
+  EXPECT_NE(cheap->detail.find("users_nn_check"), std::string::npos);
+}
+
+TEST_F(VerifyTest, LintFindingsAreConfirmedOrRefutedByTheTrace) {
+  dir_.Write("db/migrations/1_base.sql",
+             "-- migrate:up\nCREATE TABLE t (id int PRIMARY KEY, a int, c varchar(10));\n"
+             "INSERT INTO t SELECT g, g, 'x' FROM generate_series(1, 1000) g;\n"
+             "ANALYZE t;\n");
+  dir_.Write("db/migrations/2_types.sql",
+             "-- migrate:up\n"
+             "ALTER TABLE t ALTER COLUMN a TYPE bigint;\n"
+             "ALTER TABLE t ALTER COLUMN c TYPE varchar(20);\n");
+  auto files = Load("1");
+  VerifyOptions options;
+  options.target_url = url();
+  options.shadow_url = ShadowUrl();
+  auto report = Verify(files, options);
+  ASSERT_TRUE(report.ok()) << report.status().ToString();
+  bool confirmed_bigint = false;
+  for (const auto& f : report->findings) {
+    if (f.verdict == "static" || f.verdict == "observed") continue;
+    if (f.line == 2 && f.verdict == "confirmed") confirmed_bigint = true;
+    if (f.line == 3) {
+      EXPECT_EQ(f.verdict, "refuted") << f.rule;
+      EXPECT_EQ(f.severity, Severity::kInfo) << f.rule;
+    }
+  }
+  EXPECT_TRUE(confirmed_bigint);
+  const Finding* rewrite = FindRule(*report, "table-rewrite");
+  ASSERT_NE(rewrite, nullptr);
+  EXPECT_EQ(rewrite->line, 2);
+  // Sizes come from the target: a 1,000-row table is small, so the rewrite is info.
+  EXPECT_EQ(rewrite->severity, Severity::kInfo);
+  EXPECT_NE(rewrite->message.find("rewrites t (1.0K rows"), std::string::npos) << rewrite->message;
+  EXPECT_NE(rewrite->message.find("under ACCESS EXCLUSIVE"), std::string::npos);
+}
+
+TEST_F(VerifyTest, SampleRowsFillParentsBeforeChildren) {
+  auto c = Connect();
+  for (const char* sql : {
+           "CREATE TYPE mood AS ENUM ('ok', 'sad')",
+           "CREATE TABLE parent (id serial PRIMARY KEY, name varchar(20) NOT NULL UNIQUE, "
+           "m mood NOT NULL, at timestamptz NOT NULL, u uuid NOT NULL, j jsonb NOT NULL, "
+           "flag boolean NOT NULL, tags text[] NOT NULL)",
+           "CREATE TABLE child (id bigserial PRIMARY KEY, parent_id int NOT NULL REFERENCES "
+           "parent (id), other_id int REFERENCES parent (id), d date NOT NULL, n numeric(10,2))",
+       }) {
+    ASSERT_TRUE(c->Exec(sql).ok()) << sql;
+  }
+  std::vector<std::string> warnings;
+  ASSERT_TRUE(FillSampleRows(*c, 500, &warnings).ok());
+  EXPECT_TRUE(warnings.empty()) << warnings.front();
+  EXPECT_EQ(QueryValue("SELECT count(*) FROM parent"), "500");
+  EXPECT_EQ(QueryValue("SELECT count(*) FROM child"), "500");
+  EXPECT_EQ(QueryValue("SELECT reltuples::int FROM pg_class WHERE relname = 'child'"), "500");
+}
+
+TEST_F(VerifyTest, CliJsonWithTheDefaultEmbeddedShadow) {
+  dir_.Write("db/migrations/1_create.sql",
+             "-- migrate:up\nCREATE TABLE accounts (id bigint PRIMARY KEY, email varchar(50));\n"
+             "CREATE TABLE orders (id bigint PRIMARY KEY, account_id bigint);\n");
+  dir_.Write("db/migrations/2_index.sql",
+             "-- migrate:up\nCREATE INDEX orders_account_idx ON orders (account_id);\n"
+             "ALTER TABLE accounts ALTER COLUMN email TYPE text;\n");
+  dir_.Write("db/migrations/3_concurrent.sql",
+             "-- tandem:transaction off\n-- migrate:up\n"
+             "CREATE INDEX CONCURRENTLY accounts_email_idx ON accounts (email);\n");
+  auto out = testing::RunTandem({"verify", "--format", "json", "--sample-rows", "200"},
+                                dir_.path().string());
+  // Lint's create-index-non-concurrently is an error, and the trace confirms it: exit 1.
+  ASSERT_EQ(out.exit_code, 1) << out.out << out.err;
+  auto json = nlohmann::json::parse(out.out);
+  bool confirmed = false;
+  for (const auto& f : json["findings"]) {
+    confirmed |= f["rule"] == "create-index-non-concurrently" && f["verdict"] == "confirmed";
+  }
+  EXPECT_TRUE(confirmed) << out.out;
+  EXPECT_NE(json["shadow"].get<std::string>().find("embedded PostgreSQL"), std::string::npos);
+  ASSERT_EQ(json["migrations"].size(), 3u);
+  EXPECT_TRUE(json["compat"].is_array());
+  const auto& index = json["migrations"][1];
+  EXPECT_EQ(index["version"], "2");
+  const auto& create_index = index["statements"][0];
+  EXPECT_EQ(create_index["line"], 2);
+  EXPECT_EQ(create_index["sql"], "CREATE INDEX orders_account_idx ON orders (account_id)");
+  ASSERT_FALSE(create_index["locks"].empty());
+  EXPECT_EQ(create_index["locks"][0]["relation"], "orders");
+  EXPECT_EQ(create_index["locks"][0]["mode"], "SHARE");
+  EXPECT_EQ(create_index["scans"], nlohmann::json::array({"orders"}));
+  EXPECT_TRUE(create_index["rewrites"].empty());
+  EXPECT_TRUE(create_index["duration_ms"].is_number());
+  const auto& concurrent = json["migrations"][2]["statements"][0];
+  EXPECT_EQ(concurrent["in_transaction"], false);
+  EXPECT_EQ(concurrent["locks"][0]["mode"], "SHARE UPDATE EXCLUSIVE");
+
+  auto text = testing::RunTandem({"verify"}, dir_.path().string());
+  EXPECT_EQ(text.exit_code, 1) << text.err;
+  EXPECT_NE(text.out.find("locks: orders SHARE"), std::string::npos) << text.out;
+}
+
+TEST_F(VerifyTest, CliExitsOneWhenAMigrationFailsOnTheShadow) {
+  dir_.Write("db/migrations/1_bad.sql",
+             "-- migrate:up\nCREATE TABLE a (id int);\nALTER TABLE a ADD COLUMN b int REFERENCES "
+             "nope (id);\n");
+  auto out = testing::RunTandem({"verify", "--shadow-url", ShadowUrl()}, dir_.path().string());
+  EXPECT_EQ(out.exit_code, 1) << out.out << out.err;
+  EXPECT_NE(out.out.find("relation \"nope\" does not exist"), std::string::npos) << out.out;
+  auto missing = testing::RunTandem(
+      {"verify", "--old-queries", "/nonexistent.sql", "--shadow-url", ShadowUrl()},
+      dir_.path().string());
+  EXPECT_EQ(missing.exit_code, 2) << missing.err;
+}
+
+}  // namespace
+}  // namespace tandem::verify
