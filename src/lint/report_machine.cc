@@ -4,6 +4,7 @@
 #include <set>
 #include <sstream>
 
+#include "base/json_text.h"
 #include "base/sha256.h"
 #include "lint/report.h"
 #include "lint/rule.h"
@@ -12,23 +13,6 @@ namespace tandem::lint {
 namespace {
 
 using Json = nlohmann::ordered_json;
-
-Json FindingJson(const Finding& f) {
-  return Json{{"rule", f.rule},
-              {"severity", SeverityName(f.severity)},
-              {"file", f.file},
-              {"line", f.line},
-              {"column", f.column},
-              {"message", f.message},
-              {"why", f.why},
-              {"lock", f.lock},
-              {"blocks", f.blocks},
-              {"recipe", f.recipe},
-              {"versions", f.versions},
-              {"doc", f.doc},
-              {"migration", f.migration},
-              {"statement", f.statement}};
-}
 
 std::string SarifLevel(Severity s) {
   return s == Severity::kError ? "error" : s == Severity::kWarning ? "warning" : "note";
@@ -66,18 +50,56 @@ std::optional<ReportFormat> ParseReportFormat(std::string_view name) {
 }
 
 std::string RenderJson(const LintReport& report) {
-  Json findings = Json::array();
-  for (const auto& f : report.findings) findings.push_back(FindingJson(f));
-  Json out{{"findings", findings},
-           {"summary",
-            {{"errors", report.Count(Severity::kError)},
-             {"warnings", report.Count(Severity::kWarning)},
-             {"infos", report.Count(Severity::kInfo)},
-             {"files", report.files},
-             {"statements", report.statements}}},
-           {"pg_version", report.pg_version.ToString()},
-           {"pg_version_source", report.pg_version_source}};
-  return out.dump(2) + "\n";
+  // Written directly rather than through a JSON tree: on a whole corpus (2.4 MB of findings)
+  // the tree cost a quarter of lint's run time. The layout is nlohmann's dump(2), which the
+  // golden tests pin.
+  std::string out;
+  out.reserve(256 + report.findings.size() * 1024);
+  auto field = [&out](const char* indent, const char* key, const std::string& value, bool last) {
+    out += indent;
+    AppendJsonString(out, key);
+    out += ": ";
+    AppendJsonString(out, value);
+    out += last ? "\n" : ",\n";
+  };
+  auto number = [&out](const char* indent, const char* key, long long value, bool last) {
+    out += indent;
+    AppendJsonString(out, key);
+    out += ": " + std::to_string(value) + (last ? "\n" : ",\n");
+  };
+  out += "{\n  \"findings\": [";
+  const char* kIn = "      ";
+  for (size_t i = 0; i < report.findings.size(); ++i) {
+    const Finding& f = report.findings[i];
+    out += i == 0 ? "\n    {\n" : ",\n    {\n";
+    field(kIn, "rule", f.rule, false);
+    field(kIn, "severity", std::string(SeverityName(f.severity)), false);
+    field(kIn, "file", f.file, false);
+    number(kIn, "line", f.line, false);
+    number(kIn, "column", f.column, false);
+    field(kIn, "message", f.message, false);
+    field(kIn, "why", f.why, false);
+    field(kIn, "lock", f.lock, false);
+    field(kIn, "blocks", f.blocks, false);
+    field(kIn, "recipe", f.recipe, false);
+    field(kIn, "versions", f.versions, false);
+    field(kIn, "doc", f.doc, false);
+    field(kIn, "migration", f.migration, false);
+    field(kIn, "statement", f.statement, true);
+    out += "    }";
+  }
+  out += report.findings.empty() ? "],\n" : "\n  ],\n";
+  out += "  \"summary\": {\n";
+  number("    ", "errors", report.Count(Severity::kError), false);
+  number("    ", "warnings", report.Count(Severity::kWarning), false);
+  number("    ", "infos", report.Count(Severity::kInfo), false);
+  number("    ", "files", report.files, false);
+  number("    ", "statements", report.statements, true);
+  out += "  },\n";
+  field("  ", "pg_version", report.pg_version.ToString(), false);
+  field("  ", "pg_version_source", report.pg_version_source, true);
+  out += "}\n";
+  return out;
 }
 
 std::string RenderSarif(const LintReport& report) {

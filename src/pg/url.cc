@@ -58,6 +58,40 @@ Result<DatabaseUrl> ParseDatabaseUrl(std::string_view conninfo) {
   return url;
 }
 
+std::vector<std::string> ChildConnection::Environment() const {
+  if (password.empty()) return {};
+  return {"PGPASSWORD=" + password};
+}
+
+ChildConnection ForChildProcess(const DatabaseUrl& url) {
+  ChildConnection child;
+  char* error = nullptr;
+  PQconninfoOption* options = PQconninfoParse(url.conninfo.c_str(), &error);
+  if (options == nullptr) {
+    if (error) PQfreemem(error);
+    child.conninfo = url.conninfo;
+    return child;
+  }
+  for (PQconninfoOption* o = options; o->keyword != nullptr; ++o) {
+    if (o->val == nullptr) continue;
+    std::string_view key = o->keyword;
+    if (key == "password") {
+      child.password = o->val;
+      continue;
+    }
+    // Values are single-quoted with \ and ' escaped, as libpq's conninfo syntax wants.
+    std::string value;
+    for (const char* c = o->val; *c; ++c) {
+      if (*c == '\\' || *c == '\'') value.push_back('\\');
+      value.push_back(*c);
+    }
+    if (!child.conninfo.empty()) child.conninfo += " ";
+    child.conninfo += std::string(key) + "='" + value + "'";
+  }
+  PQconninfoFree(options);
+  return child;
+}
+
 std::string RedactSecrets(std::string_view text) {
   static const std::regex kUrlPassword(R"(([a-zA-Z][a-zA-Z0-9+.-]*://[^:/@\s]*):[^@\s]*@)");
   static const std::regex kKeyValuePassword(R"((password\s*=\s*)('(?:[^'\\]|\\.)*'|\S+))",

@@ -5,6 +5,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "base/status.h"
 
@@ -25,6 +26,17 @@ struct DatabaseUrl {
 
 // kInvalidInput with libpq's reason (the password is never echoed back).
 Result<DatabaseUrl> ParseDatabaseUrl(std::string_view conninfo);
+
+// A connection string for a child process (pg_dump, psql) without the password, which goes
+// into the child's environment as PGPASSWORD instead: command lines are visible to every user
+// of the machine in the process list, environments are not.
+struct ChildConnection {
+  std::string conninfo;  // key=value form, no password
+  std::string password;  // empty when the URL has none
+  // {"PGPASSWORD=..."} or nothing, for SpawnOptions::env / RunAndCapture.
+  std::vector<std::string> Environment() const;
+};
+ChildConnection ForChildProcess(const DatabaseUrl& url);
 
 // Removes passwords from any text that may contain a URL or a conninfo string:
 // "postgres://u:secret@h/db" -> "postgres://u:***@h/db", "password=secret" -> "password=***".

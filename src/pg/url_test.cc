@@ -37,5 +37,18 @@ TEST(UrlTest, RedactSecretsCoversUrlsAndKeyValues) {
   EXPECT_EQ(RedactSecrets("host=h password='p w' dbname=x"), "host=h password=*** dbname=x");
 }
 
+TEST(UrlTest, ChildProcessesGetThePasswordThroughTheEnvironment) {
+  auto url = ParseDatabaseUrl("postgresql://app:s3cr'et@db:6543/shop?sslmode=disable");
+  ASSERT_TRUE(url.ok());
+  ChildConnection child = ForChildProcess(*url);
+  EXPECT_EQ(child.conninfo.find("s3cr"), std::string::npos) << child.conninfo;
+  EXPECT_NE(child.conninfo.find("host='db'"), std::string::npos) << child.conninfo;
+  EXPECT_NE(child.conninfo.find("port='6543'"), std::string::npos);
+  EXPECT_EQ(child.Environment(), std::vector<std::string>{"PGPASSWORD=s3cr'et"});
+  auto reparsed = ParseDatabaseUrl(child.conninfo);
+  ASSERT_TRUE(reparsed.ok()) << reparsed.status().ToString();
+  EXPECT_EQ(reparsed->dbname, "shop");
+}
+
 }  // namespace
 }  // namespace tandem::pg

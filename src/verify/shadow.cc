@@ -35,8 +35,11 @@ Status RestoreSchemaDump(const pg::DatabaseUrl& target, const std::string& state
   if (auto binaries = pg::FindServerBinaries(); binaries.ok()) {
     pg_dump = (binaries->bindir / "pg_dump").string();
   }
+  // The password travels in the child's environment, never on its command line.
+  pg::ChildConnection child = pg::ForChildProcess(target);
   auto dumped = RunAndCapture({pg_dump, "--schema-only", "--no-owner", "--no-privileges",
-                               "--exclude-schema=" + state_schema, "--dbname=" + target.conninfo});
+                               "--exclude-schema=" + state_schema, "--dbname=" + child.conninfo},
+                              child.Environment());
   if (!dumped.ok()) return dumped.status();
   if (dumped->exit_code != 0) {
     return Status::Unavailable("could not dump the schema of " + target.Redacted())

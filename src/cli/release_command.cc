@@ -1,0 +1,150 @@
+// tandem release: the release-phase step (Heroku `release:`, a Kubernetes Job, a CI step).
+// Flags override tandem.toml [release]; migration directives override both (release.h).
+#include <memory>
+
+#include <unistd.h>
+
+#include "cli/context.h"
+#include "cli/render.h"
+#include "lint/catalog.h"
+#include "lint/gate.h"
+#include "lint/report.h"
+#include "release/release.h"
+#include "release/report.h"
+#include "verify/verify.h"
+
+namespace tandem::cli {
+namespace {
+
+struct ReleaseFlags {
+  bool plan = false;
+  bool verify = false;
+  std::string lock_timeout;
+  std::string statement_timeout;
+  std::string idle_in_transaction_timeout;
+  std::string retry_budget;
+  std::string backoff_initial;
+  std::string backoff_max;
+};
+
+// Applies one duration flag, if given, naming the flag when it does not parse.
+Status Override(const std::string& flag, const std::string& text, Duration& setting) {
+  if (text.empty()) return Status::Ok();
+  auto parsed = ParseDuration(text);
+  if (!parsed.ok()) {
+    Status status = parsed.status();
+    return std::move(status).Prefix(flag);
+  }
+  setting = *parsed;
+  return Status::Ok();
+}
+
+Status ApplyFlags(const ReleaseFlags& f, config::ReleaseSettings& s) {
+  TANDEM_RETURN_IF_ERROR(Override("--lock-timeout", f.lock_timeout, s.lock_timeout));
+  TANDEM_RETURN_IF_ERROR(Override("--statement-timeout", f.statement_timeout, s.statement_timeout));
+  TANDEM_RETURN_IF_ERROR(Override("--idle-in-transaction-timeout", f.idle_in_transaction_timeout,
+                                  s.idle_in_transaction_timeout));
+  TANDEM_RETURN_IF_ERROR(Override("--retry-budget", f.retry_budget, s.retry_budget));
+  TANDEM_RETURN_IF_ERROR(Override("--backoff-initial", f.backoff_initial, s.backoff_initial));
+  TANDEM_RETURN_IF_ERROR(Override("--backoff-max", f.backoff_max, s.backoff_max));
+  if (s.lock_timeout <= Duration(0)) {
+    return Status::InvalidInput("lock_timeout must be greater than zero")
+        .WithDetail("tandem release never waits for a lock without a timeout")
+        .WithHint("use a short lock_timeout such as 500ms and let release retry");
+  }
+  return Status::Ok();
+}
+
+int Run(Context& context, const ReleaseFlags& flags) {
+  auto config = context.LoadConfig();
+  if (!config.ok()) return context.Fail(config.status());
+  config::ReleaseSettings settings = config->release;
+  if (Status s = ApplyFlags(flags, settings); !s.ok()) return context.Fail(s);
+  auto files = context.LoadMigrations(*config);
+  if (!files.ok()) return context.Fail(files.status());
+  auto connection = context.Connect(*config);
+  if (!connection.ok()) return context.Fail(connection.status());
+
+  release::ReleaseOptions options;
+  options.schema = config->schema;
+  options.lock_wait = config->lock_wait;
+  options.settings = settings;
+  options.plan = flags.plan;
+  // The lint gate (issue 4): pending pre-deploy migrations with error-level findings are
+  // refused before anything changes, unless each finding is allowed with a reason.
+  options.lint_gate = [&](const std::vector<const migrate::Migration*>& pending) -> Status {
+    std::vector<std::string> versions;
+    for (const auto* m : pending) versions.push_back(m->version);
+    lint::GateOptions gate;
+    gate.server_version = lint::ServerVersion(**connection);
+    auto findings = lint::LintPendingPreDeploy(*files, versions, *config, gate);
+    if (!findings.ok()) return findings.status();
+    if (!findings->HasErrors()) return Status::Ok();
+    // On stderr in every format, so that --format json keeps stdout one JSON document.
+    context.err << lint::RenderText(*findings, isatty(STDERR_FILENO) != 0,
+                                    lint::FileSourceReader());
+    return Status::Failed("pending pre-deploy migrations have " +
+                          std::to_string(findings->Count(lint::Severity::kError)) +
+                          " lint errors; nothing was applied")
+        .WithHint(
+            "follow each finding's recipe, move destructive steps to a post-deploy "
+            "migration, or accept one with -- tandem:allow <rule-id> \"reason\"");
+  };
+  // --verify (issue 5): prove the pending migrations on a shadow database first.
+  if (flags.verify && !flags.plan) {
+    auto shadow_files = context.LoadMigrations(*config);
+    if (!shadow_files.ok()) return context.Fail(shadow_files.status());
+    verify::VerifyOptions verify_options;
+    verify_options.target_url = config->database_url;
+    verify_options.state_schema = config->schema;
+    verify_options.lint_rules = config->lint_rules;
+    auto verified = verify::Verify(*shadow_files, verify_options);
+    if (!verified.ok()) return context.Fail(verified.status());
+    if (verified->HasErrors()) {
+      context.err << verify::ReportToText(*verified);
+      return context.Fail(
+          Status::Failed("verify found errors on the shadow database; nothing was applied")
+              .WithHint("run \"tandem verify\" for the full report"));
+    }
+  }
+  release::ReleaseReport report = release::Release(**connection, *files, options);
+  if (context.format() == Format::kJson) {
+    nlohmann::json json = release::ReleaseReportJson(report);
+    json["exit_code"] = ExitCodeFor(report.status);
+    context.out << json.dump(2) << "\n";
+    return ExitCodeFor(report.status);
+  }
+  context.out << release::ReleaseReportText(report);
+  context.out.flush();
+  if (!report.status.ok()) return context.Fail(report.status);
+  return 0;
+}
+
+}  // namespace
+
+void RegisterRelease(CLI::App& app, Context& context, Runner& selected) {
+  auto* cmd = app.add_subcommand(
+      "release",
+      "apply pending pre-deploy migrations with bounded locks and queue post-deploy ones");
+  auto f = std::make_shared<ReleaseFlags>();
+  cmd->add_flag("--verify", f->verify,
+                "first run the pending migrations on a shadow database (tandem verify) and "
+                "refuse on errors");
+  cmd->add_flag("--plan", f->plan,
+                "print what would run, in which phase, with which timeouts; change nothing");
+  cmd->add_option("--lock-timeout", f->lock_timeout,
+                  "longest wait for each lock before rolling back and retrying (default 500ms)");
+  cmd->add_option("--statement-timeout", f->statement_timeout,
+                  "longest run of one statement (default 15min)");
+  cmd->add_option("--idle-in-transaction-timeout", f->idle_in_transaction_timeout,
+                  "idle_in_transaction_session_timeout for the migration session (default 1min)");
+  cmd->add_option("--retry-budget", f->retry_budget,
+                  "how long to keep retrying a migration after lock timeouts (default 10min)");
+  cmd->add_option("--backoff-initial", f->backoff_initial,
+                  "first wait between retries, doubled each time, with jitter (default 200ms)");
+  cmd->add_option("--backoff-max", f->backoff_max, "longest wait between retries (default 10s)");
+  cmd->callback(
+      [&context, &selected, f] { selected = [&context, f]() -> int { return Run(context, *f); }; });
+}
+
+}  // namespace tandem::cli
