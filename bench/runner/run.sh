@@ -37,21 +37,29 @@ for i in $(seq 1 1000); do
 done
 
 now_ms() { date +%s%3N; }
-tandem_times=(); dbmate_times=()
+# dbmate is measured twice: as its users run it (`dbmate up` also writes db/schema.sql with
+# pg_dump after migrating), and with --no-dump-schema (the migration engine alone).
+tandem_times=(); dbmate_times=(); nodump_times=()
 for run in $(seq 1 "$RUNS"); do
-  for tool in tandem dbmate; do
-    db="bench_${tool}_$run"
+  for tool in tandem dbmate dbmate-nodump; do
+    db="bench_${tool//-/_}_$run"
     "${PSQL[@]}" "$BASE_URL" -c "CREATE DATABASE $db"
     start=$(now_ms)
     if [ "$tool" = tandem ]; then
       "$TANDEM" --database-url "$SERVER/$db" --dir m1000 up >/dev/null
+    elif [ "$tool" = dbmate ]; then
+      "$DBMATE" --url "$SERVER/$db?sslmode=disable" --migrations-dir m1000 up >/dev/null
     else
       "$DBMATE" --url "$SERVER/$db?sslmode=disable" --migrations-dir m1000 --no-dump-schema up >/dev/null
     fi
     elapsed=$(( $(now_ms) - start ))
     count=$("${PSQL[@]}" -At "$SERVER/$db" -c "SELECT count(*) FROM pg_tables WHERE tablename ~ '^t[0-9]+$'")
     [ "$count" = 1000 ] || { echo "$tool applied $count of 1000" >&2; exit 1; }
-    if [ "$tool" = tandem ]; then tandem_times+=("$elapsed"); else dbmate_times+=("$elapsed"); fi
+    case "$tool" in
+      tandem) tandem_times+=("$elapsed") ;;
+      dbmate) dbmate_times+=("$elapsed") ;;
+      *) nodump_times+=("$elapsed") ;;
+    esac
     echo "run $run: $tool $elapsed ms" >&2
     "${PSQL[@]}" "$BASE_URL" -c "DROP DATABASE $db"
   done
@@ -79,13 +87,15 @@ status_applied=$(status_run)
 echo "status over 10,000 files: ${status_pending} ms (all pending), ${status_applied} ms (all applied)" >&2
 
 median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print (NR%2 ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2)}'; }
-tm=$(median "${tandem_times[@]}"); dm=$(median "${dbmate_times[@]}")
+tm=$(median "${tandem_times[@]}"); dm=$(median "${dbmate_times[@]}"); nm=$(median "${nodump_times[@]}")
 ratio=$(awk -v t="$tm" -v d="$dm" 'BEGIN { printf "%.2f", t / d }')
-echo "1,000 migrations: tandem median $tm ms, dbmate median $dm ms, ratio $ratio" >&2
+ratio_nodump=$(awk -v t="$tm" -v d="$nm" 'BEGIN { printf "%.2f", t / d }')
+echo "1,000 migrations: tandem median $tm ms; dbmate median $dm ms (ratio $ratio); dbmate --no-dump-schema median $nm ms (ratio $ratio_nodump)" >&2
 cat <<JSON
 {"date": "$(date -u +%Y-%m-%d)", "machine": "$(nproc) cores, $(free -g | awk '/Mem:/ {print $2}') GiB, $(. /etc/os-release; echo "$PRETTY_NAME")",
  "postgres": "$("${PSQL[@]}" -At "$BASE_URL" -c 'SHOW server_version')", "dbmate": "$("$DBMATE" --version 2>&1 | head -1)",
- "runs": $RUNS, "tandem_ms": [$(IFS=,; echo "${tandem_times[*]}")], "dbmate_ms": [$(IFS=,; echo "${dbmate_times[*]}")],
+ "runs": $RUNS, "tandem_ms": [$(IFS=,; echo "${tandem_times[*]}")], "dbmate_ms": [$(IFS=,; echo "${dbmate_times[*]}")], "dbmate_no_dump_ms": [$(IFS=,; echo "${nodump_times[*]}")],
  "tandem_median_ms": $tm, "dbmate_median_ms": $dm, "ratio_tandem_to_dbmate": $ratio,
+ "dbmate_no_dump_median_ms": $nm, "ratio_tandem_to_dbmate_no_dump": $ratio_nodump,
  "status_10000_files_pending_ms": $status_pending, "status_10000_files_applied_ms": $status_applied}
 JSON

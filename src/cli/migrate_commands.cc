@@ -58,11 +58,9 @@ void RegisterStatus(CLI::App& app, Context& context, Runner& selected) {
       bool work = false;
       for (const auto& e : entries) work |= e.state != migrate::MigrationState::kApplied;
       if (context.format() == Format::kJson) {
-        auto json = StatusJson(entries);
-        json["database"] = prepared->connection->url().Redacted();
-        json["directory"] = prepared->files.directory;
-        json["layout"] = std::string(migrate::LayoutName(prepared->files.layout));
-        context.out << json.dump(2) << "\n";
+        context.out << StatusJsonText(entries, prepared->connection->url().Redacted(),
+                                      prepared->files.directory,
+                                      std::string(migrate::LayoutName(prepared->files.layout)));
       } else {
         context.out << StatusText(entries, UseColor());
       }

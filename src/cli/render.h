@@ -11,7 +11,10 @@
 
 namespace tandem::cli {
 
-nlohmann::json StatusJson(const std::vector<migrate::StatusEntry>& entries);
+// The same document as StatusJson plus database, directory and layout, written directly.
+std::string StatusJsonText(const std::vector<migrate::StatusEntry>& entries,
+                           const std::string& database, const std::string& directory,
+                           const std::string& layout);
 std::string StatusText(const std::vector<migrate::StatusEntry>& entries, bool color);
 
 nlohmann::json RunReportJson(const migrate::RunReport& report);

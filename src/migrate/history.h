@@ -63,6 +63,9 @@ struct StatusEntry {
 std::vector<StatusEntry> ComputeStatus(const MigrationSet& files,
                                        const std::vector<HistoryRow>& history);
 
+// 1700000000123 -> "2023-11-14T22:13:20.123Z" (UTC, ISO 8601).
+std::string FormatEpochMillis(long long millis);
+
 // pg text[] literal {a,b} to vector (checksums and versions only: no quoting needed).
 std::vector<std::string> ParseTextArray(const std::string& literal);
 std::string ToTextArray(const std::vector<std::string>& items);

@@ -61,6 +61,11 @@ TEST(ComputeStatusTest, RecordedPendingWithoutFileIsNotReported) {
   EXPECT_TRUE(ComputeStatus(files, history).empty());
 }
 
+TEST(FormatEpochMillisTest, IsIsoUtc) {
+  EXPECT_EQ(FormatEpochMillis(1700000000123LL), "2023-11-14T22:13:20.123Z");
+  EXPECT_EQ(FormatEpochMillis(0), "1970-01-01T00:00:00.000Z");
+}
+
 TEST(TextArrayTest, RoundTrips) {
   std::vector<std::string> items = {"ab", "cd"};
   EXPECT_EQ(ToTextArray(items), "{\"ab\",\"cd\"}");
