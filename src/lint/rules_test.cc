@@ -419,6 +419,8 @@ TEST(RuleCatalog, EveryRuleHasMetadataAndAnExampleThatFires) {
           "(user_id) REFERENCES users (id));";
     } else if (std::string(rule->id) == "change-column-type") {
       c.prior = "CREATE TABLE orders (id int);";
+    } else if (std::string(rule->id) == "concurrent-index-on-partitioned-table") {
+      c.prior = "CREATE TABLE events (at timestamptz) PARTITION BY RANGE (at);";
     }
     if (std::string(rule->id) == "drop-database" ||
         std::string(rule->id) == "vacuum-full-or-cluster") {
@@ -427,6 +429,64 @@ TEST(RuleCatalog, EveryRuleHasMetadataAndAnExampleThatFires) {
     if (std::string(rule->id) == "concurrent-index-pg14-corruption") c.pg = 14;
     EXPECT_TRUE(Fires(rule->id, c)) << rule->id << " example: " << rule->example;
   }
+}
+
+TEST(RuleAlterTableAccessExclusive, FiresAndNot) {
+  const std::string r = "alter-table-access-exclusive";
+  ExpectFires(r, {"ALTER TABLE users ALTER COLUMN note SET STORAGE EXTERNAL;", kUsers});
+  ExpectFires(r, {"ALTER TABLE users ALTER COLUMN note SET COMPRESSION lz4;", kUsers});
+  ExpectFires(r, {"ALTER TABLE users REPLICA IDENTITY FULL;"});
+  ExpectFires(r, {"ALTER TABLE users ENABLE ROW LEVEL SECURITY;"});
+  ExpectFires(r, {"ALTER TABLE users FORCE ROW LEVEL SECURITY;"});
+  ExpectFires(r, {"ALTER TABLE users OWNER TO app;"});
+  ExpectFires(r, {"ALTER TABLE users RENAME CONSTRAINT users_pkey TO users_pk;"});
+  ExpectFires(r, {"ALTER TABLE IF EXISTS public.users SET SCHEMA archive;"});
+  ExpectFires(r, {"alter table \"Users\" set schema archive;"});
+  // Created earlier in the migration: nobody else can see it yet.
+  ExpectQuiet(r, {"CREATE TABLE n (a int);\nALTER TABLE n REPLICA IDENTITY FULL;"});
+  ExpectQuiet(r, {"CREATE TABLE n (a int CONSTRAINT c CHECK (a > 0));\n"
+                  "ALTER TABLE n RENAME CONSTRAINT c TO d;"});
+  ExpectQuiet(r, {"CREATE TABLE n (a int);\nALTER TABLE n SET SCHEMA archive;"});
+  // Other ALTERs: SHARE UPDATE EXCLUSIVE, other objects, or another rule's.
+  ExpectQuiet(r, {"ALTER TABLE users SET (fillfactor = 70);"});
+  ExpectQuiet(r, {"ALTER TABLE users ALTER COLUMN note SET STATISTICS 500;", kUsers});
+  ExpectQuiet(r, {"ALTER TYPE status SET SCHEMA archive;"});
+  ExpectQuiet(r, {"ALTER INDEX users_email_idx RENAME TO users_email_key;"});
+  ExpectQuiet(r, {"ALTER TABLE users SET TABLESPACE fast;"});
+}
+
+TEST(RuleForeignKeyLocksReferencedTable, FiresAndNot) {
+  const std::string r = "foreign-key-locks-referenced-table";
+  ExpectFires(r,
+              {"CREATE TABLE orders (id bigint, user_id bigint REFERENCES users (id));", kUsers});
+  ExpectFires(r, {"CREATE TABLE orders (id bigint, user_id bigint, "
+                  "FOREIGN KEY (user_id) REFERENCES users (id));"});
+  ExpectFires(r, {"CREATE TABLE orders (id bigint, user_id bigint);\n"
+                  "ALTER TABLE orders ADD CONSTRAINT f FOREIGN KEY (user_id) REFERENCES users;"});
+  ExpectFires(r, {"CREATE TABLE orders (id bigint);\n"
+                  "ALTER TABLE orders ADD COLUMN user_id bigint REFERENCES users (id);"});
+  // Parent created earlier in the same migration, or a self-reference.
+  ExpectQuiet(r, {"CREATE TABLE p (id bigint PRIMARY KEY);\n"
+                  "CREATE TABLE c (id bigint, p_id bigint REFERENCES p (id));"});
+  ExpectQuiet(r, {"CREATE TABLE tree (id bigint PRIMARY KEY, parent bigint REFERENCES tree);"});
+  ExpectQuiet(r, {"CREATE TABLE orders (id bigint, user_id bigint);"});
+  // An existing child is foreign-key-missing-not-valid's.
+  ExpectQuiet(r, {"ALTER TABLE users ADD COLUMN boss bigint REFERENCES users (id);", kUsers});
+  ExpectQuiet(r,
+              {"ALTER TABLE orders ADD CONSTRAINT f FOREIGN KEY (u) REFERENCES users NOT VALID;"});
+}
+
+TEST(RuleConcurrentIndexOnPartitionedTable, FiresAndNot) {
+  const std::string r = "concurrent-index-on-partitioned-table";
+  const char* events = "CREATE TABLE events (at timestamptz, kind text) PARTITION BY RANGE (at);";
+  Case c{"CREATE INDEX CONCURRENTLY events_at_idx ON events (at);", events};
+  c.transactional = false;
+  ExpectFires(r, c);
+  ExpectFires(r, {"CREATE TABLE e2 (at timestamptz) PARTITION BY RANGE (at);\n"
+                  "CREATE UNIQUE INDEX CONCURRENTLY e2_at ON e2 (at);"});
+  ExpectQuiet(r, {"CREATE INDEX events_at_idx ON ONLY events (at);", events});
+  ExpectQuiet(r, {"CREATE INDEX CONCURRENTLY users_email_idx ON users (email);", kUsers});
+  ExpectQuiet(r, {"CREATE INDEX CONCURRENTLY x_idx ON unknown_table (a);"});
 }
 
 }  // namespace
