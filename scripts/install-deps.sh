@@ -6,7 +6,7 @@ set -euo pipefail
 PACKAGES=(
   build-essential cmake ninja-build pkg-config git
   libpq-dev libpg-query-dev postgresql-15 postgresql-client-15
-  libcli11-dev nlohmann-json3-dev libtomlplusplus-dev libfmt-dev libssl-dev
+  libcli11-dev nlohmann-json3-dev rapidjson-dev libtomlplusplus-dev libfmt-dev libssl-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   clang-format clang-tidy
   gnuplot-nox

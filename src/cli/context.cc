@@ -6,6 +6,7 @@
 #include <iostream>
 #include <nlohmann/json.hpp>
 
+#include "base/status_json.h"
 #include "migrate/layouts.h"
 #include "pg/url.h"
 
@@ -59,15 +60,8 @@ Result<std::unique_ptr<pg::Connection>> Context::Connect(const config::Config& c
 
 int Context::Fail(const Status& status) {
   if (format() == Format::kJson) {
-    nlohmann::json error = {{"message", status.message()}, {"exit_code", ExitCodeFor(status)}};
-    if (!status.detail().empty()) error["detail"] = status.detail();
-    if (!status.hint().empty()) error["hint"] = status.hint();
-    if (!status.sqlstate().empty()) error["sqlstate"] = status.sqlstate();
-    if (status.location().known()) {
-      error["file"] = status.location().file;
-      error["line"] = status.location().line;
-      error["column"] = status.location().column;
-    }
+    nlohmann::json error = StatusToJson(status);
+    error["exit_code"] = ExitCodeFor(status);
     out << nlohmann::json{{"error", error}}.dump(2) << "\n";
   } else {
     err << "tandem: " << status.ToString() << "\n";

@@ -8,6 +8,7 @@
 
 #include "base/duration.h"
 #include "base/json_text.h"
+#include "base/status_json.h"
 
 namespace tandem::cli {
 namespace {
@@ -37,19 +38,6 @@ std::string Pad(const std::string& s, size_t width) {
 bool UseColor() {
   const char* no_color = std::getenv("NO_COLOR");
   return isatty(STDOUT_FILENO) && !(no_color && *no_color);
-}
-
-nlohmann::json StatusToJson(const Status& status) {
-  nlohmann::json j = {{"message", status.message()}};
-  if (!status.sqlstate().empty()) j["sqlstate"] = status.sqlstate();
-  if (!status.detail().empty()) j["detail"] = status.detail();
-  if (!status.hint().empty()) j["hint"] = status.hint();
-  if (status.location().known()) {
-    j["file"] = status.location().file;
-    j["line"] = status.location().line;
-    j["column"] = status.location().column;
-  }
-  return j;
 }
 
 namespace {

@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "base/status_json.h"
 #include "config/config.h"
 #include "migrate/history.h"
 #include "migrate/runner.h"
@@ -19,8 +20,6 @@ std::string StatusText(const std::vector<migrate::StatusEntry>& entries, bool co
 
 nlohmann::json RunReportJson(const migrate::RunReport& report);
 std::string RunReportText(const migrate::RunReport& report, bool color);
-
-nlohmann::json StatusToJson(const Status& status);
 
 // True when stdout is a terminal and NO_COLOR is not set.
 bool UseColor();

@@ -23,24 +23,34 @@ bool KnownVersion(const std::string& version, const MigrationSet& files,
   return false;
 }
 
+// The runner lock (held as long as the returned value lives) and the history read under it.
+struct Locked {
+  RunnerLock lock;
+  std::vector<HistoryRow> history;
+};
+
+Result<Locked> LockAndReadHistory(pg::Connection& connection, const MigrationSet& files,
+                                  const std::string& schema, Duration lock_wait,
+                                  const std::optional<std::string>& to_version) {
+  TANDEM_ASSIGN_OR_RETURN(RunnerLock lock, RunnerLock::Acquire(connection, schema, lock_wait));
+  TANDEM_ASSIGN_OR_RETURN(std::vector<HistoryRow> history, ReadHistory(connection, schema));
+  if (to_version && !KnownVersion(*to_version, files, history)) {
+    return UnknownVersion(*to_version, files);
+  }
+  return Locked{std::move(lock), std::move(history)};
+}
+
 }  // namespace
 
 RunReport Up(pg::Connection& connection, MigrationSet& files, const UpOptions& options) {
   RunReport report;
-  auto lock = RunnerLock::Acquire(connection, options.schema, options.lock_wait);
-  if (!lock.ok()) {
-    report.status = lock.status();
+  auto locked =
+      LockAndReadHistory(connection, files, options.schema, options.lock_wait, options.to_version);
+  if (!locked.ok()) {
+    report.status = locked.status();
     return report;
   }
-  auto history = ReadHistory(connection, options.schema);
-  if (!history.ok()) {
-    report.status = history.status();
-    return report;
-  }
-  if (options.to_version && !KnownVersion(*options.to_version, files, *history)) {
-    report.status = UnknownVersion(*options.to_version, files);
-    return report;
-  }
+  const std::vector<HistoryRow>* history = &locked->history;
   std::vector<StatusEntry> entries = ComputeStatus(files, *history);
 
   // Everything that must be refused is refused before anything changes.
@@ -136,20 +146,13 @@ RunReport Up(pg::Connection& connection, MigrationSet& files, const UpOptions& o
 
 RunReport Down(pg::Connection& connection, MigrationSet& files, const DownOptions& options) {
   RunReport report;
-  auto lock = RunnerLock::Acquire(connection, options.schema, options.lock_wait);
-  if (!lock.ok()) {
-    report.status = lock.status();
+  auto locked =
+      LockAndReadHistory(connection, files, options.schema, options.lock_wait, options.to_version);
+  if (!locked.ok()) {
+    report.status = locked.status();
     return report;
   }
-  auto history = ReadHistory(connection, options.schema);
-  if (!history.ok()) {
-    report.status = history.status();
-    return report;
-  }
-  if (options.to_version && !KnownVersion(*options.to_version, files, *history)) {
-    report.status = UnknownVersion(*options.to_version, files);
-    return report;
-  }
+  const std::vector<HistoryRow>* history = &locked->history;
   if (!options.to_version && options.steps < 1) {
     report.status = Status::InvalidInput("--steps must be at least 1");
     return report;

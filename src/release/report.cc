@@ -4,21 +4,10 @@
 #include <map>
 #include <sstream>
 
+#include "base/status_json.h"
+
 namespace tandem::release {
 namespace {
-
-nlohmann::json ErrorJson(const Status& status) {
-  nlohmann::json j = {{"message", status.message()}};
-  if (!status.sqlstate().empty()) j["sqlstate"] = status.sqlstate();
-  if (!status.detail().empty()) j["detail"] = status.detail();
-  if (!status.hint().empty()) j["hint"] = status.hint();
-  if (status.location().known()) {
-    j["file"] = status.location().file;
-    j["line"] = status.location().line;
-    j["column"] = status.location().column;
-  }
-  return j;
-}
 
 nlohmann::json LimitsJson(const ReleaseItem& item) {
   auto ms = [](const std::optional<Duration>& d) -> nlohmann::json {
@@ -66,7 +55,7 @@ nlohmann::json ItemJson(const ReleaseItem& item, bool applied_phase) {
                          {"backoff_ms", a.backoff.count()}};
     if (a.statement_index >= 0) aj["statement"] = a.statement_index + 1;
     if (a.line > 0) aj["line"] = a.line;
-    if (!a.error.ok()) aj["error"] = ErrorJson(a.error);
+    if (!a.error.ok()) aj["error"] = StatusToJson(a.error);
     if (a.waited_for) {
       aj["waited_for"] = {{"locktype", a.waited_for->locktype},
                           {"object", a.waited_for->object},
@@ -79,7 +68,7 @@ nlohmann::json ItemJson(const ReleaseItem& item, bool applied_phase) {
   }
   j["attempts"] = attempts;
   if (!item.cleanup_commands.empty()) j["cleanup_commands"] = item.cleanup_commands;
-  if (!item.error.ok()) j["error"] = ErrorJson(item.error);
+  if (!item.error.ok()) j["error"] = StatusToJson(item.error);
   return j;
 }
 
@@ -127,7 +116,7 @@ nlohmann::json ReleaseReportJson(const ReleaseReport& report) {
                       {"migrations", migrations},
                       {"queued", queued},
                       {"warnings", report.warnings}};
-  if (!report.status.ok()) j["error"] = ErrorJson(report.status);
+  if (!report.status.ok()) j["error"] = StatusToJson(report.status);
   return j;
 }
 

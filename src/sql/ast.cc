@@ -1,5 +1,6 @@
 // Translation of libpg_query's parse tree into tandem's statement model (see ast.h). One parse
-// per section: ParseToJson of the whole text gives every RawStmt with its location.
+// per section: ParseToJson of the whole text gives every RawStmt with its location. The JSON is
+// read with RapidJSON (why, and the member accessors used here: ast_expr.h).
 #include "sql/ast.h"
 
 #include <cctype>
@@ -10,27 +11,27 @@
 namespace tandem::sql {
 namespace {
 
+using internal::BoolField;
+using internal::Child;
+using internal::Elements;
+using internal::Has;
+using internal::IntField;
 using internal::Json;
 using internal::NameList;
 using internal::RangeVarName;
+using internal::StringField;
 using internal::StringValue;
+using internal::Unwrap;
 
 size_t Offset(const Json& node) {
-  if (!node.is_object()) return 0;
-  int location = node.value("location", -1);
+  if (!node.IsObject()) return 0;
+  int location = IntField(node, "location", -1);
   return location < 0 ? 0 : static_cast<size_t>(location);
-}
-
-// The node's single key and its body: {"AlterTableStmt": {...}} -> ("AlterTableStmt", {...}).
-std::pair<std::string, const Json*> Unwrap(const Json& node) {
-  if (!node.is_object() || node.empty()) return {"", nullptr};
-  auto it = node.begin();
-  return {it.key(), &it.value()};
 }
 
 Constraint TranslateConstraint(const Json& body, std::string_view text) {
   Constraint c;
-  std::string type = body.value("contype", "");
+  std::string_view type = StringField(body, "contype");
   if (type == "CONSTR_CHECK")
     c.kind = ConstraintKind::kCheck;
   else if (type == "CONSTR_FOREIGN")
@@ -51,29 +52,29 @@ Constraint TranslateConstraint(const Json& body, std::string_view text) {
     c.kind = ConstraintKind::kIdentity;
   else if (type == "CONSTR_GENERATED")
     c.kind = ConstraintKind::kGenerated;
-  c.name = body.value("conname", "");
+  c.name = StringField(body, "conname");
   c.offset = Offset(body);
-  c.not_valid = body.value("skip_validation", false);
-  c.using_index = body.value("indexname", "");
+  c.not_valid = BoolField(body, "skip_validation");
+  c.using_index = StringField(body, "indexname");
   if (c.kind == ConstraintKind::kForeignKey) {
-    c.columns = NameList(body.value("fk_attrs", Json::array()));
-    c.referenced_table = RangeVarName(body.value("pktable", Json()));
-    c.referenced_columns = NameList(body.value("pk_attrs", Json::array()));
+    c.columns = NameList(Child(body, "fk_attrs"));
+    c.referenced_table = RangeVarName(Child(body, "pktable"));
+    c.referenced_columns = NameList(Child(body, "pk_attrs"));
   } else {
-    c.columns = NameList(body.value("keys", Json::array()));
+    c.columns = NameList(Child(body, "keys"));
   }
   if (c.kind == ConstraintKind::kCheck) {
-    c.not_null_column = internal::NotNullCheckColumn(body.value("raw_expr", Json()));
+    c.not_null_column = internal::NotNullCheckColumn(Child(body, "raw_expr"));
   }
   return c;
 }
 
 ColumnDef TranslateColumn(const Json& body, std::string_view text) {
   ColumnDef col;
-  col.name = body.value("colname", "");
+  col.name = StringField(body, "colname");
   col.offset = Offset(body);
-  col.type = internal::TranslateTypeName(body.value("typeName", Json()));
-  for (const auto& node : body.value("constraints", Json::array())) {
+  col.type = internal::TranslateTypeName(Child(body, "typeName"));
+  for (const Json& node : Elements(Child(body, "constraints"))) {
     auto [name, inner] = Unwrap(node);
     if (name != "Constraint") continue;
     Constraint c = TranslateConstraint(*inner, text);
@@ -88,7 +89,8 @@ ColumnDef TranslateColumn(const Json& body, std::string_view text) {
         col.constraints.push_back(c);
         break;
       case ConstraintKind::kDefault: {
-        col.default_kind = internal::ClassifyDefault((*inner)["raw_expr"], &col.default_function);
+        col.default_kind =
+            internal::ClassifyDefault(Child(*inner, "raw_expr"), &col.default_function);
         // The expression starts after the DEFAULT keyword.
         size_t start = c.offset;
         while (start < text.size() && std::isalpha(static_cast<unsigned char>(text[start])))
@@ -117,12 +119,12 @@ ColumnDef TranslateColumn(const Json& body, std::string_view text) {
 
 AlterCmd TranslateAlterCmd(const Json& body, std::string_view text, size_t fallback) {
   AlterCmd cmd;
-  cmd.subtype = body.value("subtype", "");
-  cmd.column = body.value("name", "");
-  cmd.missing_ok = body.value("missing_ok", false);
-  cmd.cascade = body.value("behavior", "") == "DROP_CASCADE";
+  cmd.subtype = StringField(body, "subtype");
+  cmd.column = StringField(body, "name");
+  cmd.missing_ok = BoolField(body, "missing_ok");
+  cmd.cascade = StringField(body, "behavior") == "DROP_CASCADE";
   cmd.offset = fallback;
-  const Json& def = body.value("def", Json());
+  const Json& def = Child(body, "def");
   auto [def_name, def_body] = Unwrap(def);
   const std::string& s = cmd.subtype;
   if (s == "AT_AddColumn" && def_name == "ColumnDef") {
@@ -134,14 +136,14 @@ AlterCmd TranslateAlterCmd(const Json& body, std::string_view text, size_t fallb
     cmd.action = AlterAction::kDropColumn;
   } else if (s == "AT_AlterColumnType" && def_name == "ColumnDef") {
     cmd.action = AlterAction::kAlterColumnType;
-    cmd.column_def.type = internal::TranslateTypeName(def_body->value("typeName", Json()));
-    cmd.has_using = def_body->contains("raw_default");
+    cmd.column_def.type = internal::TranslateTypeName(Child(*def_body, "typeName"));
+    cmd.has_using = Has(*def_body, "raw_default");
   } else if (s == "AT_SetNotNull") {
     cmd.action = AlterAction::kSetNotNull;
   } else if (s == "AT_DropNotNull") {
     cmd.action = AlterAction::kDropNotNull;
   } else if (s == "AT_ColumnDefault") {
-    cmd.action = def.is_null() ? AlterAction::kDropDefault : AlterAction::kSetDefault;
+    cmd.action = def.IsNull() ? AlterAction::kDropDefault : AlterAction::kSetDefault;
   } else if ((s == "AT_AddConstraint") && def_name == "Constraint") {
     cmd.action = AlterAction::kAddConstraint;
     cmd.constraint = TranslateConstraint(*def_body, text);
@@ -164,9 +166,9 @@ AlterCmd TranslateAlterCmd(const Json& body, std::string_view text, size_t fallb
              def_name == "PartitionCmd") {
     cmd.action =
         s == "AT_AttachPartition" ? AlterAction::kAttachPartition : AlterAction::kDetachPartition;
-    cmd.partition = RangeVarName(def_body->value("name", Json()));
-    cmd.concurrent = def_body->value("concurrent", false);
-    cmd.offset = Offset(def_body->value("name", Json()));
+    cmd.partition = RangeVarName(Child(*def_body, "name"));
+    cmd.concurrent = BoolField(*def_body, "concurrent");
+    cmd.offset = Offset(Child(*def_body, "name"));
   } else if (s.rfind("AT_EnableTrig", 0) == 0 || s.rfind("AT_EnableAlwaysTrig", 0) == 0 ||
              s.rfind("AT_EnableReplicaTrig", 0) == 0) {
     cmd.action = AlterAction::kEnableTrigger;
@@ -176,51 +178,53 @@ AlterCmd TranslateAlterCmd(const Json& body, std::string_view text, size_t fallb
   return cmd;
 }
 
-void TranslateBody(const std::string& node, const Json& b, std::string_view text, Statement& st) {
-  auto relation = [&](const char* key) { st.relation = RangeVarName(b.value(key, Json())); };
+void TranslateBody(std::string_view node, const Json& b, std::string_view text, Statement& st) {
+  auto relation = [&](const char* key) { st.relation = RangeVarName(Child(b, key)); };
   if (node == "CreateStmt") {
     st.kind = StatementKind::kCreateTable;
     relation("relation");
-    st.if_not_exists = b.value("if_not_exists", false);
-    st.partitioned = b.contains("partspec");
-    for (const auto& elt : b.value("tableElts", Json::array())) {
+    st.if_not_exists = BoolField(b, "if_not_exists");
+    st.partitioned = Has(b, "partspec");
+    for (const Json& elt : Elements(Child(b, "tableElts"))) {
       auto [name, inner] = Unwrap(elt);
       if (name == "ColumnDef") st.columns.push_back(TranslateColumn(*inner, text));
       if (name == "Constraint") st.table_constraints.push_back(TranslateConstraint(*inner, text));
     }
   } else if (node == "CreateTableAsStmt") {
     st.kind = StatementKind::kCreateTableAs;
-    const Json& into = b.value("into", Json());
-    if (into.contains("IntoClause"))
-      st.relation = RangeVarName(into["IntoClause"].value("rel", Json()));
+    const Json& into = Child(b, "into");
+    if (Has(into, "IntoClause"))
+      st.relation = RangeVarName(Child(Child(into, "IntoClause"), "rel"));
   } else if (node == "AlterTableStmt") {
     relation("relation");
-    std::string objtype = b.value("objtype", "");
+    std::string_view objtype = StringField(b, "objtype");
     st.kind = objtype == "OBJECT_TABLE" ? StatementKind::kAlterTable : StatementKind::kOther;
-    size_t fallback = Offset(b.value("relation", Json()));
-    for (const auto& c : b.value("cmds", Json::array())) {
+    size_t fallback = Offset(Child(b, "relation"));
+    for (const Json& c : Elements(Child(b, "cmds"))) {
       auto [name, inner] = Unwrap(c);
       if (name == "AlterTableCmd") st.cmds.push_back(TranslateAlterCmd(*inner, text, fallback));
     }
   } else if (node == "IndexStmt") {
     st.kind = StatementKind::kCreateIndex;
     relation("relation");
-    st.index_name = b.value("idxname", "");
-    st.concurrent = b.value("concurrent", false);
-    st.unique = b.value("unique", false);
-    st.if_not_exists = b.value("if_not_exists", false);
-    const Json& rel = b.value("relation", Json());
-    st.only = rel.is_object() && !rel.value("inh", false);
-    for (const auto& p : b.value("indexParams", Json::array())) {
-      if (p.contains("IndexElem")) st.index_columns.push_back(p["IndexElem"].value("name", ""));
+    st.index_name = StringField(b, "idxname");
+    st.concurrent = BoolField(b, "concurrent");
+    st.unique = BoolField(b, "unique");
+    st.if_not_exists = BoolField(b, "if_not_exists");
+    const Json& rel = Child(b, "relation");
+    st.only = rel.IsObject() && !BoolField(rel, "inh");
+    for (const Json& p : Elements(Child(b, "indexParams"))) {
+      if (Has(p, "IndexElem"))
+        st.index_columns.push_back(std::string(StringField(Child(p, "IndexElem"), "name")));
     }
   } else if (node == "DropStmt") {
-    std::string type = b.value("removeType", "");
-    st.cascade = b.value("behavior", "") == "DROP_CASCADE";
-    st.missing_ok = b.value("missing_ok", false);
-    st.concurrent = b.value("concurrent", false);
-    for (const auto& o : b.value("objects", Json::array())) {
-      if (o.contains("List")) st.objects.push_back(internal::NameFromList(o["List"]["items"]));
+    std::string_view type = StringField(b, "removeType");
+    st.cascade = StringField(b, "behavior") == "DROP_CASCADE";
+    st.missing_ok = BoolField(b, "missing_ok");
+    st.concurrent = BoolField(b, "concurrent");
+    for (const Json& o : Elements(Child(b, "objects"))) {
+      if (Has(o, "List"))
+        st.objects.push_back(internal::NameFromList(Child(Child(o, "List"), "items")));
     }
     if (type == "OBJECT_TABLE")
       st.kind = StatementKind::kDropTable;
@@ -233,47 +237,47 @@ void TranslateBody(const std::string& node, const Json& b, std::string_view text
     if (!st.objects.empty()) st.relation = st.objects.front();
     if (st.kind == StatementKind::kDropTrigger && !st.objects.empty()) {
       // DROP TRIGGER name ON table: the list is (schema, table, trigger).
-      auto names = NameList(b["objects"][0]["List"]["items"]);
+      auto names = NameList(Child(Child(Elements(Child(b, "objects"))[0], "List"), "items"));
       st.relation = {};
       st.relation.name = names.size() >= 2 ? names[names.size() - 2] : "";
       if (names.size() >= 3) st.relation.schema = names[names.size() - 3];
     }
   } else if (node == "RenameStmt") {
-    std::string type = b.value("renameType", "");
+    std::string_view type = StringField(b, "renameType");
     relation("relation");
-    st.old_name = b.value("subname", "");
-    st.new_name = b.value("newname", "");
+    st.old_name = StringField(b, "subname");
+    st.new_name = StringField(b, "newname");
     if (type == "OBJECT_TABLE")
       st.kind = StatementKind::kRenameTable;
-    else if (type == "OBJECT_COLUMN" && b.value("relationType", "") == "OBJECT_TABLE")
+    else if (type == "OBJECT_COLUMN" && StringField(b, "relationType") == "OBJECT_TABLE")
       st.kind = StatementKind::kRenameColumn;
     else
       st.kind = StatementKind::kRenameOther;
   } else if (node == "ReindexStmt") {
     st.kind = StatementKind::kReindex;
     relation("relation");
-    std::string kind = b.value("kind", "");
+    std::string_view kind = StringField(b, "kind");
     st.reindex_target = kind.substr(kind.rfind('_') + 1);
-    if (st.relation.empty()) st.relation.name = b.value("name", "");
-    for (const auto& p : b.value("params", Json::array())) {
-      if (p.contains("DefElem") && p["DefElem"].value("defname", "") == "concurrently") {
+    if (st.relation.empty()) st.relation.name = StringField(b, "name");
+    for (const Json& p : Elements(Child(b, "params"))) {
+      if (Has(p, "DefElem") && StringField(Child(p, "DefElem"), "defname") == "concurrently") {
         st.concurrent = true;
       }
     }
   } else if (node == "TruncateStmt") {
     st.kind = StatementKind::kTruncate;
-    st.cascade = b.value("behavior", "") == "DROP_CASCADE";
-    for (const auto& r : b.value("relations", Json::array())) st.objects.push_back(RangeVarName(r));
+    st.cascade = StringField(b, "behavior") == "DROP_CASCADE";
+    for (const Json& r : Elements(Child(b, "relations"))) st.objects.push_back(RangeVarName(r));
     if (!st.objects.empty()) st.relation = st.objects.front();
   } else if (node == "VacuumStmt") {
-    st.kind = b.value("is_vacuumcmd", false) ? StatementKind::kVacuum : StatementKind::kOther;
-    for (const auto& o : b.value("options", Json::array())) {
-      if (o.contains("DefElem") && o["DefElem"].value("defname", "") == "full")
+    st.kind = BoolField(b, "is_vacuumcmd") ? StatementKind::kVacuum : StatementKind::kOther;
+    for (const Json& o : Elements(Child(b, "options"))) {
+      if (Has(o, "DefElem") && StringField(Child(o, "DefElem"), "defname") == "full")
         st.vacuum_full = true;
     }
-    for (const auto& r : b.value("rels", Json::array())) {
-      if (r.contains("VacuumRelation")) {
-        st.objects.push_back(RangeVarName(r["VacuumRelation"].value("relation", Json())));
+    for (const Json& r : Elements(Child(b, "rels"))) {
+      if (Has(r, "VacuumRelation")) {
+        st.objects.push_back(RangeVarName(Child(Child(r, "VacuumRelation"), "relation")));
       }
     }
     if (!st.objects.empty()) st.relation = st.objects.front();
@@ -285,37 +289,37 @@ void TranslateBody(const std::string& node, const Json& b, std::string_view text
     relation("relation");
   } else if (node == "CreateEnumStmt") {
     st.kind = StatementKind::kCreateEnum;
-    st.relation = internal::NameFromList(b.value("typeName", Json::array()));
-    for (const auto& v : b.value("vals", Json::array())) st.enum_values.push_back(StringValue(v));
+    st.relation = internal::NameFromList(Child(b, "typeName"));
+    for (const Json& v : Elements(Child(b, "vals"))) st.enum_values.push_back(StringValue(v));
   } else if (node == "AlterEnumStmt") {
-    st.relation = internal::NameFromList(b.value("typeName", Json::array()));
-    st.enum_value = b.value("newVal", "");
-    st.old_enum_value = b.value("oldVal", "");
-    st.if_not_exists = b.value("skipIfNewValExists", false);
+    st.relation = internal::NameFromList(Child(b, "typeName"));
+    st.enum_value = StringField(b, "newVal");
+    st.old_enum_value = StringField(b, "oldVal");
+    st.if_not_exists = BoolField(b, "skipIfNewValExists");
     st.kind = st.old_enum_value.empty() ? StatementKind::kAlterEnumAddValue
                                         : StatementKind::kAlterEnumRenameValue;
   } else if (node == "AlterDomainStmt") {
-    st.relation = internal::NameFromList(b.value("typeName", Json::array()));
-    if (b.value("subtype", "") == "C") {
+    st.relation = internal::NameFromList(Child(b, "typeName"));
+    if (StringField(b, "subtype") == "C") {
       st.kind = StatementKind::kAlterDomainAddConstraint;
-      const Json& def = b.value("def", Json());
-      if (def.contains("Constraint"))
-        st.not_valid = def["Constraint"].value("skip_validation", false);
+      const Json& def = Child(b, "def");
+      if (Has(def, "Constraint"))
+        st.not_valid = BoolField(Child(def, "Constraint"), "skip_validation");
     }
   } else if (node == "RefreshMatViewStmt") {
     st.kind = StatementKind::kRefreshMaterializedView;
-    st.concurrent = b.value("concurrent", false);
+    st.concurrent = BoolField(b, "concurrent");
     relation("relation");
   } else if (node == "UpdateStmt" || node == "DeleteStmt") {
     st.kind = node == "UpdateStmt" ? StatementKind::kUpdate : StatementKind::kDelete;
     relation("relation");
-    st.has_where = b.contains("whereClause");
-    st.where_has_key_range = st.has_where && internal::HasKeyRange(b["whereClause"]);
+    st.has_where = Has(b, "whereClause");
+    st.where_has_key_range = st.has_where && internal::HasKeyRange(Child(b, "whereClause"));
   } else if (node == "InsertStmt") {
     st.kind = StatementKind::kInsert;
     relation("relation");
   } else if (node == "TransactionStmt") {
-    std::string kind = b.value("kind", "");
+    std::string_view kind = StringField(b, "kind");
     if (kind == "TRANS_STMT_BEGIN" || kind == "TRANS_STMT_START")
       st.kind = StatementKind::kBegin;
     else if (kind == "TRANS_STMT_COMMIT")
@@ -326,26 +330,26 @@ void TranslateBody(const std::string& node, const Json& b, std::string_view text
       st.kind = StatementKind::kTransactionOther;
   } else if (node == "VariableSetStmt") {
     st.kind = StatementKind::kSet;
-    st.setting = b.value("name", "");
-    st.set_local = b.value("is_local", false);
-    std::string kind = b.value("kind", "");
+    st.setting = StringField(b, "name");
+    st.set_local = BoolField(b, "is_local");
+    std::string_view kind = StringField(b, "kind");
     st.set_reset = kind == "VAR_RESET" || kind == "VAR_RESET_ALL" || kind == "VAR_SET_DEFAULT";
-    const Json& args = b.value("args", Json::array());
-    if (!args.empty() && args[0].contains("A_Const")) {
-      const Json& c = args[0]["A_Const"];
-      if (c.contains("sval"))
-        st.value = c["sval"].value("sval", "");
-      else if (c.contains("ival"))
-        st.value = std::to_string(c["ival"].value("ival", 0));
+    auto args = Elements(Child(b, "args"));
+    if (!args.empty() && Has(args[0], "A_Const")) {
+      const Json& c = Child(args[0], "A_Const");
+      if (Has(c, "sval"))
+        st.value = StringField(Child(c, "sval"), "sval");
+      else if (Has(c, "ival"))
+        st.value = std::to_string(IntField(Child(c, "ival"), "ival", 0));
     }
     for (auto& ch : st.value) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
   } else if (node == "LockStmt") {
     st.kind = StatementKind::kLockTable;
-    for (const auto& r : b.value("relations", Json::array())) st.objects.push_back(RangeVarName(r));
+    for (const Json& r : Elements(Child(b, "relations"))) st.objects.push_back(RangeVarName(r));
     if (!st.objects.empty()) st.relation = st.objects.front();
   } else if (node == "DropdbStmt") {
     st.kind = StatementKind::kDropDatabase;
-    st.relation.name = b.value("dbname", "");
+    st.relation.name = StringField(b, "dbname");
   } else if (node == "SelectStmt") {
     st.kind = StatementKind::kSelect;
   }
@@ -371,13 +375,14 @@ size_t SkipBlank(std::string_view text, size_t i) {
 
 Result<std::vector<Statement>> ParseStatements(std::string_view text) {
   TANDEM_ASSIGN_OR_RETURN(std::string json_text, ParseToJson(text));
-  Json tree = Json::parse(json_text, nullptr, /*allow_exceptions=*/false);
-  if (tree.is_discarded()) return Status::Internal("could not read the parser's output");
-  static const Json kEmpty = Json::object();
+  rapidjson::Document tree;  // its strings point into json_text
+  if (!internal::ParseTree(json_text, tree)) {
+    return Status::Internal("could not read the parser's output");
+  }
   std::vector<Statement> out;
-  for (const auto& raw : tree.value("stmts", Json::array())) {
-    size_t begin = static_cast<size_t>(raw.value("stmt_location", 0));
-    size_t len = static_cast<size_t>(raw.value("stmt_len", 0));
+  for (const Json& raw : Elements(Child(tree, "stmts"))) {
+    size_t begin = static_cast<size_t>(IntField(raw, "stmt_location", 0));
+    size_t len = static_cast<size_t>(IntField(raw, "stmt_len", 0));
     size_t end = len == 0 ? text.size() : std::min(text.size(), begin + len);
     begin = SkipBlank(text, begin);
     while (end > begin &&
@@ -387,16 +392,12 @@ Result<std::vector<Statement>> ParseStatements(std::string_view text) {
     Statement st;
     st.offset = begin;
     st.text = std::string(text.substr(begin, end - begin));
-    const Json& stmt = raw.contains("stmt") ? raw["stmt"] : kEmpty;
-    auto [node, body] = Unwrap(stmt);
+    auto [node, body] = Unwrap(Child(raw, "stmt"));
     st.node = node;
-    // A shape the translation did not expect must not take the linter down: the statement
-    // keeps kind kOther and the rest of the file is still analysed.
-    try {
-      if (body) TranslateBody(node, *body, text, st);
-    } catch (const Json::exception&) {
-      st.kind = StatementKind::kOther;
-    }
+    // A shape the translation did not expect must not take the linter down: the accessors read
+    // a missing or mistyped member as absent, so the statement keeps what could be read (kind
+    // kOther when its node is not recognised) and the rest of the file is still analysed.
+    if (body) TranslateBody(node, *body, text, st);
     out.push_back(std::move(st));
   }
   return out;

@@ -1,11 +1,121 @@
-// Names, types and expression facts read from libpg_query's JSON (see ast_expr.h).
+// Reading libpg_query's JSON with RapidJSON, and the names, types and expression facts read
+// from it (see ast_expr.h).
 #include "sql/ast_expr.h"
 
 #include <algorithm>
 #include <cctype>
+#include <cstdint>
+#include <cstring>
 #include <set>
 
 namespace tandem::sql::internal {
+namespace {
+
+std::string_view View(const Json& string) { return {string.GetString(), string.GetStringLength()}; }
+
+// True when `text` is UTF-8 as RFC 3629 defines it (no overlong forms, surrogates or code
+// points past U+10FFFF): the check nlohmann::json made on every string it read.
+bool IsUtf8(std::string_view text) {
+  const auto* s = reinterpret_cast<const unsigned char*>(text.data());
+  size_t n = text.size();
+  size_t i = 0;
+  while (i < n) {
+    // libpg_query's output is nearly all ASCII: skip it eight bytes at a time.
+    while (i + 8 <= n) {
+      uint64_t word;
+      std::memcpy(&word, s + i, 8);
+      if (word & 0x8080808080808080ULL) break;
+      i += 8;
+    }
+    if (i >= n) break;
+    unsigned char c = s[i];
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    size_t len = 0;
+    unsigned char lo = 0x80, hi = 0xBF;  // the range of the second byte
+    if (c >= 0xC2 && c <= 0xDF) {
+      len = 2;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+      len = 3;
+      if (c == 0xE0) lo = 0xA0;
+      if (c == 0xED) hi = 0x9F;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+      len = 4;
+      if (c == 0xF0) lo = 0x90;
+      if (c == 0xF4) hi = 0x8F;
+    } else {
+      return false;
+    }
+    if (n - i < len || s[i + 1] < lo || s[i + 1] > hi) return false;
+    for (size_t k = 2; k < len; ++k) {
+      if (s[i + k] < 0x80 || s[i + k] > 0xBF) return false;
+    }
+    i += len;
+  }
+  return true;
+}
+
+}  // namespace
+
+bool ParseTree(std::string& text, rapidjson::Document& doc) {
+  // libpg_query passes the input's bytes through, and nlohmann::json rejected a tree that was
+  // not UTF-8: keep failing such files the same way. Non-ASCII bytes can only be inside
+  // strings, so checking the whole text up front is the same check, for a tenth of the
+  // instructions of RapidJSON's kParseValidateEncodingFlag (measured on the corpus).
+  if (!IsUtf8(text)) return false;
+  // In situ: strings are unescaped inside `text` instead of being copied. Iterative: the
+  // parser's own stack, not the C++ one, holds the nesting, so a deeply nested expression
+  // cannot overflow it.
+  constexpr unsigned kFlags = rapidjson::kParseInsituFlag | rapidjson::kParseIterativeFlag;
+  doc.ParseInsitu<kFlags>(text.data());
+  return !doc.HasParseError();
+}
+
+const Json& Child(const Json& node, const char* key) {
+  static const Json kNull;
+  if (!node.IsObject()) return kNull;
+  auto it = node.FindMember(key);
+  return it == node.MemberEnd() ? kNull : it->value;
+}
+
+bool Has(const Json& node, const char* key) {
+  return node.IsObject() && node.FindMember(key) != node.MemberEnd();
+}
+
+std::string_view StringField(const Json& node, const char* key) {
+  const Json& value = Child(node, key);
+  return value.IsString() ? View(value) : std::string_view();
+}
+
+int IntField(const Json& node, const char* key, int fallback) {
+  const Json& value = Child(node, key);
+  if (value.IsInt()) return value.GetInt();
+  if (value.IsInt64()) return static_cast<int>(value.GetInt64());
+  if (value.IsUint64()) return static_cast<int>(value.GetUint64());
+  return fallback;
+}
+
+bool BoolField(const Json& node, const char* key) {
+  const Json& value = Child(node, key);
+  return value.IsBool() && value.GetBool();
+}
+
+std::span<const Json> Elements(const Json& list) {
+  if (!list.IsArray() || list.Empty()) return {};
+  return {list.Begin(), list.Size()};
+}
+
+std::pair<std::string_view, const Json*> Unwrap(const Json& node) {
+  if (!node.IsObject() || node.MemberCount() == 0) return {"", nullptr};
+  auto first = node.MemberBegin();
+  for (auto it = first + 1; it != node.MemberEnd(); ++it) {
+    if (View(it->name) < View(first->name)) first = it;
+  }
+  return {View(first->name), &first->value};
+}
+
 namespace {
 
 // PostgreSQL's internal type names mapped back to the names people write.
@@ -93,14 +203,26 @@ const std::set<std::string>& NonVolatileFunctions() {
 }
 
 void WalkDefault(const Json& node, DefaultKind& kind, std::string* function) {
-  if (node.is_array()) {
-    for (const auto& child : node) WalkDefault(child, kind, function);
+  if (node.IsArray()) {
+    for (const Json& child : Elements(node)) WalkDefault(child, kind, function);
     return;
   }
-  if (!node.is_object()) return;
-  for (const auto& [key, value] : node.items()) {
+  if (!node.IsObject()) return;
+  // Members in key order, as nlohmann::json kept them: the volatile function reported is the
+  // first one met, which must not depend on the order of libpg_query's fields.
+  std::vector<const Json::Member*> members;
+  members.reserve(node.MemberCount());
+  for (auto it = node.MemberBegin(); it != node.MemberEnd(); ++it) members.push_back(&*it);
+  if (members.size() > 1) {
+    std::sort(members.begin(), members.end(), [](const Json::Member* a, const Json::Member* b) {
+      return View(a->name) < View(b->name);
+    });
+  }
+  for (const Json::Member* member : members) {
+    std::string_view key = View(member->name);
+    const Json& value = member->value;
     if (key == "FuncCall") {
-      auto names = NameList(value.value("funcname", Json::array()));
+      auto names = NameList(Child(value, "funcname"));
       std::string name = names.empty() ? "" : names.back();
       if (VolatileFunctions().count(name) || !NonVolatileFunctions().count(name)) {
         if (kind != DefaultKind::kVolatile && function) *function = name;
@@ -118,11 +240,11 @@ void WalkDefault(const Json& node, DefaultKind& kind, std::string* function) {
   }
 }
 
-bool IsColumnRef(const Json& node) { return node.is_object() && node.contains("ColumnRef"); }
+bool IsColumnRef(const Json& node) { return Has(node, "ColumnRef"); }
 
 std::string ColumnRefName(const Json& node) {
   if (!IsColumnRef(node)) return "";
-  auto fields = NameList(node["ColumnRef"].value("fields", Json::array()));
+  auto fields = NameList(Child(Child(node, "ColumnRef"), "fields"));
   return fields.empty() ? "" : fields.back();
 }
 
@@ -134,25 +256,23 @@ bool IsKeyColumn(const std::string& name) {
 }  // namespace
 
 std::string StringValue(const Json& node) {
-  if (!node.is_object()) return "";
-  auto it = node.find("String");
-  if (it == node.end()) return "";
-  return it->value("sval", "");
+  return std::string(StringField(Child(node, "String"), "sval"));
 }
 
 std::vector<std::string> NameList(const Json& list) {
   std::vector<std::string> out;
-  if (!list.is_array()) return out;
-  for (const auto& item : list) out.push_back(StringValue(item));
+  auto items = Elements(list);
+  out.reserve(items.size());
+  for (const Json& item : items) out.push_back(StringValue(item));
   return out;
 }
 
 QualifiedName RangeVarName(const Json& range_var) {
   QualifiedName name;
-  if (!range_var.is_object()) return name;
-  const Json& rv = range_var.contains("RangeVar") ? range_var["RangeVar"] : range_var;
-  name.schema = rv.value("schemaname", "");
-  name.name = rv.value("relname", "");
+  if (!range_var.IsObject()) return name;
+  const Json& rv = Has(range_var, "RangeVar") ? Child(range_var, "RangeVar") : range_var;
+  name.schema = StringField(rv, "schemaname");
+  name.name = StringField(rv, "relname");
   return name;
 }
 
@@ -166,18 +286,18 @@ QualifiedName NameFromList(const Json& list) {
 
 TypeName TranslateTypeName(const Json& type_name) {
   TypeName type;
-  if (!type_name.is_object()) return type;
-  auto names = NameList(type_name.value("names", Json::array()));
+  if (!type_name.IsObject()) return type;
+  auto names = NameList(Child(type_name, "names"));
   if (!names.empty()) type.name = names.back();
   std::transform(type.name.begin(), type.name.end(), type.name.begin(),
                  [](unsigned char c) { return std::tolower(c); });
-  for (const auto& mod : type_name.value("typmods", Json::array())) {
-    if (mod.contains("A_Const")) {
-      const Json& c = mod["A_Const"];
-      if (c.contains("ival")) type.modifiers.push_back(c["ival"].value("ival", 0));
+  for (const Json& mod : Elements(Child(type_name, "typmods"))) {
+    if (Has(mod, "A_Const")) {
+      const Json& c = Child(mod, "A_Const");
+      if (Has(c, "ival")) type.modifiers.push_back(IntField(Child(c, "ival"), "ival", 0));
     }
   }
-  type.is_array = type_name.contains("arrayBounds");
+  type.is_array = Has(type_name, "arrayBounds");
   return type;
 }
 
@@ -188,11 +308,11 @@ DefaultKind ClassifyDefault(const Json& expr, std::string* function) {
 }
 
 bool HasKeyRange(const Json& where) {
-  if (!where.is_object()) return false;
-  if (where.contains("BoolExpr")) {
-    const Json& b = where["BoolExpr"];
-    std::string op = b.value("boolop", "");
-    const Json& args = b.value("args", Json::array());
+  if (!where.IsObject()) return false;
+  if (Has(where, "BoolExpr")) {
+    const Json& b = Child(where, "BoolExpr");
+    std::string_view op = StringField(b, "boolop");
+    auto args = Elements(Child(b, "args"));
     if (op == "AND_EXPR") {
       return std::any_of(args.begin(), args.end(), [](const Json& a) { return HasKeyRange(a); });
     }
@@ -202,13 +322,13 @@ bool HasKeyRange(const Json& where) {
     }
     return false;
   }
-  if (!where.contains("A_Expr")) return false;
-  const Json& e = where["A_Expr"];
-  std::string kind = e.value("kind", "");
-  auto names = NameList(e.value("name", Json::array()));
+  if (!Has(where, "A_Expr")) return false;
+  const Json& e = Child(where, "A_Expr");
+  std::string_view kind = StringField(e, "kind");
+  auto names = NameList(Child(e, "name"));
   std::string op = names.empty() ? "" : names.back();
-  std::string left = ColumnRefName(e.value("lexpr", Json()));
-  std::string right = ColumnRefName(e.value("rexpr", Json()));
+  std::string left = ColumnRefName(Child(e, "lexpr"));
+  std::string right = ColumnRefName(Child(e, "rexpr"));
   if (kind == "AEXPR_BETWEEN") return !left.empty();
   if (kind == "AEXPR_OP" && (op == "<" || op == "<=" || op == ">" || op == ">=")) {
     return !left.empty() || !right.empty();
@@ -219,10 +339,10 @@ bool HasKeyRange(const Json& where) {
 }
 
 std::string NotNullCheckColumn(const Json& expr) {
-  if (!expr.is_object() || !expr.contains("NullTest")) return "";
-  const Json& t = expr["NullTest"];
-  if (t.value("nulltesttype", "") != "IS_NOT_NULL") return "";
-  return ColumnRefName(t.value("arg", Json()));
+  if (!Has(expr, "NullTest")) return "";
+  const Json& t = Child(expr, "NullTest");
+  if (StringField(t, "nulltesttype") != "IS_NOT_NULL") return "";
+  return ColumnRefName(Child(t, "arg"));
 }
 
 std::string ExpressionTextAt(std::string_view text, size_t offset) {

@@ -7,18 +7,6 @@
 
 namespace tandem::verify {
 
-std::string_view SeverityName(Severity severity) {
-  switch (severity) {
-    case Severity::kInfo:
-      return "info";
-    case Severity::kWarning:
-      return "warning";
-    case Severity::kError:
-      return "error";
-  }
-  return "info";
-}
-
 bool VerifyReport::HasErrors() const {
   if (!compat.empty()) return true;
   for (const auto& m : migrations) {

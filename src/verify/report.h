@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "base/status.h"
+#include "lint/finding.h"
 #include "verify/lock_modes.h"
 
 namespace tandem::verify {
@@ -39,8 +40,9 @@ struct StatementTrace {
   std::optional<Status> error;  // the statement failed on the shadow
 };
 
-enum class Severity { kInfo, kWarning, kError };
-std::string_view SeverityName(Severity severity);
+// Severities are lint's, so a finding means the same in both reports.
+using lint::Severity;
+using lint::SeverityName;
 
 struct Finding {
   std::string rule;  // stable kebab-case id: "table-rewrite", "fk-without-index", ...

@@ -49,7 +49,14 @@ void SortLocks(StatementTrace& trace) {
 class LockPoller {
  public:
   LockPoller(pg::Connection* session, int pid) : session_(session), pid_(pid) {
-    if (session_) thread_ = std::thread([this] { Run(); });
+    if (!session_) return;
+    // Hold a snapshot until the first lock is seen. CREATE INDEX CONCURRENTLY (and the other
+    // CONCURRENTLY forms) wait for every transaction whose snapshot predates them, so a fast
+    // build cannot finish before it has been observed; polling alone missed builds of small
+    // tables. Taken here, before the statement is sent, or the build would not wait for it.
+    holding_snapshot_ = session_->Exec("BEGIN ISOLATION LEVEL REPEATABLE READ").ok() &&
+                        session_->Exec("SELECT 1").ok();
+    thread_ = std::thread([this] { Run(); });
   }
   ~LockPoller() { Stop(); }
   std::set<std::pair<Oid, LockMode>> Stop() {
@@ -61,16 +68,25 @@ class LockPoller {
  private:
   void Run() {
     while (running_) {
-      auto locks = ReadLocks(*session_, pid_);
-      if (!locks.ok()) return;
+      auto locks = ReadLocks(*session_, pid_);  // pg_locks is live, not MVCC: fine mid-snapshot
+      if (!locks.ok()) break;
       seen_.insert(locks->begin(), locks->end());
+      if (holding_snapshot_ && !seen_.empty()) ReleaseSnapshot();
       std::this_thread::sleep_for(std::chrono::microseconds(200));
     }
+    ReleaseSnapshot();
+  }
+
+  void ReleaseSnapshot() {
+    if (!holding_snapshot_) return;
+    holding_snapshot_ = false;
+    session_->Exec("COMMIT");
   }
 
   pg::Connection* session_;
   int pid_;
   std::atomic<bool> running_{true};
+  bool holding_snapshot_ = false;  // touched by the constructor, then only by the thread
   std::set<std::pair<Oid, LockMode>> seen_;
   std::thread thread_;
 };

@@ -230,6 +230,7 @@ TEST_F(VerifyTest, CliJsonWithTheDefaultEmbeddedShadow) {
   EXPECT_TRUE(create_index["duration_ms"].is_number());
   const auto& concurrent = json["migrations"][2]["statements"][0];
   EXPECT_EQ(concurrent["in_transaction"], false);
+  ASSERT_TRUE(concurrent["locks"].is_array() && !concurrent["locks"].empty()) << concurrent;
   EXPECT_EQ(concurrent["locks"][0]["mode"], "SHARE UPDATE EXCLUSIVE");
 
   auto text = testing::RunTandem({"verify"}, dir_.path().string());
