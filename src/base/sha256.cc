@@ -7,7 +7,10 @@ namespace tandem {
 std::string Sha256Hex(std::string_view data) {
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int length = 0;
-  EVP_Digest(data.data(), data.size(), digest, &length, EVP_sha256(), nullptr);
+  // Fetched once: EVP_sha256() inside EVP_Digest looks the implementation up on every call,
+  // a few percent of loading 10,000 migration files.
+  static EVP_MD* const kSha256 = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+  EVP_Digest(data.data(), data.size(), digest, &length, kSha256, nullptr);
   static const char kHex[] = "0123456789abcdef";
   std::string out;
   out.reserve(length * 2);

@@ -37,6 +37,7 @@ void CollectDirectory(const fs::path& dir, std::optional<migrate::Layout> layout
                       std::vector<LintSequence>& out) {
   migrate::LoadOptions options;
   options.layout = layout;
+  options.checksums = false;  // lint never compares checksums
   auto set = migrate::LoadMigrations(dir.string(), options);
   if (set.ok() && !set->migrations.empty()) {
     out.push_back(SequenceFromSet(*set));
@@ -147,6 +148,7 @@ Result<std::vector<LintSequence>> CollectPaths(const std::vector<std::string>& p
     if (file.filename() == "up.sql") dir = dir.parent_path();  // Diesel
     migrate::LoadOptions options;
     options.layout = layout;
+    options.checksums = false;  // lint never compares checksums
     auto set = migrate::LoadMigrations(dir.string(), options);
     bool found = false;
     if (set.ok()) {

@@ -193,7 +193,7 @@ bool DieselRunsInTransaction(const layout::DirectoryFiles& files, const std::str
 }
 
 Result<Migration> LoadMultiFile(const layout::DirectoryFiles& files, const Entry& up,
-                                const Entry* down, Layout chosen) {
+                                const Entry* down, Layout chosen, bool checksums) {
   Migration m;
   m.version = up.name.version;
   m.name = up.name.name;
@@ -226,7 +226,7 @@ Result<Migration> LoadMultiFile(const layout::DirectoryFiles& files, const Entry
     TANDEM_RETURN_IF_ERROR(layout::ReadWholeFile(m.paths[i], text, i == 0, m));
     texts.push_back(std::move(text));
   }
-  m.checksum = layout::Checksum(m.paths, texts);
+  if (checksums) m.checksum = layout::Checksum(m.paths, texts);
   return m;
 }
 
@@ -319,13 +319,14 @@ Result<MigrationSet> LoadMigrations(const std::string& directory, const LoadOpti
       m.name = first.name.name;
       m.paths = {first.path};
       TANDEM_RETURN_IF_ERROR(layout::ReadSectionedFile(set.layout, first.path, texts[begin], m));
-      m.checksum = Sha256Hex(texts[begin]);
+      if (options.checksums) m.checksum = Sha256Hex(texts[begin]);
       set.migrations.push_back(std::move(m));
       continue;
     }
     TANDEM_ASSIGN_OR_RETURN(Pair pair, PickFiles(&entries[begin], &entries[end], set.layout));
     if (!pair.up) continue;
-    TANDEM_ASSIGN_OR_RETURN(Migration m, LoadMultiFile(files, *pair.up, pair.down, set.layout));
+    TANDEM_ASSIGN_OR_RETURN(
+        Migration m, LoadMultiFile(files, *pair.up, pair.down, set.layout, options.checksums));
     set.migrations.push_back(std::move(m));
   }
   return set;

@@ -21,6 +21,9 @@ namespace tandem::migrate {
 
 struct LoadOptions {
   std::optional<Layout> layout;  // nullopt: detect from the file names
+  // False leaves Migration::checksum empty: lint reads SQL, never compares checksums, and
+  // hashing every file was a tenth of its run time on a corpus.
+  bool checksums = true;
 };
 
 // Reads every migration's files, directives and checksum. Does not parse SQL (status over
