@@ -69,9 +69,9 @@ class RuleContext {
         schema(schema),
         migration(migration),
         transaction(transaction),
-        created_tables_(created_tables),
         utc_session(utc_session),
         version(version),
+        created_tables_(created_tables),
         sink_(sink) {}
 
   const sql::Statement& statement;

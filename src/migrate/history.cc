@@ -29,7 +29,7 @@ std::string FormatEpochMillis(long long millis) {
   time_t seconds = static_cast<time_t>(millis / 1000);
   struct tm utc;
   gmtime_r(&seconds, &utc);
-  char buf[40];
+  char buf[64];
   std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03lldZ", utc.tm_year + 1900,
                 utc.tm_mon + 1, utc.tm_mday, utc.tm_hour, utc.tm_min, utc.tm_sec, millis % 1000);
   return buf;
