@@ -19,18 +19,52 @@ std::string Table(const ApplyOptions& options) {
   return pg::QuoteIdentifier(options.schema) + ".migrations";
 }
 
-Status SetLimits(pg::Connection& connection, const SessionLimits& limits, bool local) {
-  const char* scope = local ? "true" : "false";
-  auto set = [&](const char* name, const std::optional<Duration>& value) -> Status {
-    if (!value) return Status::Ok();
-    return connection.Exec(std::string("SELECT pg_catalog.set_config($1, $2, ") + scope + ")",
-                           {name, ToPostgresInterval(*value)});
+// set_config steps for the limits that are set; `local` limits end with the transaction.
+std::vector<pg::PipelineStep> LimitSteps(const SessionLimits& limits, bool local) {
+  std::vector<pg::PipelineStep> steps;
+  std::string sql =
+      std::string("SELECT pg_catalog.set_config($1, $2, ") + (local ? "true" : "false") + ")";
+  auto add = [&](const char* name, const std::optional<Duration>& value) {
+    if (value) steps.push_back({sql, {name, ToPostgresInterval(*value)}, /*reuse_plan=*/true});
   };
-  TANDEM_RETURN_IF_ERROR(set("lock_timeout", limits.lock_timeout));
-  TANDEM_RETURN_IF_ERROR(set("statement_timeout", limits.statement_timeout));
-  TANDEM_RETURN_IF_ERROR(
-      set("idle_in_transaction_session_timeout", limits.idle_in_transaction_timeout));
-  return Status::Ok();
+  add("lock_timeout", limits.lock_timeout);
+  add("statement_timeout", limits.statement_timeout);
+  add("idle_in_transaction_session_timeout", limits.idle_in_transaction_timeout);
+  return steps;
+}
+
+Status SetLimits(pg::Connection& connection, const SessionLimits& limits, bool local) {
+  return connection.ExecPipeline(LimitSteps(limits, local)).error;
+}
+
+// The history row and the "applied" event of a transactional migration, in one statement. The
+// times come from the server: started_at is the transaction's start (its BEGIN), so the
+// duration covers the limits and every statement of the migration.
+std::string RecordAppliedSql(const ApplyOptions& options) {
+  return "WITH m AS (INSERT INTO " + Table(options) +
+         " AS m (version, name, phase, checksum, status, transactional, attempts, "
+         "statements_done, statements_total, statement_checksums, out_of_order, started_at, "
+         "finished_at, duration_ms, applied_by_host, applied_by_pid, tandem_version) "
+         "VALUES ($1, $2, $3, $4, 'succeeded', true, 1, $5, $5, $6::text[], $7, now(), "
+         "clock_timestamp(), (extract(epoch FROM clock_timestamp() - now()) * 1000)::bigint, "
+         "$8, pg_backend_pid(), $9) "
+         "ON CONFLICT (version) DO UPDATE SET name = EXCLUDED.name, phase = EXCLUDED.phase, "
+         "checksum = EXCLUDED.checksum, status = 'succeeded', transactional = true, "
+         "attempts = m.attempts + 1, statements_done = EXCLUDED.statements_done, "
+         "statements_total = EXCLUDED.statements_total, "
+         "statement_checksums = EXCLUDED.statement_checksums, "
+         "out_of_order = EXCLUDED.out_of_order, started_at = EXCLUDED.started_at, "
+         "finished_at = EXCLUDED.finished_at, duration_ms = EXCLUDED.duration_ms, "
+         "error_sqlstate = NULL, error_message = NULL, error_statement = NULL, "
+         "error_file = NULL, error_line = NULL, error_column = NULL, "
+         "applied_by_host = EXCLUDED.applied_by_host, applied_by_pid = "
+         "EXCLUDED.applied_by_pid, tandem_version = EXCLUDED.tandem_version "
+         "RETURNING m.version, m.duration_ms) "
+         "INSERT INTO " +
+         pg::QuoteIdentifier(options.schema) +
+         ".events (version, event, actor, detail) "
+         "SELECT version, 'applied', $10, pg_catalog.jsonb_build_object('duration_ms', "
+         "duration_ms, 'statements', $5::integer, 'out_of_order', $7::boolean) FROM m";
 }
 
 Status ResetLimits(pg::Connection& connection, const SessionLimits& limits) {
@@ -100,69 +134,43 @@ ApplyOutcome Fail(ApplyOutcome outcome, const Statement* statement, Status error
   return outcome;
 }
 
+// BEGIN, the limits, every statement, the history row and COMMIT go to the server in one
+// pipeline: a small migration costs one round trip instead of one per statement, and the
+// server skips everything after a failure, so nothing of a failed migration stays.
 ApplyOutcome ApplyTransactional(pg::Connection& connection, const Migration& migration,
                                 const HistoryRow* previous, const ApplyOptions& options) {
   ApplyOutcome outcome;
   const auto& statements = migration.up.statements;
   outcome.statements_total = static_cast<int>(statements.size());
   auto started = Clock::now();
-  if (Status s = connection.Exec("BEGIN"); !s.ok()) return Fail(outcome, nullptr, s);
-  Status status = SetLimits(connection, options.limits, /*local=*/true);
-  const Statement* failed = nullptr;
-  for (const Statement& statement : statements) {
-    if (!status.ok()) break;
-    status = connection.Exec(statement.sql);
-    if (!status.ok()) {
-      failed = &statement;
-      break;
-    }
-    ++outcome.statements_done;
-  }
-  if (status.ok()) {
-    outcome.duration = std::chrono::duration_cast<Duration>(Clock::now() - started);
-    std::vector<std::string> checksums;
-    for (const auto& s : statements) checksums.push_back(StatementChecksum(s));
-    status = connection.Exec(
-        "INSERT INTO " + Table(options) +
-            " AS m (version, name, phase, checksum, status, transactional, attempts, "
-            "statements_done, statements_total, statement_checksums, out_of_order, started_at, "
-            "finished_at, duration_ms, applied_by_host, applied_by_pid, tandem_version) "
-            "VALUES ($1, $2, $3, $4, 'succeeded', true, 1, $5, $5, $6::text[], $7, "
-            "now() - ($8 || ' milliseconds')::interval, now(), $8::bigint, $9, pg_backend_pid(), "
-            "$10) "
-            "ON CONFLICT (version) DO UPDATE SET name = EXCLUDED.name, phase = EXCLUDED.phase, "
-            "checksum = EXCLUDED.checksum, status = 'succeeded', transactional = true, "
-            "attempts = m.attempts + 1, statements_done = EXCLUDED.statements_done, "
-            "statements_total = EXCLUDED.statements_total, "
-            "statement_checksums = EXCLUDED.statement_checksums, "
-            "out_of_order = EXCLUDED.out_of_order, started_at = EXCLUDED.started_at, "
-            "finished_at = EXCLUDED.finished_at, duration_ms = EXCLUDED.duration_ms, "
-            "error_sqlstate = NULL, error_message = NULL, error_statement = NULL, "
-            "error_file = NULL, error_line = NULL, error_column = NULL, "
-            "applied_by_host = EXCLUDED.applied_by_host, applied_by_pid = "
-            "EXCLUDED.applied_by_pid, tandem_version = EXCLUDED.tandem_version",
-        {migration.version, migration.name, std::string(PhaseName(migration.phase)),
-         migration.checksum, std::to_string(statements.size()), ToTextArray(checksums),
-         options.out_of_order ? "true" : "false", std::to_string(outcome.duration.count()),
-         HostName(), TANDEM_VERSION});
-    if (status.ok()) {
-      nlohmann::json detail = {{"duration_ms", outcome.duration.count()},
-                               {"statements", statements.size()},
-                               {"out_of_order", options.out_of_order}};
-      status = RecordEvent(connection, options.schema, migration.version, "applied", detail.dump());
-    }
-    if (status.ok()) status = connection.Exec("COMMIT");
-  }
+  std::vector<pg::PipelineStep> steps;
+  steps.push_back({"BEGIN", {}});
+  for (auto& step : LimitSteps(options.limits, /*local=*/true)) steps.push_back(std::move(step));
+  size_t first_statement = steps.size();
+  for (const Statement& statement : statements) steps.push_back({statement.sql, {}});
+  std::vector<std::string> checksums;
+  for (const auto& s : statements) checksums.push_back(StatementChecksum(s));
+  steps.push_back({RecordAppliedSql(options),
+                   {migration.version, migration.name, std::string(PhaseName(migration.phase)),
+                    migration.checksum, std::to_string(statements.size()), ToTextArray(checksums),
+                    options.out_of_order ? "true" : "false", HostName(), TANDEM_VERSION, Actor()},
+                   /*reuse_plan=*/true});
+  steps.push_back({"COMMIT", {}});
+  pg::PipelineOutcome run = connection.ExecPipeline(steps);
+  outcome.duration = std::chrono::duration_cast<Duration>(Clock::now() - started);
   CollectNotices(connection, outcome);
-  if (!status.ok()) {
+  if (!run.error.ok()) {
     if (connection.in_transaction()) connection.Exec("ROLLBACK");
-    outcome.duration = std::chrono::duration_cast<Duration>(Clock::now() - started);
-    outcome.statements_done = 0;  // rolled back: nothing of it stayed
-    ApplyOutcome failed_outcome = Fail(outcome, failed, status);
+    const Statement* failed = nullptr;
+    if (run.succeeded >= first_statement && run.succeeded < first_statement + statements.size())
+      failed = &statements[run.succeeded - first_statement];
+    // Rolled back: nothing of it stayed.
+    ApplyOutcome failed_outcome = Fail(outcome, failed, run.error);
     if (options.record_failure)
       RecordFailure(connection, migration, previous, options, failed_outcome);
     return failed_outcome;
   }
+  outcome.statements_done = outcome.statements_total;
   outcome.succeeded = true;
   return outcome;
 }

@@ -2,7 +2,12 @@
 
 #include <libpq-fe.h>
 
+#include <strings.h>
+#include <algorithm>
+#include <cctype>
 #include <cstdlib>
+
+#include "base/sha256.h"
 
 namespace tandem::pg {
 namespace {
@@ -35,6 +40,23 @@ Status ErrorStatus(PGconn* conn, const PGresult* result) {
   }
   return status;
 }
+
+// COPY's sub-protocol cannot run inside a pipeline.
+bool IsCopy(const std::string& sql) {
+  return sql.size() >= 4 && strncasecmp(sql.c_str(), "COPY", 4) == 0 &&
+         (sql.size() == 4 || !(std::isalnum(static_cast<unsigned char>(sql[4])) || sql[4] == '_'));
+}
+
+// Named after the text, so that two statements never share a name and a statement is prepared
+// once per connection however many times it runs.
+std::string PreparedName(const std::string& sql) {
+  return "tandem_" + Sha256Hex(sql).substr(0, 16);
+}
+
+// Steps sent before each sync. Bounded so that neither side's socket buffer can fill while the
+// other is still writing (a blocking connection would deadlock); a sync inside an explicit
+// transaction block does not end it.
+constexpr size_t kStepsPerSync = 64;
 
 }  // namespace
 
@@ -166,6 +188,97 @@ void Connection::OnNotice(void* self, const PGresult* result) {
   connection->notices_.push_back(Notice{Field(result, PG_DIAG_SEVERITY),
                                         Field(result, PG_DIAG_SQLSTATE),
                                         Field(result, PG_DIAG_MESSAGE_PRIMARY)});
+}
+
+}  // namespace tandem::pg
+
+namespace tandem::pg {
+
+PipelineOutcome Connection::ExecPipeline(const std::vector<PipelineStep>& steps) {
+  PipelineOutcome outcome;
+  if (std::any_of(steps.begin(), steps.end(),
+                  [](const PipelineStep& s) { return IsCopy(s.sql); })) {
+    for (const PipelineStep& step : steps) {
+      outcome.error = Exec(step.sql, step.params);
+      if (!outcome.error.ok()) return outcome;
+      ++outcome.succeeded;
+    }
+    return outcome;
+  }
+  for (size_t begin = 0; begin < steps.size() && outcome.error.ok(); begin += kStepsPerSync) {
+    size_t end = std::min(begin + kStepsPerSync, steps.size());
+    if (PQenterPipelineMode(conn_) != 1) {
+      outcome.error = ErrorStatus(conn_, nullptr);
+      return outcome;
+    }
+    // What was sent, in order: each step's statement, preceded by its Parse when it is prepared
+    // here for the first time.
+    struct Sent {
+      bool prepare;
+      std::string name;
+    };
+    std::vector<Sent> sent;
+    bool send_failed = false;
+    for (size_t i = begin; i < end; ++i) {
+      const PipelineStep& step = steps[i];
+      std::vector<const char*> values;
+      values.reserve(step.params.size());
+      for (const Param& p : step.params) values.push_back(p ? p->c_str() : nullptr);
+      int n = static_cast<int>(values.size());
+      int ok = 1;
+      if (step.reuse_plan) {
+        std::string name = PreparedName(step.sql);
+        bool sent_before = std::any_of(sent.begin(), sent.end(),
+                                       [&](const Sent& s) { return s.prepare && s.name == name; });
+        if (!prepared_.count(name) && !sent_before) {
+          ok = PQsendPrepare(conn_, name.c_str(), step.sql.c_str(), n, nullptr);
+          if (ok) sent.push_back({true, name});
+        }
+        if (ok)
+          ok = PQsendQueryPrepared(conn_, name.c_str(), n, values.data(), nullptr, nullptr, 0);
+      } else {
+        ok = PQsendQueryParams(conn_, step.sql.c_str(), n, nullptr, values.data(), nullptr, nullptr,
+                               0);
+      }
+      if (!ok) {
+        send_failed = true;
+        break;
+      }
+      sent.push_back({false, ""});
+    }
+    bool synced = PQpipelineSync(conn_) == 1;
+    for (const Sent& s : sent) {
+      PGresult* result = PQgetResult(conn_);
+      ExecStatusType status = result ? PQresultStatus(result) : PGRES_FATAL_ERROR;
+      if (status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK) {
+        if (s.prepare) {
+          prepared_.insert(s.name);
+        } else if (outcome.error.ok()) {
+          ++outcome.succeeded;
+        }
+      } else if (status != PGRES_PIPELINE_ABORTED && outcome.error.ok()) {
+        outcome.error = ErrorStatus(conn_, result);
+      }
+      if (!result) break;
+      PQclear(result);
+      while (PGresult* rest = PQgetResult(conn_)) PQclear(rest);  // up to this query's end
+    }
+    if (send_failed && outcome.error.ok()) outcome.error = ErrorStatus(conn_, nullptr);
+    // Read up to the sync, then leave pipeline mode. Results of queries not read above (after
+    // a lost connection) are skipped; a NULL only separates them.
+    for (size_t nulls = 0; synced && PQstatus(conn_) == CONNECTION_OK && nulls <= sent.size();) {
+      PGresult* result = PQgetResult(conn_);
+      if (!result) {
+        ++nulls;
+        continue;
+      }
+      ExecStatusType status = PQresultStatus(result);
+      PQclear(result);
+      if (status == PGRES_PIPELINE_SYNC) break;
+    }
+    PQexitPipelineMode(conn_);
+  }
+  return outcome;
 }
 
 }  // namespace tandem::pg

@@ -9,6 +9,7 @@
 
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -60,6 +61,21 @@ struct Notice {
   std::string message;
 };
 
+// One statement of a pipeline (Connection::ExecPipeline).
+struct PipelineStep {
+  std::string sql;
+  std::vector<Param> params;
+  // Prepare the statement once per connection and reuse it: for tandem's own bookkeeping
+  // statements, which run once per migration and whose parse and plan would otherwise cost
+  // more server time than a small migration itself.
+  bool reuse_plan = false;
+};
+
+struct PipelineOutcome {
+  size_t succeeded = 0;  // steps that completed, in order, before the first failure
+  Status error;          // the first failure; ok when every step succeeded
+};
+
 struct ConnectOptions {
   std::string application_name = "tandem";
   // Set explicitly so that a role's or database's search_path cannot redirect tandem's SQL.
@@ -83,6 +99,12 @@ class Connection {
   // Query, discarding rows.
   Status Exec(std::string_view sql, const std::vector<Param>& params = {});
 
+  // Runs the steps in order, stopping at the first failure, with one round trip per chunk of
+  // steps instead of one per step (libpq's pipeline mode). The server skips every step after a
+  // failure, so steps between BEGIN and COMMIT stay all or nothing. A COPY step, which pipeline
+  // mode cannot carry, makes the whole run fall back to one Exec per step.
+  PipelineOutcome ExecPipeline(const std::vector<PipelineStep>& steps);
+
   int backend_pid() const { return backend_pid_; }
   int server_version_num() const;  // e.g. 150020
   bool in_transaction() const;     // inside BEGIN ... COMMIT (or a failed one)
@@ -102,6 +124,7 @@ class Connection {
   DatabaseUrl url_;
   int backend_pid_ = 0;
   std::vector<Notice> notices_;
+  std::set<std::string> prepared_;  // names of statements prepared by ExecPipeline
 };
 
 }  // namespace tandem::pg
