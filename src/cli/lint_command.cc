@@ -54,7 +54,12 @@ int RunLint(Context& context, const LintFlags& flags) {
     auto connection = context.Connect(*config);
     if (connection.ok()) {
       auto catalog = lint::ReadCatalog(**connection);
-      if (catalog.ok()) initial = std::move(*catalog);
+      if (catalog.ok()) {
+        initial = std::move(*catalog);
+      } else {
+        context.err << "tandem: warning: could not read the live catalog: "
+                    << catalog.status().message() << "; linting without it\n";
+      }
       if (!config->lint_pg_version) {
         options.version = lint::ServerVersion(**connection);
         options.version_source = "server";

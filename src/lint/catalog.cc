@@ -50,12 +50,18 @@ Result<Schema> ReadCatalog(pg::Connection& connection) {
     if (!type.empty() && type[0] == '_') type = type.substr(1);  // array element type
     col.type.name = type;
     col.type.is_array = columns.GetBool(r, 7);
+    // atttypmod decoded per type into the modifiers a migration writes (-1: none). Character
+    // and numeric typmods include the 4-byte varlena header; bit lengths and time precisions
+    // are stored as they are.
     long long typmod = columns.GetInt(r, 4);
-    if (typmod >= 4 && (type == "varchar" || type == "bpchar" || type == "varbit")) {
+    if (typmod >= 4 && (type == "varchar" || type == "bpchar")) {
       col.type.modifiers = {static_cast<int>(typmod - 4)};
     } else if (typmod >= 4 && type == "numeric") {
       col.type.modifiers = {static_cast<int>(((typmod - 4) >> 16) & 0xffff),
                             static_cast<int>((typmod - 4) & 0xffff)};
+    } else if (typmod >= 0 && (type == "bit" || type == "varbit" || type == "timestamp" ||
+                               type == "timestamptz" || type == "time" || type == "timetz")) {
+      col.type.modifiers = {static_cast<int>(typmod)};
     }
     col.not_null = columns.GetBool(r, 5);
     col.has_default = columns.GetBool(r, 6);

@@ -166,6 +166,10 @@ TEST(RuleCreateIndexNonConcurrently, FiresAndNot) {
   ExpectQuiet(
       r, {"CREATE INDEX CONCURRENTLY i ON users (email);", "", Phase::kPreDeploy, 15, -1, false});
   ExpectQuiet(r, {"CREATE TABLE n (a int);\nCREATE INDEX i ON n (a);"});
+  // IF NOT EXISTS on a table that already exists creates nothing: its index still locks it.
+  ExpectFires(r, {"CREATE TABLE IF NOT EXISTS users (id bigint);\nCREATE INDEX i ON users (email);",
+                  kUsers});
+  ExpectQuiet(r, {"CREATE TABLE IF NOT EXISTS n (a int);\nCREATE INDEX i ON n (a);"});
   ExpectQuiet(r, {"CREATE INDEX i ON ONLY parted (k);",
                   "CREATE TABLE parted (k int) PARTITION BY LIST (k);"});
 }

@@ -59,7 +59,8 @@ Result<std::vector<OldQuery>> ReadOldQueriesFile(const std::string& path) {
   return out;
 }
 
-Result<std::vector<OldQuery>> ReadPgStatStatements(pg::Connection& target, int limit) {
+Result<std::vector<OldQuery>> ReadPgStatStatements(pg::Connection& target,
+                                                   std::vector<std::string>* warnings, int limit) {
   TANDEM_ASSIGN_OR_RETURN(auto ext,
                           target.Query("SELECT n.nspname FROM pg_catalog.pg_extension e JOIN "
                                        "pg_catalog.pg_namespace n ON n.oid = e.extnamespace "
@@ -70,14 +71,34 @@ Result<std::vector<OldQuery>> ReadPgStatStatements(pg::Connection& target, int l
             "run CREATE EXTENSION pg_stat_statements there (it must also be in "
             "shared_preload_libraries), or pass the queries with --old-queries FILE");
   }
+  // Statements of other roles show no text (and no queryid) unless the session may read all
+  // statistics: counted, so that a role that sees nothing does not pass verify silently.
+  std::string from = "FROM " + pg::QuoteIdentifier(ext.Get(0, 0)) +
+                     ".pg_stat_statements s JOIN pg_catalog.pg_database d ON d.oid = s.dbid "
+                     "WHERE d.datname = pg_catalog.current_database() AND ";
   auto rows = target.Query(
-      "SELECT s.query FROM " + pg::QuoteIdentifier(ext.Get(0, 0)) +
-          ".pg_stat_statements s JOIN pg_catalog.pg_database d ON d.oid = s.dbid "
-          "WHERE d.datname = pg_catalog.current_database() ORDER BY s.calls DESC LIMIT $1",
+      "SELECT s.query " + from + "s.queryid IS NOT NULL ORDER BY s.calls DESC LIMIT $1",
       {std::to_string(limit)});
   if (!rows.ok()) {
     Status status = rows.status();
+    // The extension is created, but its library was not preloaded when the server started.
+    if (status.sqlstate() == "55000") {
+      return Status::InvalidInput(
+                 "pg_stat_statements is installed on the target database but not loaded")
+          .WithDetail(status.message())
+          .WithHint(
+              "add pg_stat_statements to shared_preload_libraries on the target's server and "
+              "restart it, or pass the queries with --old-queries FILE");
+    }
     return std::move(status).Prefix("could not read pg_stat_statements");
+  }
+  auto hidden = target.Query("SELECT count(*), current_user " + from + "s.queryid IS NULL");
+  if (hidden.ok() && hidden->rows() == 1 && hidden->GetInt(0, 0) > 0 && warnings) {
+    warnings->push_back(hidden->Get(0, 0) +
+                        " statement(s) in pg_stat_statements belong to other roles "
+                        "and are hidden from role \"" +
+                        hidden->Get(0, 1) +
+                        "\": they are not checked; grant it pg_read_all_stats to check them");
   }
   std::vector<std::string> texts;
   for (size_t r = 0; r < rows->rows(); ++r) texts.push_back(rows->Get(r, 0));
@@ -91,17 +112,20 @@ CompatChecker::CompatChecker(std::vector<OldQuery> queries)
 
 std::optional<Status> CompatChecker::TryPrepare(pg::Connection& shadow, const std::string& query,
                                                 bool in_transaction) {
-  // A failed PREPARE aborts the migration's transaction; a savepoint keeps it alive.
+  // A failed PREPARE aborts the migration's transaction; a savepoint keeps it alive. It is
+  // rolled back to after a successful PREPARE too: that releases the locks the PREPARE took
+  // (RELEASE would hand them to the migration's transaction, and the tracer would report them
+  // on the migration's next statement). Prepared statements are not transactional.
   if (in_transaction) {
     if (Status s = shadow.Exec("SAVEPOINT tandem_verify_compat"); !s.ok()) return s;
   }
   Status prepared = shadow.Exec(std::string("PREPARE ") + kStatementName + " AS " + query);
-  if (prepared.ok()) {
-    shadow.Exec(std::string("DEALLOCATE ") + kStatementName);
-    if (in_transaction) shadow.Exec("RELEASE SAVEPOINT tandem_verify_compat");
-    return std::nullopt;
+  if (prepared.ok()) shadow.Exec(std::string("DEALLOCATE ") + kStatementName);
+  if (in_transaction) {
+    shadow.Exec("ROLLBACK TO SAVEPOINT tandem_verify_compat");
+    shadow.Exec("RELEASE SAVEPOINT tandem_verify_compat");
   }
-  if (in_transaction) shadow.Exec("ROLLBACK TO SAVEPOINT tandem_verify_compat");
+  if (prepared.ok()) return std::nullopt;
   return prepared;
 }
 

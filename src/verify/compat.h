@@ -32,8 +32,12 @@ Result<std::vector<OldQuery>> ReadOldQueriesFile(const std::string& path);
 
 // The statements pg_stat_statements recorded for the target's current database
 // (`--from-pg-stat-statements`), most called first. kInvalidInput with a hint when the
-// extension is not installed there.
-Result<std::vector<OldQuery>> ReadPgStatStatements(pg::Connection& target, int limit = 5000);
+// extension is not installed there, or installed but not in shared_preload_libraries.
+// Statements of other roles that the session may not see (no pg_read_all_stats) are left out
+// and counted in `warnings`.
+Result<std::vector<OldQuery>> ReadPgStatStatements(pg::Connection& target,
+                                                   std::vector<std::string>* warnings,
+                                                   int limit = 5000);
 
 // Builds OldQuery values from SQL texts (one statement each); texts that do not parse are
 // skipped and named in `skipped`.

@@ -90,7 +90,7 @@ Result<VerifyReport> Verify(migrate::MigrationSet& files, const VerifyOptions& o
     TANDEM_ASSIGN_OR_RETURN(queries, ReadOldQueriesFile(options.old_queries_file));
   }
   if (options.from_pg_stat_statements) {
-    TANDEM_ASSIGN_OR_RETURN(auto more, ReadPgStatStatements(*target));
+    TANDEM_ASSIGN_OR_RETURN(auto more, ReadPgStatStatements(*target, &report.warnings));
     queries.insert(queries.end(), more.begin(), more.end());
   }
 
