@@ -4,9 +4,21 @@
 
 namespace tandem {
 
+namespace {
+
+bool NeedsEscape(char c) { return c == '"' || c == '\\' || static_cast<unsigned char>(c) < 0x20; }
+
+}  // namespace
+
 void AppendJsonString(std::string& out, std::string_view value) {
   out.push_back('"');
-  for (char c : value) {
+  // Most text needs no escaping: copy each run of plain characters at once.
+  size_t run = 0;
+  for (size_t i = 0; i < value.size(); ++i) {
+    char c = value[i];
+    if (!NeedsEscape(c)) continue;
+    out.append(value.data() + run, i - run);
+    run = i + 1;
     switch (c) {
       case '"':
         out += "\\\"";
@@ -30,15 +42,12 @@ void AppendJsonString(std::string& out, std::string_view value) {
         out += "\\t";
         break;
       default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned char>(c));
-          out += buf;
-        } else {
-          out.push_back(c);
-        }
+        char buf[8];
+        std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned char>(c));
+        out += buf;
     }
   }
+  out.append(value.data() + run, value.size() - run);
   out.push_back('"');
 }
 

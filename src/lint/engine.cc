@@ -2,12 +2,12 @@
 #include "lint/engine.h"
 
 #include <algorithm>
-#include <atomic>
 #include <cctype>
+#include <iterator>
 #include <set>
-#include <thread>
 #include <tuple>
 
+#include "base/parallel_for.h"
 #include "sql/ast.h"
 
 namespace tandem::lint {
@@ -195,7 +195,11 @@ class SequenceLinter {
   void Track(const sql::Statement& st, TransactionState& tx, std::set<std::string>& created,
              bool& utc, const LintUnit& unit) {
     using K = sql::StatementKind;
-    if (st.kind == K::kCreateTable || st.kind == K::kCreateTableAs) {
+    // CREATE TABLE IF NOT EXISTS of a table the model already holds (read from the live
+    // catalog or created by an earlier migration) creates nothing: the table stays the one
+    // everybody uses, and the lock rules still apply to it.
+    bool already_there = st.if_not_exists && schema_.FindTable(st.relation);
+    if ((st.kind == K::kCreateTable || st.kind == K::kCreateTableAs) && !already_there) {
       created.insert(TableKey(st.relation));
     }
     if (st.kind == K::kSet && st.setting == "timezone")
@@ -246,36 +250,38 @@ LintUnit UnitFromMigration(const migrate::Migration& migration, bool report) {
 
 LintReport LintSequences(const std::vector<LintSequence>& sequences, const Schema& initial,
                          const LintOptions& options) {
-  // Parse every unit on all cores: libpg_query keeps its parser state per thread.
+  int threads = options.threads;  // 0: all cores
+  // Parse every unit on all cores (libpg_query keeps its parser state per thread), then lint
+  // the sequences on all cores: each sequence replays its own schema, so they are independent.
   std::vector<const LintUnit*> units;
+  std::vector<size_t> first_unit;  // per sequence, its first index in `units`
   for (const auto& seq : sequences) {
+    first_unit.push_back(units.size());
     for (const auto& unit : seq) units.push_back(&unit);
   }
   std::vector<Parsed> parsed(units.size());
-  std::atomic<size_t> next{0};
-  auto work = [&] {
-    for (size_t i = next++; i < units.size(); i = next++) {
-      const LintUnit& unit = *units[i];
-      parsed[i].statements = sql::ParseStatements(
-          unit.info.phase == migrate::Phase::kBackground ? MaskPlaceholders(unit.text) : unit.text);
-    }
-  };
-  int threads = options.threads > 0
-                    ? options.threads
-                    : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
-  threads = std::min<int>(threads, static_cast<int>(std::max<size_t>(1, units.size())));
-  std::vector<std::thread> pool;
-  for (int i = 1; i < threads; ++i) pool.emplace_back(work);
-  work();
-  for (auto& t : pool) t.join();
+  ParallelFor(units.size(), threads, [&](size_t i) {
+    const LintUnit& unit = *units[i];
+    parsed[i].statements = sql::ParseStatements(
+        unit.info.phase == migrate::Phase::kBackground ? MaskPlaceholders(unit.text) : unit.text);
+  });
+  std::vector<LintReport> partial(sequences.size());
+  ParallelFor(sequences.size(), threads, [&](size_t s) {
+    SequenceLinter linter(initial, options, partial[s]);
+    size_t index = first_unit[s];
+    for (const auto& unit : sequences[s]) linter.Lint(unit, parsed[index++].statements);
+  });
 
   LintReport report;
   report.pg_version = options.version;
   report.pg_version_source = options.version_source;
-  size_t index = 0;
-  for (const auto& seq : sequences) {
-    SequenceLinter linter(initial, options, report);
-    for (const auto& unit : seq) linter.Lint(unit, parsed[index++].statements);
+  size_t total = 0;
+  for (const auto& p : partial) total += p.findings.size();
+  report.findings.reserve(total);
+  for (auto& p : partial) {
+    report.files += p.files;
+    report.statements += p.statements;
+    std::move(p.findings.begin(), p.findings.end(), std::back_inserter(report.findings));
   }
   std::stable_sort(report.findings.begin(), report.findings.end(),
                    [](const Finding& a, const Finding& b) {

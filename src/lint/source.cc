@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <filesystem>
 
+#include "base/parallel_for.h"
 #include "base/process.h"
 #include "migrate/directives.h"
 #include "migrate/layouts.h"
@@ -33,8 +34,10 @@ void ListSqlFiles(const fs::path& dir, std::vector<std::string>& out) {
   }
 }
 
+// `threads` bounds how many subdirectories load at once: all cores at the top, one below it,
+// so a deep tree does not start threads from threads.
 void CollectDirectory(const fs::path& dir, std::optional<migrate::Layout> layout,
-                      std::vector<LintSequence>& out) {
+                      std::vector<LintSequence>& out, int threads) {
   migrate::LoadOptions options;
   options.layout = layout;
   options.checksums = false;  // lint never compares checksums
@@ -72,7 +75,13 @@ void CollectDirectory(const fs::path& dir, std::optional<migrate::Layout> layout
     }
     out.push_back(std::move(seq));
   }
-  for (const auto& s : subdirs) CollectDirectory(s, layout, out);
+  // Subdirectories are separate sequences: load them in parallel, keep them in name order.
+  std::vector<std::vector<LintSequence>> per_subdir(subdirs.size());
+  ParallelFor(subdirs.size(), threads,
+              [&](size_t i) { CollectDirectory(subdirs[i], layout, per_subdir[i], 1); });
+  for (auto& sequences : per_subdir) {
+    for (auto& seq : sequences) out.push_back(std::move(seq));
+  }
 }
 
 }  // namespace
@@ -139,7 +148,7 @@ Result<std::vector<LintSequence>> CollectPaths(const std::vector<std::string>& p
       return Status::InvalidInput("could not lint \"" + path + "\": no such file or directory");
     }
     if (fs::is_directory(path, ec)) {
-      CollectDirectory(path, layout, out);
+      CollectDirectory(path, layout, out, /*threads=*/0);
       continue;
     }
     // A file: lint it in the context of its directory, so earlier migrations feed the schema.
