@@ -41,6 +41,7 @@ void CollectDirectory(const fs::path& dir, std::optional<migrate::Layout> layout
   migrate::LoadOptions options;
   options.layout = layout;
   options.checksums = false;  // lint never compares checksums
+  options.read_down_files = false;
   auto set = migrate::LoadMigrations(dir.string(), options);
   if (set.ok() && !set->migrations.empty()) {
     out.push_back(SequenceFromSet(*set));
@@ -158,6 +159,7 @@ Result<std::vector<LintSequence>> CollectPaths(const std::vector<std::string>& p
     migrate::LoadOptions options;
     options.layout = layout;
     options.checksums = false;  // lint never compares checksums
+  options.read_down_files = false;
     auto set = migrate::LoadMigrations(dir.string(), options);
     bool found = false;
     if (set.ok()) {

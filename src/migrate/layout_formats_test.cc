@@ -47,6 +47,23 @@ TEST_F(LayoutFormatsTest, GolangMigrate) {
   EXPECT_FALSE(set.migrations[1].down.present);
 }
 
+TEST_F(LayoutFormatsTest, DownFilesCanBeLeftUnread) {
+  Write("1_create_users.up.sql", "CREATE TABLE users (id int);\n");
+  // Unreadable as a migration (a directive that does not exist): never opened.
+  Write("1_create_users.down.sql", "-- tandem:no-such-directive\nDROP TABLE users;\n");
+  LoadOptions options;
+  options.read_down_files = false;
+  auto set = LoadMigrations(Dir(), options);
+  ASSERT_TRUE(set.ok()) << set.status().ToString();
+  ASSERT_EQ(set->migrations.size(), 1u);
+  const Migration& m = set->migrations[0];
+  EXPECT_EQ(m.up.text, "CREATE TABLE users (id int);\n");
+  EXPECT_FALSE(m.down.present);
+  EXPECT_EQ(m.paths.size(), 2u);
+  EXPECT_EQ(m.checksum, "");  // a checksum of half the files would be wrong, so there is none
+  EXPECT_FALSE(Load().ok());  // read by default, and refused
+}
+
 TEST_F(LayoutFormatsTest, GolangMigrateNameKeepsDots) {
   Write("0002_1.7.0_schema.up.sql", "SELECT 1;\n");
   MigrationSet set = MustLoad(Layout::kGolangMigrate);

@@ -193,7 +193,7 @@ bool DieselRunsInTransaction(const layout::DirectoryFiles& files, const std::str
 }
 
 Result<Migration> LoadMultiFile(const layout::DirectoryFiles& files, const Entry& up,
-                                const Entry* down, Layout chosen, bool checksums) {
+                                const Entry* down, Layout chosen, const LoadOptions& options) {
   Migration m;
   m.version = up.name.version;
   m.name = up.name.name;
@@ -221,12 +221,14 @@ Result<Migration> LoadMultiFile(const layout::DirectoryFiles& files, const Entry
     }
     m.transactional = !up.name.autocommit && !(down && down->name.autocommit);
   }
-  for (size_t i = 0; i < m.paths.size(); ++i) {
+  size_t to_read = options.read_down_files ? m.paths.size() : 1;
+  for (size_t i = 0; i < to_read; ++i) {
     TANDEM_ASSIGN_OR_RETURN(std::string text, ReadNormalised(files, relatives[i]));
     TANDEM_RETURN_IF_ERROR(layout::ReadWholeFile(m.paths[i], text, i == 0, m));
     texts.push_back(std::move(text));
   }
-  if (checksums) m.checksum = layout::Checksum(m.paths, texts);
+  if (options.checksums && texts.size() == m.paths.size())
+    m.checksum = layout::Checksum(m.paths, texts);
   return m;
 }
 
@@ -326,7 +328,7 @@ Result<MigrationSet> LoadMigrations(const std::string& directory, const LoadOpti
     TANDEM_ASSIGN_OR_RETURN(Pair pair, PickFiles(&entries[begin], &entries[end], set.layout));
     if (!pair.up) continue;
     TANDEM_ASSIGN_OR_RETURN(
-        Migration m, LoadMultiFile(files, *pair.up, pair.down, set.layout, options.checksums));
+        Migration m, LoadMultiFile(files, *pair.up, pair.down, set.layout, options));
     set.migrations.push_back(std::move(m));
   }
   return set;
