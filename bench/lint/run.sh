@@ -16,17 +16,24 @@ squawk="$(find "$cache/node_modules/@squawk-cli/linux-x64" -type f -name squawk 
 [ -x "$squawk" ] || squawk="$cache/node_modules/.bin/squawk"
 mapfile -t files < <(find "$corpus" -name '*.sql' ! -name '*down.sql' | sort)
 echo "corpus: ${#files[@]} up files; squawk $("$squawk" --version 2>&1 | head -1); $("$tandem" --version)"
-now() { date +%s.%N; }
-t_sum=0; s_sum=0
+# Bash's own clock ($EPOCHREALTIME): spawning `date` around each run added a few ms of fork and
+# exec to both tools' times.
+t_all=(); s_all=()
 for i in $(seq "$runs"); do
-  a=$(now); "$tandem" lint --format json "$corpus" > "$cache/tandem.json" || true; b=$(now)
-  "$squawk" --pg-version=15 --reporter json "${files[@]}" > "$cache/squawk.json" 2>/dev/null || true; c=$(now)
+  a=$EPOCHREALTIME; "$tandem" lint --format json "$corpus" > "$cache/tandem.json" || true; b=$EPOCHREALTIME
+  "$squawk" --pg-version=15 --reporter json "${files[@]}" > "$cache/squawk.json" 2>/dev/null || true; c=$EPOCHREALTIME
   t=$(echo "$b - $a" | bc); s=$(echo "$c - $b" | bc)
   printf 'run %d: tandem %.3fs  squawk %.3fs\n' "$i" "$t" "$s"
-  t_sum=$(echo "$t_sum + $t" | bc); s_sum=$(echo "$s_sum + $s" | bc)
+  t_all+=("$t"); s_all+=("$s")
 done
-printf 'mean: tandem %.3fs  squawk %.3fs  ratio %.2f\n' \
-  "$(echo "$t_sum / $runs" | bc -l)" "$(echo "$s_sum / $runs" | bc -l)" "$(echo "$t_sum / $s_sum" | bc -l)"
+python3 - "${t_all[*]}" "${s_all[*]}" <<'PY'
+import statistics, sys
+t = [float(x) for x in sys.argv[1].split()]
+s = [float(x) for x in sys.argv[2].split()]
+print(f"mean:   tandem {statistics.mean(t):.3f}s  squawk {statistics.mean(s):.3f}s  ratio {sum(t) / sum(s):.2f}")
+print(f"median: tandem {statistics.median(t):.3f}s  squawk {statistics.median(s):.3f}s  "
+      f"ratio {statistics.median(t) / statistics.median(s):.2f}")
+PY
 python3 - "$cache/tandem.json" "$cache/squawk.json" <<'PY'
 import collections, json, sys
 t = json.load(open(sys.argv[1]))["findings"]

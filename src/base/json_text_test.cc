@@ -17,5 +17,21 @@ TEST(JsonTextTest, EscapesLikeNlohmann) {
   }
 }
 
+// Plain text is skipped 8 bytes at a time: every special character at every offset of a long
+// string, next to UTF-8 and the characters on either side of the special ones.
+TEST(JsonTextTest, EscapesAtEveryOffsetOfLongText) {
+  const std::string base = "SELECT caf\xc3\xa9 !#[]^_`{}~ 0123456789 abcdefghijklmnopqrstuvwxyz";
+  for (char special : {'"', '\\', '\n', '\x01', '\x1f', '\x7f', ' ', '!', '#', '['}) {
+    for (size_t at = 0; at < base.size(); ++at) {
+      if (static_cast<unsigned char>(base[at]) >= 0x80) continue;  // keep the UTF-8 valid
+      std::string s = base;
+      s[at] = special;
+      std::string ours;
+      AppendJsonString(ours, s);
+      ASSERT_EQ(ours, nlohmann::json(s).dump()) << int(special) << " at " << at;
+    }
+  }
+}
+
 }  // namespace
 }  // namespace tandem

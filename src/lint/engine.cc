@@ -265,11 +265,19 @@ LintReport LintSequences(const std::vector<LintSequence>& sequences, const Schem
     parsed[i].statements = sql::ParseStatements(
         unit.info.phase == migrate::Phase::kBackground ? MaskPlaceholders(unit.text) : unit.text);
   });
+  auto by_position = [](const Finding& a, const Finding& b) {
+    return std::tie(a.file, a.line, a.column) < std::tie(b.file, b.line, b.column);
+  };
   std::vector<LintReport> partial(sequences.size());
   ParallelFor(sequences.size(), threads, [&](size_t s) {
     SequenceLinter linter(initial, options, partial[s]);
     size_t index = first_unit[s];
-    for (const auto& unit : sequences[s]) linter.Lint(unit, parsed[index++].statements);
+    for (const auto& unit : sequences[s]) {
+      linter.Lint(unit, parsed[index].statements);
+      parsed[index++].statements =
+          std::vector<sql::Statement>{};  // freed here, on this core, rather than serially later
+    }
+    std::stable_sort(partial[s].findings.begin(), partial[s].findings.end(), by_position);
   });
 
   LintReport report;
@@ -283,10 +291,10 @@ LintReport LintSequences(const std::vector<LintSequence>& sequences, const Schem
     report.statements += p.statements;
     std::move(p.findings.begin(), p.findings.end(), std::back_inserter(report.findings));
   }
-  std::stable_sort(report.findings.begin(), report.findings.end(),
-                   [](const Finding& a, const Finding& b) {
-                     return std::tie(a.file, a.line, a.column) < std::tie(b.file, b.line, b.column);
-                   });
+  // Sequences are directories in name order, so their sorted findings usually concatenate in
+  // order already; paths given in another order need the full sort.
+  if (!std::is_sorted(report.findings.begin(), report.findings.end(), by_position))
+    std::stable_sort(report.findings.begin(), report.findings.end(), by_position);
   return report;
 }
 
