@@ -6,6 +6,7 @@
 #include <pwd.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -159,9 +160,14 @@ Result<std::unique_ptr<EmbeddedServer>> EmbeddedServer::Start(const EmbeddedOpti
   TANDEM_ASSIGN_OR_RETURN(RunAs account, ServerAccount());
 
   // As root, the unprivileged server user must be able to reach the directory: /tmp is
-  // world-traversable, a root-only TMPDIR may not be.
+  // world-traversable, a root-only TMPDIR may not be, so root honours TMPDIR only when others
+  // may traverse it (/dev/shm, for a cluster in memory).
   std::string tmp = "/tmp";
-  if (const char* env = std::getenv("TMPDIR"); env && *env && geteuid() != 0) tmp = env;
+  if (const char* env = std::getenv("TMPDIR"); env && *env) {
+    struct stat info;
+    bool traversable = stat(env, &info) == 0 && S_ISDIR(info.st_mode) && (info.st_mode & S_IXOTH);
+    if (geteuid() != 0 || traversable) tmp = env;
+  }
   std::string templ = tmp + "/tandem-pg-XXXXXX";
   if (!mkdtemp(templ.data())) {
     return Status::Unavailable("could not create a directory for the embedded PostgreSQL in " +

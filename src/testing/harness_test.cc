@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <cstdlib>
+
 namespace tandem::testing {
 namespace {
 
@@ -68,6 +70,21 @@ TEST(EmbeddedServerTest, StartsAndRemovesItsDirectory) {
   connection->reset();
   ASSERT_TRUE((*server)->Stop().ok());
   EXPECT_FALSE(std::filesystem::exists(root));
+}
+
+// TMPDIR picks where the cluster lives (a directory in memory, for benchmarks); as root, only
+// a directory the unprivileged server user can traverse qualifies.
+TEST(EmbeddedServerTest, ClusterGoesUnderATraversableTmpdir) {
+  TempDir dir;
+  std::filesystem::permissions(dir.path(), std::filesystem::perms::all);
+  const char* previous = std::getenv("TMPDIR");
+  std::string saved = previous ? previous : "";
+  setenv("TMPDIR", dir.path().c_str(), 1);
+  auto server = pg::EmbeddedServer::Start();
+  previous ? setenv("TMPDIR", saved.c_str(), 1) : unsetenv("TMPDIR");
+  ASSERT_TRUE(server.ok()) << server.status().ToString();
+  EXPECT_EQ((*server)->root().parent_path(), dir.path());
+  ASSERT_TRUE((*server)->Stop().ok());
 }
 
 }  // namespace
