@@ -174,6 +174,32 @@ TEST_F(VerifyTest, LintFindingsAreConfirmedOrRefutedByTheTrace) {
   EXPECT_NE(rewrite->message.find("under ACCESS EXCLUSIVE"), std::string::npos);
 }
 
+// Lint's static table of binary-coercible type changes does not list every cast PostgreSQL
+// treats as one: integer to oid is, so the server keeps the table's files. Lint's error is
+// refuted by the trace (relfilenode unchanged) and drops to info, with the evidence.
+TEST_F(VerifyTest, AStaticErrorTheTraceContradictsIsRefuted) {
+  dir_.Write("db/migrations/1_base.sql",
+             "-- migrate:up\nCREATE TABLE t (id int PRIMARY KEY, o int);\n"
+             "INSERT INTO t SELECT g, g FROM generate_series(1, 1000) g;\n");
+  dir_.Write("db/migrations/2_retype.sql",
+             "-- migrate:up\nALTER TABLE t ALTER COLUMN o TYPE oid;\n");
+  auto files = Load("1");
+  VerifyOptions options;
+  options.target_url = url();
+  options.shadow_url = ShadowUrl();
+  auto report = Verify(files, options);
+  ASSERT_TRUE(report.ok()) << report.status().ToString();
+  const Finding* change = FindRule(*report, "change-column-type");
+  ASSERT_NE(change, nullptr);
+  EXPECT_EQ(change->version, "2");
+  EXPECT_EQ(change->line, 2);
+  EXPECT_EQ(change->verdict, "refuted");
+  EXPECT_EQ(change->severity, Severity::kInfo);
+  EXPECT_FALSE(change->detail.empty()) << "the evidence: what the trace saw";
+  EXPECT_EQ(FindRule(*report, "table-rewrite"), nullptr);
+  EXPECT_FALSE(report->HasErrors());
+}
+
 TEST_F(VerifyTest, SampleRowsFillParentsBeforeChildren) {
   auto c = Connect();
   for (const char* sql : {
