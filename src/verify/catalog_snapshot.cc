@@ -8,22 +8,27 @@
 namespace tandem::verify {
 namespace {
 
-constexpr const char* kSnapshotSql =
-    "SELECT 'r'::text, c.oid::text, n.nspname::text, c.relname::text, c.relkind::text, "
-    "c.relfilenode::text, CASE WHEN c.relkind IN ('r', 'm') "
-    "THEN pg_catalog.pg_stat_get_xact_numscans(c.oid)::text END "
-    "FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
-    "WHERE n.nspname <> 'pg_catalog' AND n.nspname <> 'information_schema' "
-    "AND n.nspname !~ '^pg_(toast|temp_)' AND c.relkind IN ('r','p','i','I','S','v','m','f') "
-    "UNION ALL "
-    "SELECT 'l', l.relation::text, NULL, NULL, l.mode, NULL, NULL FROM pg_catalog.pg_locks l "
-    "WHERE l.locktype = 'relation' AND l.granted AND l.pid = $1 "
-    "AND l.database = (SELECT oid FROM pg_catalog.pg_database "
-    "WHERE datname = pg_catalog.current_database()) "
-    "UNION ALL "
-    "SELECT 'f', co.oid::text, co.conname::text, co.conrelid::text, co.confrelid::text, "
-    "co.convalidated::text, pg_catalog.array_to_string(co.conkey, ',') "
-    "FROM pg_catalog.pg_constraint co WHERE co.contype = 'f'";
+std::string SnapshotSql(ScanCounters counters) {
+  std::string numscans =
+      counters == ScanCounters::kCumulative ? "pg_stat_get_numscans" : "pg_stat_get_xact_numscans";
+  return "SELECT 'r'::text, c.oid::text, n.nspname::text, c.relname::text, c.relkind::text, "
+         "c.relfilenode::text, CASE WHEN c.relkind IN ('r', 'm') "
+         "THEN pg_catalog." +
+         numscans +
+         "(c.oid)::text END "
+         "FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+         "WHERE n.nspname <> 'pg_catalog' AND n.nspname <> 'information_schema' "
+         "AND n.nspname !~ '^pg_(toast|temp_)' AND c.relkind IN ('r','p','i','I','S','v','m','f') "
+         "UNION ALL "
+         "SELECT 'l', l.relation::text, NULL, NULL, l.mode, NULL, NULL FROM pg_catalog.pg_locks l "
+         "WHERE l.locktype = 'relation' AND l.granted AND l.pid = $1 "
+         "AND l.database = (SELECT oid FROM pg_catalog.pg_database "
+         "WHERE datname = pg_catalog.current_database()) "
+         "UNION ALL "
+         "SELECT 'f', co.oid::text, co.conname::text, co.conrelid::text, co.confrelid::text, "
+         "co.convalidated::text, pg_catalog.array_to_string(co.conkey, ',') "
+         "FROM pg_catalog.pg_constraint co WHERE co.contype = 'f'";
+}
 
 Oid ToOid(const std::string& text) { return std::strtoll(text.c_str(), nullptr, 10); }
 
@@ -54,8 +59,19 @@ std::map<std::string, const RelationInfo*> CatalogSnapshot::ByName() const {
   return out;
 }
 
-Result<CatalogSnapshot> TakeSnapshot(pg::Connection& connection, int lock_pid) {
-  TANDEM_ASSIGN_OR_RETURN(auto rows, connection.Query(kSnapshotSql, {std::to_string(lock_pid)}));
+bool CanFlushStatistics(const pg::Connection& connection) {
+  return connection.server_version_num() >= 150000;
+}
+
+Status FlushStatistics(pg::Connection& connection) {
+  // The flush happens when the session goes idle after this very query.
+  return connection.Exec("SELECT pg_catalog.pg_stat_force_next_flush()");
+}
+
+Result<CatalogSnapshot> TakeSnapshot(pg::Connection& connection, int lock_pid,
+                                     ScanCounters counters) {
+  TANDEM_ASSIGN_OR_RETURN(auto rows,
+                          connection.Query(SnapshotSql(counters), {std::to_string(lock_pid)}));
   CatalogSnapshot snapshot;
   for (size_t r = 0; r < rows.rows(); ++r) {
     const std::string& k = rows.Get(r, 0);

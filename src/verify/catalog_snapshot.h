@@ -49,8 +49,22 @@ struct CatalogSnapshot {
   std::map<std::string, const RelationInfo*> ByName() const;
 };
 
+// Which scan counters a snapshot reads. Inside a transaction, the transaction's own
+// (pg_stat_get_xact_numscans). An autocommit statement's transaction-local counters are gone
+// by the time the next query runs, so its scans are read from the cumulative counters, after
+// FlushStatistics has made them visible.
+enum class ScanCounters { kTransaction, kCumulative };
+
 // `lock_pid` is the backend whose locks are read (usually connection.backend_pid()).
-Result<CatalogSnapshot> TakeSnapshot(pg::Connection& connection, int lock_pid);
+Result<CatalogSnapshot> TakeSnapshot(pg::Connection& connection, int lock_pid,
+                                     ScanCounters counters = ScanCounters::kTransaction);
+
+// Whether the server can flush a session's statistics on request (PostgreSQL 15 and later).
+bool CanFlushStatistics(const pg::Connection& connection);
+
+// Makes this session's pending statistics visible in the cumulative counters: the server
+// otherwise flushes them at most once a second.
+Status FlushStatistics(pg::Connection& connection);
 
 // Granted and awaited relation locks of `pid` only (the second session's fast poll).
 Result<std::vector<std::pair<Oid, LockMode>>> ReadLocks(pg::Connection& connection, int pid);

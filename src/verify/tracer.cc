@@ -149,10 +149,15 @@ Result<MigrationTrace> TraceStatementByStatement(const migrate::Migration& migra
   int pid = shadow.backend_pid();
   const auto& statements = migration.up.statements;
   trace.succeeded = true;
+  // Each statement commits on its own, so its scans are read from the cumulative counters,
+  // flushed before and after it (PostgreSQL 15 and later; older shadows report no scans here).
+  bool cumulative = CanFlushStatistics(shadow);
+  ScanCounters counters = cumulative ? ScanCounters::kCumulative : ScanCounters::kTransaction;
+  if (cumulative) TANDEM_RETURN_IF_ERROR(FlushStatistics(shadow));
   for (int i = 0; i < static_cast<int>(statements.size()); ++i) {
     StatementTrace st = NewTrace(statements[i], i, /*in_transaction=*/false);
     auto s0 = Clock::now();
-    TANDEM_ASSIGN_OR_RETURN(CatalogSnapshot before, TakeSnapshot(shadow, pid));
+    TANDEM_ASSIGN_OR_RETURN(CatalogSnapshot before, TakeSnapshot(shadow, pid, counters));
     double overhead = MsBetween(s0, Clock::now());
     if (input.observer) input.observer->BeforeStatement(shadow, migration, i);
     LockPoller poller(input.observer_session, pid);
@@ -167,7 +172,8 @@ Result<MigrationTrace> TraceStatementByStatement(const migrate::Migration& migra
       trace.succeeded = false;
       break;
     }
-    TANDEM_ASSIGN_OR_RETURN(CatalogSnapshot after, TakeSnapshot(shadow, pid));
+    if (cumulative) TANDEM_RETURN_IF_ERROR(FlushStatistics(shadow));
+    TANDEM_ASSIGN_OR_RETURN(CatalogSnapshot after, TakeSnapshot(shadow, pid, counters));
     DiffSnapshots(before, before, after, st);
     for (const auto& [oid, mode] : seen) AddLock(before, oid, mode, st);
     SortLocks(st);

@@ -229,7 +229,8 @@ TEST_F(VerifyTest, CliJsonWithTheDefaultEmbeddedShadow) {
              "ALTER TABLE accounts ALTER COLUMN email TYPE text;\n");
   dir_.Write("db/migrations/3_concurrent.sql",
              "-- tandem:transaction off\n-- migrate:up\n"
-             "CREATE INDEX CONCURRENTLY accounts_email_idx ON accounts (email);\n");
+             "CREATE INDEX CONCURRENTLY accounts_email_idx ON accounts (email);\n"
+             "COMMENT ON TABLE accounts IS 'people';\n");
   auto out = testing::RunTandem({"verify", "--format", "json", "--sample-rows", "200"},
                                 dir_.path().string());
   // Lint's create-index-non-concurrently is an error, and the trace confirms it: exit 1.
@@ -258,6 +259,11 @@ TEST_F(VerifyTest, CliJsonWithTheDefaultEmbeddedShadow) {
   EXPECT_EQ(concurrent["in_transaction"], false);
   ASSERT_TRUE(concurrent["locks"].is_array() && !concurrent["locks"].empty()) << concurrent;
   EXPECT_EQ(concurrent["locks"][0]["mode"], "SHARE UPDATE EXCLUSIVE");
+  // Autocommit statements' scans come from the cumulative counters, flushed around each one.
+  EXPECT_EQ(concurrent["scans"], nlohmann::json::array({"accounts"})) << concurrent;
+  const auto& comment = json["migrations"][2]["statements"][1];
+  EXPECT_EQ(comment["line"], 4);
+  EXPECT_TRUE(comment["scans"].empty()) << comment;
 
   auto text = testing::RunTandem({"verify"}, dir_.path().string());
   EXPECT_EQ(text.exit_code, 1) << text.err;
