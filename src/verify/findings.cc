@@ -196,6 +196,9 @@ std::vector<Finding> RiskFindings(const MigrationTrace& trace, const SizeContext
       }
       if (kind == WorkKind::kRewrite) {
         f.hint = "add a new column, backfill it in batches, and swap it in a short transaction";
+      } else if (!ImpactOf(*mode).blocks_writes) {
+        // CREATE INDEX CONCURRENTLY, VALIDATE CONSTRAINT: reads and writes go on meanwhile, so
+        // there is nothing to change.
       } else if (st.sql.find("NOT NULL") != std::string::npos ||
                  st.sql.find("not null") != std::string::npos) {
         f.hint =

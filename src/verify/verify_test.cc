@@ -261,6 +261,11 @@ TEST_F(VerifyTest, CliJsonWithTheDefaultEmbeddedShadow) {
   EXPECT_EQ(concurrent["locks"][0]["mode"], "SHARE UPDATE EXCLUSIVE");
   // Autocommit statements' scans come from the cumulative counters, flushed around each one.
   EXPECT_EQ(concurrent["scans"], nlohmann::json::array({"accounts"})) << concurrent;
+  for (const auto& f : json["findings"]) {
+    if (f["rule"] != "table-scan" || f["version"] != "3") continue;
+    EXPECT_EQ(f["severity"], "info") << f;  // SHARE UPDATE EXCLUSIVE: writes go on
+    EXPECT_FALSE(f.contains("hint") && !f["hint"].get<std::string>().empty()) << f;
+  }
   const auto& comment = json["migrations"][2]["statements"][1];
   EXPECT_EQ(comment["line"], 4);
   EXPECT_TRUE(comment["scans"].empty()) << comment;
