@@ -52,6 +52,14 @@ class VerifyTest : public testing::PgTest {
     }
     return *files;
   }
+  // Applies migrations up to `applied` on the target, then verifies the rest against it with
+  // a shadow database on the shared server.
+  Result<VerifyReport> VerifyAfter(const std::string& applied, VerifyOptions options = {}) {
+    auto files = Load(applied);
+    options.target_url = url();
+    options.shadow_url = ShadowUrl();
+    return Verify(files, options);
+  }
   const Finding* FindRule(const VerifyReport& report, const std::string& rule) {
     for (const auto& f : report.findings) {
       if (f.rule == rule) return &f;
@@ -83,12 +91,9 @@ TEST_F(VerifyTest, OldQueriesBrokenByDropAndRenameAreReportedWithTheStatement) {
              "INSERT INTO users (email) VALUES ($1);\n"
              "SELECT * FROM users;\n"
              "BEGIN;\n");
-  auto files = Load("1");
   VerifyOptions options;
-  options.target_url = url();
-  options.shadow_url = ShadowUrl();
   options.old_queries_file = (dir_.path() / "queries.sql").string();
-  auto report = Verify(files, options);
+  auto report = VerifyAfter("1", options);
   ASSERT_TRUE(report.ok()) << report.status().ToString();
   ASSERT_EQ(report->migrations.size(), 1u) << "migration 1 is applied on the target";
   EXPECT_EQ(report->baseline.rfind("schema-only dump", 0), 0u) << report->baseline;
@@ -120,11 +125,7 @@ TEST_F(VerifyTest, ServerOnlyFindings) {
              "ALTER TABLE posts ADD CONSTRAINT posts_user_fk FOREIGN KEY (user_id) REFERENCES "
              "users (id);\n"
              "ALTER TABLE users ALTER COLUMN nn SET NOT NULL;\n");
-  auto files = Load("1");
-  VerifyOptions options;
-  options.target_url = url();
-  options.shadow_url = ShadowUrl();
-  auto report = Verify(files, options);
+  auto report = VerifyAfter("1");
   ASSERT_TRUE(report.ok()) << report.status().ToString();
   const Finding* fk = FindRule(*report, "fk-without-index");
   ASSERT_NE(fk, nullptr);
@@ -149,11 +150,7 @@ TEST_F(VerifyTest, LintFindingsAreConfirmedOrRefutedByTheTrace) {
              "-- migrate:up\n"
              "ALTER TABLE t ALTER COLUMN a TYPE bigint;\n"
              "ALTER TABLE t ALTER COLUMN c TYPE varchar(20);\n");
-  auto files = Load("1");
-  VerifyOptions options;
-  options.target_url = url();
-  options.shadow_url = ShadowUrl();
-  auto report = Verify(files, options);
+  auto report = VerifyAfter("1");
   ASSERT_TRUE(report.ok()) << report.status().ToString();
   bool confirmed_bigint = false;
   for (const auto& f : report->findings) {
@@ -183,11 +180,7 @@ TEST_F(VerifyTest, AStaticErrorTheTraceContradictsIsRefuted) {
              "INSERT INTO t SELECT g, g FROM generate_series(1, 1000) g;\n");
   dir_.Write("db/migrations/2_retype.sql",
              "-- migrate:up\nALTER TABLE t ALTER COLUMN o TYPE oid;\n");
-  auto files = Load("1");
-  VerifyOptions options;
-  options.target_url = url();
-  options.shadow_url = ShadowUrl();
-  auto report = Verify(files, options);
+  auto report = VerifyAfter("1");
   ASSERT_TRUE(report.ok()) << report.status().ToString();
   const Finding* change = FindRule(*report, "change-column-type");
   ASSERT_NE(change, nullptr);
