@@ -159,7 +159,7 @@ Result<std::vector<LintSequence>> CollectPaths(const std::vector<std::string>& p
     migrate::LoadOptions options;
     options.layout = layout;
     options.checksums = false;  // lint never compares checksums
-  options.read_down_files = false;
+    options.read_down_files = false;
     auto set = migrate::LoadMigrations(dir.string(), options);
     bool found = false;
     if (set.ok()) {

@@ -327,8 +327,8 @@ Result<MigrationSet> LoadMigrations(const std::string& directory, const LoadOpti
     }
     TANDEM_ASSIGN_OR_RETURN(Pair pair, PickFiles(&entries[begin], &entries[end], set.layout));
     if (!pair.up) continue;
-    TANDEM_ASSIGN_OR_RETURN(
-        Migration m, LoadMultiFile(files, *pair.up, pair.down, set.layout, options));
+    TANDEM_ASSIGN_OR_RETURN(Migration m,
+                            LoadMultiFile(files, *pair.up, pair.down, set.layout, options));
     set.migrations.push_back(std::move(m));
   }
   return set;
