@@ -43,6 +43,32 @@ TEST_F(RunnerTest, LockWaitRunsOutWithExit3NamingTheHolder) {
   EXPECT_EQ(RunTandem({"up"}, dir_.path().string(), Env()).exit_code, 0);
 }
 
+// `-- tandem:lock-timeout` applies to `tandem up` too, not only to release: behind a session
+// that holds the table, the ALTER gives up after 200ms instead of queueing the app behind it.
+TEST_F(RunnerTest, LockTimeoutDirectiveBoundsTheWaitOfUp) {
+  dir_.Write("db/migrations/1_a.sql", "-- migrate:up\nCREATE TABLE a (id int);\n");
+  ASSERT_EQ(RunTandem({"up"}, dir_.path().string(), Env()).exit_code, 0);
+  dir_.Write("db/migrations/2_b.sql",
+             "-- tandem:lock-timeout 200ms\n-- migrate:up\nALTER TABLE a ADD COLUMN b int;\n");
+  auto reader = Connect();
+  ASSERT_NE(reader, nullptr);
+  ASSERT_TRUE(reader->Exec("BEGIN").ok());
+  ASSERT_TRUE(reader->Exec("SELECT count(*) FROM a").ok());  // holds ACCESS SHARE
+  auto start = std::chrono::steady_clock::now();
+  auto r = RunTandem({"up"}, dir_.path().string(), Env());
+  auto waited = std::chrono::steady_clock::now() - start;
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_NE(r.err.find("canceling statement due to lock timeout"), std::string::npos) << r.err;
+  EXPECT_LT(waited, std::chrono::seconds(5));
+  EXPECT_EQ(QueryValue("SELECT error_sqlstate FROM tandem.migrations WHERE version = '2'"),
+            "55P03");
+  EXPECT_EQ(QueryValue("SELECT count(*) FROM information_schema.columns "
+                       "WHERE table_name = 'a' AND column_name = 'b'"),
+            "0");
+  ASSERT_TRUE(reader->Exec("COMMIT").ok());
+  EXPECT_EQ(RunTandem({"up"}, dir_.path().string(), Env()).exit_code, 0);
+}
+
 // Eight runners at once on 50 migrations, some building indexes CONCURRENTLY outside a
 // transaction: every migration exactly once, no deadlock (a blocking pg_advisory_lock would
 // deadlock with the CIC; polling pg_try_advisory_lock does not).
