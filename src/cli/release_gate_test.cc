@@ -44,6 +44,30 @@ TEST_F(ReleaseGateTest, AllowedWithAReasonGoesThrough) {
             "1");
 }
 
+// The allow on the line above the statement covers that statement only, in release's gate as
+// in `tandem lint` (release splits the migration first, which moves the allow onto it).
+TEST_F(ReleaseGateTest, AStatementLevelAllowGoesThroughTooButOnlyForItsStatement) {
+  ASSERT_TRUE(
+      Connect()->Exec("CREATE TABLE users (id bigint PRIMARY KEY, legacy text, old text)").ok());
+  dir_.Write("db/migrations/1_drop.sql",
+             "-- migrate:up\n"
+             "-- tandem:allow drop-column \"the app stopped reading legacy in release 41\"\n"
+             "ALTER TABLE users DROP COLUMN legacy;\n");
+  auto r = Release();
+  EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
+  EXPECT_EQ(QueryValue("SELECT count(*) FROM information_schema.columns WHERE table_name = "
+                       "'users'"),
+            "2");
+  dir_.Write("db/migrations/2_drop.sql",
+             "-- migrate:up\n"
+             "-- tandem:allow drop-column \"only this one\"\n"
+             "SELECT 1;\n"
+             "ALTER TABLE users DROP COLUMN old;\n");
+  r = Release();
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
+  EXPECT_NE(r.err.find("2_drop.sql:4:"), std::string::npos) << r.err;
+}
+
 TEST_F(ReleaseGateTest, PostDeployMigrationsAreNotGated) {
   ASSERT_TRUE(Connect()->Exec("CREATE TABLE users (id bigint PRIMARY KEY, legacy text)").ok());
   dir_.Write("db/migrations/1_drop.sql",

@@ -152,18 +152,22 @@ TEST_F(LintCatalogTest, CliFindingsDependOnTheLiveCatalog) {
   ASSERT_EQ(live.exit_code, 1) << live.out << live.err;
   EXPECT_EQ(live.err.find("without the live catalog"), std::string::npos) << live.err;
   json report = json::parse(live.out);
+  // The type rules (info: varchar(n), integer) read only the statement, catalog or not.
   EXPECT_EQ(LineRules(report), (std::vector<std::string>{
+                                   "2 prefer-text-over-varchar",
                                    "3 change-column-type",
                                    "3 narrow-column-type-pre-deploy",
+                                   "3 prefer-text-over-varchar",
                                    "4 set-not-null-pre-deploy",
                                    "5 set-not-null-pre-deploy",
                                    "5 set-not-null-scan",
                                    "7 create-index-non-concurrently",
+                                   "8 prefer-bigint",
                                    "11 create-index-non-concurrently",
                                    "12 drop-foreign-key",
                                }))
       << report.dump(2);
-  EXPECT_EQ(report["findings"][0]["message"],
+  EXPECT_EQ(report["findings"][1]["message"],
             "changing column \"code\" of users to varchar(10) from varchar(30) rewrites the table "
             "and all its indexes");
   EXPECT_EQ(report["findings"].back()["lock"], "ACCESS EXCLUSIVE on orders and on users");
@@ -179,7 +183,9 @@ TEST_F(LintCatalogTest, CliFindingsDependOnTheLiveCatalog) {
   json blind = json::parse(offline.out);
   EXPECT_EQ(LineRules(blind), (std::vector<std::string>{
                                   "2 change-column-type",
+                                  "2 prefer-text-over-varchar",
                                   "3 change-column-type",
+                                  "3 prefer-text-over-varchar",
                                   "4 set-not-null-pre-deploy",
                                   "4 set-not-null-scan",
                                   "5 set-not-null-pre-deploy",
@@ -187,6 +193,7 @@ TEST_F(LintCatalogTest, CliFindingsDependOnTheLiveCatalog) {
                                   "6 set-not-null-pre-deploy",
                                   "6 set-not-null-scan",
                                   "7 create-index-non-concurrently",
+                                  "8 prefer-bigint",
                               }))
       << blind.dump(2);
   EXPECT_EQ(blind["findings"][0]["severity"], "warning");

@@ -74,6 +74,8 @@ class SequenceLinter {
 
   void Lint(const LintUnit& unit, const Result<std::vector<sql::Statement>>& parsed) {
     if (unit.report) ++report_.files;
+    file_allow_used_.assign(unit.file_allows.size(), false);
+    statement_allow_used_.assign(unit.statement_allows.size(), false);
     auto starts = LineStarts(unit.text);
     auto place = [&](size_t offset, Finding& f) {
       auto it = std::upper_bound(starts.begin(), starts.end(), offset);
@@ -129,6 +131,7 @@ class SequenceLinter {
       Track(st, tx, created, utc, unit);
       schema_.Apply(st);
     }
+    if (unit.report) CheckUnusedAllows(unit);
   }
 
  private:
@@ -153,20 +156,62 @@ class SequenceLinter {
     return f;
   }
 
-  // Applies severity settings and suppressions; `statement_line` is -1 for file findings.
+  // Applies suppressions and severity settings; `statement_line` is -1 for file findings.
+  // Every allow that matches is marked used (for unused-allow), also when the rule is off:
+  // the allow would be needed if the rule were turned back on.
   void Add(Finding f, const LintUnit& unit, int statement_line) {
+    bool allowed = false;
+    for (size_t i = 0; i < unit.file_allows.size(); ++i) {
+      if (unit.file_allows[i].rule != f.rule) continue;
+      file_allow_used_[i] = true;
+      allowed = true;
+    }
+    for (size_t i = 0; i < unit.statement_allows.size(); ++i) {
+      const auto& a = unit.statement_allows[i];
+      if (a.allow.rule != f.rule || a.line != statement_line) continue;
+      statement_allow_used_[i] = true;
+      allowed = true;
+    }
+    if (allowed) return;
     auto setting = options_.rule_settings.find(f.rule);
     if (setting != options_.rule_settings.end()) {
       if (setting->second == "off") return;
       if (auto s = ParseSeverity(setting->second)) f.severity = *s;
     }
-    for (const auto& a : unit.file_allows) {
-      if (a.rule == f.rule) return;
-    }
-    for (const auto& a : unit.statement_allows) {
-      if (a.allow.rule == f.rule && a.line == statement_line) return;
-    }
     report_.findings.push_back(std::move(f));
+  }
+
+  // Allows that suppressed nothing in a file that parsed. An allow naming an unknown rule is
+  // unknown-allow-rule's alone. Allows of unused-allow itself are judged last, once the
+  // findings they may suppress have been added.
+  void CheckUnusedAllows(const LintUnit& unit) {
+    auto report = [&](const migrate::Allow& a, const std::string& where) {
+      Finding f = Base(kUnusedAllowRule, unit);
+      f.line = a.location.line;
+      f.column = a.location.column;
+      f.message = "-- tandem:allow " + a.rule + " suppressed nothing: no " + a.rule +
+                  " finding in " + where;
+      f.recipe =
+          "-- remove the directive, or put it on the line right before the statement it "
+          "is for";
+      Add(std::move(f), unit, -1);
+    };
+    for (bool self : {false, true}) {
+      for (size_t i = 0; i < unit.file_allows.size(); ++i) {
+        const auto& a = unit.file_allows[i];
+        if (file_allow_used_[i] || (a.rule == kUnusedAllowRule.id) != self || !FindRule(a.rule))
+          continue;
+        report(a, "this file");
+      }
+      for (size_t i = 0; i < unit.statement_allows.size(); ++i) {
+        const auto& a = unit.statement_allows[i];
+        if (statement_allow_used_[i] || (a.allow.rule == kUnusedAllowRule.id) != self ||
+            !FindRule(a.allow.rule)) {
+          continue;
+        }
+        report(a.allow, "the statement on line " + std::to_string(a.line));
+      }
+    }
   }
 
   void CheckAllows(const LintUnit& unit) {
@@ -229,6 +274,9 @@ class SequenceLinter {
   Schema schema_;
   const LintOptions& options_;
   LintReport& report_;
+  // Per unit: which of its allows suppressed a finding (file_allows, statement_allows).
+  std::vector<bool> file_allow_used_;
+  std::vector<bool> statement_allow_used_;
 };
 
 }  // namespace
@@ -244,6 +292,14 @@ LintUnit UnitFromMigration(const migrate::Migration& migration, bool report) {
   unit.text_line = migration.up.text_line;
   unit.file_allows = migration.file_allows;
   unit.statement_allows = migration.up.statement_allows;
+  // Once the up section has been split (release splits before its gate), SplitSections has
+  // moved each statement's allows onto the statement: gather them back by line.
+  if (migration.up.split) {
+    for (const auto& statement : migration.up.statements) {
+      for (const auto& allow : statement.allows)
+        unit.statement_allows.push_back({statement.location.line, allow});
+    }
+  }
   unit.report = report;
   return unit;
 }

@@ -64,9 +64,9 @@ TEST(LintSuppression, FileLevelStatementLevelAndMissingReason) {
       {4, {"rename-column", "renamed in the ORM first", {s.info.file, 3, 4}}});
   r = LintSequences({{s}}, Schema(), options);
   EXPECT_EQ(Rules(r), std::vector<std::string>{"drop-column"});
-  s.statement_allows[0].line = 3;  // on the other statement: allows nothing
+  s.statement_allows[0].line = 3;  // on the other statement: allows nothing, and says so
   r = LintSequences({{s}}, Schema(), options);
-  EXPECT_EQ(Rules(r), (std::vector<std::string>{"drop-column", "rename-column"}));
+  EXPECT_EQ(Rules(r), (std::vector<std::string>{"unused-allow", "drop-column", "rename-column"}));
   // Missing reason: the allow is reported as an error itself.
   LintUnit m = Unit(u.text);
   m.file_allows.push_back({"drop-column", "", {m.info.file, 1, 4}});
@@ -75,6 +75,48 @@ TEST(LintSuppression, FileLevelStatementLevelAndMissingReason) {
   EXPECT_EQ(Rules(r), (std::vector<std::string>{"allow-without-reason", "unknown-allow-rule",
                                                 "rename-column"}));
   EXPECT_TRUE(r.HasErrors());
+}
+
+TEST(LintSuppression, UnusedAllowIsReportedAtTheDirective) {
+  LintUnit u = Unit("ALTER TABLE users DROP COLUMN a;\nALTER TABLE users ADD COLUMN b text;\n");
+  u.file_allows.push_back({"drop-column", "the app ignores it", {u.info.file, 1, 4}});
+  u.file_allows.push_back({"rename-column", "left over", {u.info.file, 2, 4}});
+  u.file_allows.push_back({"no-such-rule", "typo", {u.info.file, 2, 4}});
+  u.statement_allows.push_back({4, {"drop-column", "not this one", {u.info.file, 3, 1}}});
+  auto r = LintSequences({{u}}, Schema(), LintOptions());
+  // drop-column's file allow suppressed a finding; the unknown id is unknown-allow-rule's alone.
+  ASSERT_EQ(Rules(r),
+            (std::vector<std::string>{"unknown-allow-rule", "unused-allow", "unused-allow"}));
+  EXPECT_EQ(r.findings[1].line, 2);
+  EXPECT_EQ(r.findings[1].column, 4);
+  EXPECT_EQ(r.findings[1].message,
+            "-- tandem:allow rename-column suppressed nothing: no rename-column finding in this "
+            "file");
+  EXPECT_EQ(r.findings[2].line, 3);
+  EXPECT_EQ(r.findings[2].message,
+            "-- tandem:allow drop-column suppressed nothing: no drop-column finding in the "
+            "statement on line 4");
+  EXPECT_FALSE(r.HasErrors());
+
+  // A rule turned off still uses its allow: it is needed again once the rule is back on.
+  LintOptions off;
+  off.rule_settings = {{"drop-column", "off"}};
+  LintUnit o = Unit(u.text);
+  o.file_allows.push_back({"drop-column", "the app ignores it", {o.info.file, 1, 4}});
+  EXPECT_TRUE(LintSequences({{o}}, Schema(), off).findings.empty());
+
+  // An allow of unused-allow covers the others.
+  LintUnit self = Unit(u.text);
+  self.file_allows = u.file_allows;
+  self.file_allows.erase(self.file_allows.begin() + 2);  // no-such-rule
+  self.file_allows.push_back({"unused-allow", "kept for the next release", {u.info.file, 1, 4}});
+  EXPECT_TRUE(LintSequences({{self}}, Schema(), LintOptions()).findings.empty());
+
+  // A file that does not parse was not checked: its allows are not judged.
+  LintUnit bad = Unit("ALTER TABLE users ADD COLUMN;\n");
+  bad.file_allows = self.file_allows;
+  EXPECT_EQ(Rules(LintSequences({{bad}}, Schema(), LintOptions())),
+            std::vector<std::string>{"syntax-error"});
 }
 
 TEST(LintSuppression, DirectivesFromAFile) {

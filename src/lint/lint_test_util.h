@@ -11,7 +11,7 @@ namespace tandem::lint::testing {
 
 struct Case {
   std::string sql;
-  std::string prior;  // an earlier migration (schema), may be empty
+  std::string prior = "";  // an earlier migration (schema), may be empty
   migrate::Phase phase = migrate::Phase::kPreDeploy;
   int pg = 15;
   int minor = -1;

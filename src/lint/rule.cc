@@ -44,6 +44,22 @@ const Rule kUnknownAllowRule = {
     nullptr,
 };
 
+const Rule kUnusedAllowRule = {
+    "unused-allow",
+    Severity::kWarning,
+    "a -- tandem:allow directive that suppressed no finding in its file (file level) or its "
+    "statement",
+    "a stale exception hides the next real finding of that rule in the same place, and nobody "
+    "remembers why it was accepted",
+    "none",
+    "nothing",
+    "all",
+    "-- remove the directive, or move it to the line right before the statement it is for",
+    "-- tandem:allow drop-column \"the app ignores it since v41\"\n"
+    "ALTER TABLE users ADD COLUMN plan text;",
+    nullptr,
+};
+
 const std::vector<const Rule*>& AllRules() {
   static const std::vector<const Rule*> kRules = {
       &rules::kAddColumnGeneratedStored,
@@ -62,6 +78,7 @@ const std::vector<const Rule*>& AllRules() {
       &rules::kConcurrentIndexPg14Corruption,
       &rules::kConcurrentlyInTransaction,
       &rules::kConstraintMissingNotValid,
+      &rules::kCreateDomainWithCheck,
       &rules::kCreateIndexNonConcurrently,
       &rules::kDdlAndDataInTransaction,
       &rules::kDetachPartitionNonConcurrently,
@@ -69,13 +86,22 @@ const std::vector<const Rule*>& AllRules() {
       &rules::kDropDatabase,
       &rules::kDropForeignKey,
       &rules::kDropIndexNonConcurrently,
+      &rules::kDropNotNull,
       &rules::kDropTable,
+      &rules::kDuplicateColumnAssignment,
       &rules::kEnumValueUsedInTransaction,
+      &rules::kEnumValueWithoutPosition,
       &rules::kForeignKeyLocksReferencedTable,
       &rules::kForeignKeyMissingNotValid,
+      &rules::kIdentifierTooLong,
       &rules::kNarrowColumnTypePreDeploy,
       &rules::kNotValidValidateSameTransaction,
+      &rules::kPreferBigint,
+      &rules::kPreferIdentity,
       &rules::kPreferJsonb,
+      &rules::kPreferTextOverChar,
+      &rules::kPreferTextOverVarchar,
+      &rules::kPreferTimestamptz,
       &rules::kRefreshMaterializedViewNonConcurrently,
       &rules::kReindexNonConcurrently,
       &rules::kRenameColumn,
@@ -91,6 +117,7 @@ const std::vector<const Rule*>& AllRules() {
       &kSyntaxErrorRule,
       &kAllowWithoutReasonRule,
       &kUnknownAllowRule,
+      &kUnusedAllowRule,
   };
   return kRules;
 }

@@ -103,5 +103,6 @@ const Rule* FindRule(std::string_view id);
 extern const Rule kSyntaxErrorRule;
 extern const Rule kAllowWithoutReasonRule;
 extern const Rule kUnknownAllowRule;
+extern const Rule kUnusedAllowRule;
 
 }  // namespace tandem::lint

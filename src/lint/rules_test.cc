@@ -22,12 +22,28 @@ void ExpectQuiet(const std::string& rule, const Case& c) {
                                << ")";
 }
 
+// The findings of one rule, to check a recipe, a message or a position.
+std::vector<Finding> FindingsOf(const std::string& rule, const Case& c) {
+  std::vector<Finding> out;
+  for (auto& f : LintCase(c).findings) {
+    if (f.rule == rule) out.push_back(std::move(f));
+  }
+  return out;
+}
+
+// The recipe of the only finding of `rule`; "" (and a test failure) when there is not exactly one.
+std::string RecipeOf(const std::string& rule, const Case& c) {
+  auto found = FindingsOf(rule, c);
+  EXPECT_EQ(found.size(), 1u) << rule << " on: " << c.sql;
+  return found.size() == 1 ? found[0].recipe : "";
+}
+
 TEST(RuleAddColumnVolatileDefault, FiresAndNot) {
   const std::string r = "add-column-volatile-default";
   ExpectFires(r, {"ALTER TABLE users ADD COLUMN t uuid DEFAULT gen_random_uuid();"});
   ExpectFires(r, {"ALTER TABLE users ADD COLUMN t timestamptz DEFAULT clock_timestamp();"});
-  ExpectFires(r, {"ALTER TABLE users ADD COLUMN t int DEFAULT 0;", "", Phase::kPreDeploy, 10});
-  ExpectQuiet(r, {"ALTER TABLE users ADD COLUMN t int DEFAULT 0;", "", Phase::kPreDeploy, 11});
+  ExpectFires(r, {.sql = "ALTER TABLE users ADD COLUMN t int DEFAULT 0;", .pg = 10});
+  ExpectQuiet(r, {.sql = "ALTER TABLE users ADD COLUMN t int DEFAULT 0;", .pg = 11});
   ExpectQuiet(r, {"ALTER TABLE users ADD COLUMN t timestamptz DEFAULT now();"});
   ExpectQuiet(
       r, {"CREATE TABLE n (id int);\nALTER TABLE n ADD COLUMN t uuid DEFAULT gen_random_uuid();"});
@@ -72,15 +88,18 @@ TEST(RuleChangeColumnType, PreciseAboutRewrites) {
   ExpectFires(r, {"ALTER TABLE users ALTER COLUMN note TYPE varchar(100);", kUsers});
   ExpectFires(r, {"ALTER TABLE users ALTER COLUMN price TYPE numeric(10,3);", kUsers});
   ExpectFires(r, {"ALTER TABLE users ALTER COLUMN created TYPE timestamptz;", kUsers});
-  ExpectFires(r, {"ALTER TABLE users ALTER COLUMN created TYPE timestamptz;",
-                  std::string(kUsers) + "SET TIME ZONE 'UTC';", Phase::kPreDeploy, 11});
+  ExpectFires(r, {.sql = "ALTER TABLE users ALTER COLUMN created TYPE timestamptz;",
+                  .prior = std::string(kUsers) + "SET TIME ZONE 'UTC';",
+                  .pg = 11});
   ExpectQuiet(r, {"ALTER TABLE users ALTER COLUMN name TYPE varchar(200);", kUsers});
   ExpectQuiet(r, {"ALTER TABLE users ALTER COLUMN name TYPE text;", kUsers});
   ExpectQuiet(r, {"ALTER TABLE users ALTER COLUMN name TYPE varchar;", kUsers});
   ExpectQuiet(r, {"ALTER TABLE users ALTER COLUMN price TYPE numeric(12,2);", kUsers});
   ExpectQuiet(r, {"ALTER TABLE users ALTER COLUMN price TYPE numeric;", kUsers});
-  ExpectQuiet(r, {"SET TIME ZONE 'UTC';\nALTER TABLE users ALTER COLUMN created TYPE timestamptz;",
-                  kUsers, Phase::kPreDeploy, 12});
+  ExpectQuiet(
+      r, {.sql = "SET TIME ZONE 'UTC';\nALTER TABLE users ALTER COLUMN created TYPE timestamptz;",
+          .prior = kUsers,
+          .pg = 12});
   // Unknown current type: reported, as a warning.
   auto report = LintCase({"ALTER TABLE other ALTER COLUMN x TYPE text;"});
   ASSERT_EQ(report.findings.size(), 1u);
@@ -92,14 +111,19 @@ TEST(RuleSetNotNullScan, VersionAndCheckAware) {
   std::string with_check =
       std::string(kUsers) + "ALTER TABLE users ADD CONSTRAINT e_nn CHECK (email IS NOT NULL);";
   ExpectFires(r, {"ALTER TABLE users ALTER COLUMN email SET NOT NULL;", kUsers});
-  ExpectFires(r, {"ALTER TABLE users ALTER COLUMN email SET NOT NULL;", with_check,
-                  Phase::kPostDeploy, 11});
-  ExpectFires(r, {"ALTER TABLE users ALTER COLUMN email SET NOT NULL;",
-                  std::string(kUsers) +
-                      "ALTER TABLE users ADD CONSTRAINT e_nn CHECK (email IS NOT NULL) NOT VALID;",
-                  Phase::kPostDeploy});
-  ExpectQuiet(r, {"ALTER TABLE users ALTER COLUMN email SET NOT NULL;", with_check,
-                  Phase::kPostDeploy, 12});
+  ExpectFires(r, {.sql = "ALTER TABLE users ALTER COLUMN email SET NOT NULL;",
+                  .prior = with_check,
+                  .phase = Phase::kPostDeploy,
+                  .pg = 11});
+  ExpectFires(
+      r, {.sql = "ALTER TABLE users ALTER COLUMN email SET NOT NULL;",
+          .prior = std::string(kUsers) +
+                   "ALTER TABLE users ADD CONSTRAINT e_nn CHECK (email IS NOT NULL) NOT VALID;",
+          .phase = Phase::kPostDeploy});
+  ExpectQuiet(r, {.sql = "ALTER TABLE users ALTER COLUMN email SET NOT NULL;",
+                  .prior = with_check,
+                  .phase = Phase::kPostDeploy,
+                  .pg = 12});
   ExpectQuiet(r, {"CREATE TABLE n (a int);\nALTER TABLE n ALTER COLUMN a SET NOT NULL;"});
 }
 
@@ -163,8 +187,16 @@ TEST(RuleCreateIndexNonConcurrently, FiresAndNot) {
   const std::string r = "create-index-non-concurrently";
   ExpectFires(r, {"CREATE INDEX i ON users (email);"});
   ExpectFires(r, {"CREATE UNIQUE INDEX i ON users (lower(email));"});
-  ExpectQuiet(
-      r, {"CREATE INDEX CONCURRENTLY i ON users (email);", "", Phase::kPreDeploy, 15, -1, false});
+  // The recipe is the statement itself, made concurrent: nothing of the index is lost.
+  EXPECT_EQ(RecipeOf(r, {"create index i on users using btree (lower(email) DESC NULLS LAST)\n"
+                         "  INCLUDE (id) WHERE email IS NOT NULL;"}),
+            "-- in a migration with -- tandem:transaction off\n"
+            "create index CONCURRENTLY i on users using btree (lower(email) DESC NULLS LAST)\n"
+            "  INCLUDE (id) WHERE email IS NOT NULL;");
+  EXPECT_EQ(RecipeOf(r, {"CREATE UNIQUE INDEX IF NOT EXISTS i ON users (email);"}),
+            "-- in a migration with -- tandem:transaction off\n"
+            "CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS i ON users (email);");
+  ExpectQuiet(r, {.sql = "CREATE INDEX CONCURRENTLY i ON users (email);", .transactional = false});
   ExpectQuiet(r, {"CREATE TABLE n (a int);\nCREATE INDEX i ON n (a);"});
   // IF NOT EXISTS on a table that already exists creates nothing: its index still locks it.
   ExpectFires(r, {"CREATE TABLE IF NOT EXISTS users (id bigint);\nCREATE INDEX i ON users (email);",
@@ -178,33 +210,40 @@ TEST(RuleDropIndexNonConcurrently, FiresAndNot) {
   const std::string r = "drop-index-non-concurrently";
   ExpectFires(r, {"DROP INDEX i;"});
   ExpectFires(r, {"DROP INDEX IF EXISTS a, b;"});
-  ExpectQuiet(r, {"DROP INDEX CONCURRENTLY i;", "", Phase::kPreDeploy, 15, -1, false});
+  ExpectQuiet(r, {.sql = "DROP INDEX CONCURRENTLY i;", .transactional = false});
   ExpectQuiet(r, {"DROP TABLE t;"});
 }
 
 TEST(RuleReindexNonConcurrently, VersionAware) {
   const std::string r = "reindex-non-concurrently";
   ExpectFires(r, {"REINDEX INDEX i;"});
-  ExpectFires(r, {"REINDEX TABLE t;", "", Phase::kPreDeploy, 11});
-  ExpectQuiet(r, {"REINDEX INDEX CONCURRENTLY i;", "", Phase::kPreDeploy, 15, -1, false});
-  ExpectQuiet(r, {"CREATE INDEX CONCURRENTLY i ON t (a);", "", Phase::kPreDeploy, 15, -1, false});
-  auto old = LintCase({"REINDEX TABLE t;", "", Phase::kPreDeploy, 11});
+  ExpectFires(r, {.sql = "REINDEX TABLE t;", .pg = 11});
+  ExpectQuiet(r, {.sql = "REINDEX INDEX CONCURRENTLY i;", .transactional = false});
+  ExpectQuiet(r, {.sql = "CREATE INDEX CONCURRENTLY i ON t (a);", .transactional = false});
+  auto old = LintCase({.sql = "REINDEX TABLE t;", .pg = 11});
   EXPECT_EQ(old.findings[0].recipe.find("REINDEX TABLE CONCURRENTLY"), std::string::npos);
 }
 
 TEST(RuleConcurrentIndexPg14Corruption, VersionAware) {
   const std::string r = "concurrent-index-pg14-corruption";
-  ExpectFires(r, {"CREATE INDEX CONCURRENTLY i ON t (a);", "", Phase::kPreDeploy, 14, 3, false});
-  ExpectFires(r, {"REINDEX INDEX CONCURRENTLY i;", "", Phase::kPreDeploy, 14, 0, false});
-  ExpectQuiet(r, {"CREATE INDEX CONCURRENTLY i ON t (a);", "", Phase::kPreDeploy, 14, 4, false});
-  ExpectQuiet(r, {"CREATE INDEX CONCURRENTLY i ON t (a);", "", Phase::kPreDeploy, 15, -1, false});
+  ExpectFires(r, {.sql = "CREATE INDEX CONCURRENTLY i ON t (a);",
+                  .pg = 14,
+                  .minor = 3,
+                  .transactional = false});
+  ExpectFires(
+      r, {.sql = "REINDEX INDEX CONCURRENTLY i;", .pg = 14, .minor = 0, .transactional = false});
+  ExpectQuiet(r, {.sql = "CREATE INDEX CONCURRENTLY i ON t (a);",
+                  .pg = 14,
+                  .minor = 4,
+                  .transactional = false});
+  ExpectQuiet(r, {.sql = "CREATE INDEX CONCURRENTLY i ON t (a);", .transactional = false});
 }
 
 TEST(RuleDropColumn, PhaseAware) {
   const std::string r = "drop-column";
   ExpectFires(r, {"ALTER TABLE users DROP COLUMN legacy;"});
   ExpectFires(r, {"ALTER TABLE users DROP COLUMN IF EXISTS a, DROP COLUMN b;"});
-  ExpectQuiet(r, {"ALTER TABLE users DROP COLUMN legacy;", "", Phase::kPostDeploy});
+  ExpectQuiet(r, {.sql = "ALTER TABLE users DROP COLUMN legacy;", .phase = Phase::kPostDeploy});
   ExpectQuiet(r, {"CREATE TABLE n (a int, b int);\nALTER TABLE n DROP COLUMN b;"});
 }
 
@@ -212,14 +251,15 @@ TEST(RuleDropTable, PhaseAware) {
   const std::string r = "drop-table";
   ExpectFires(r, {"DROP TABLE sessions;"});
   ExpectFires(r, {"DROP TABLE IF EXISTS a, b CASCADE;"});
-  ExpectQuiet(r, {"DROP TABLE sessions;", "", Phase::kPostDeploy});
+  ExpectQuiet(r, {.sql = "DROP TABLE sessions;", .phase = Phase::kPostDeploy});
   ExpectQuiet(r, {"CREATE TABLE tmp (a int);\nDROP TABLE tmp;"});
 }
 
 TEST(RuleRenameColumn, FiresAndNot) {
   const std::string r = "rename-column";
   ExpectFires(r, {"ALTER TABLE users RENAME COLUMN name TO full_name;"});
-  ExpectFires(r, {"ALTER TABLE users RENAME COLUMN name TO full_name;", "", Phase::kPostDeploy});
+  ExpectFires(r, {.sql = "ALTER TABLE users RENAME COLUMN name TO full_name;",
+                  .phase = Phase::kPostDeploy});
   ExpectQuiet(r, {"CREATE TABLE n (a int);\nALTER TABLE n RENAME COLUMN a TO b;"});
   ExpectQuiet(r, {"ALTER INDEX i RENAME TO j;"});
 }
@@ -227,7 +267,7 @@ TEST(RuleRenameColumn, FiresAndNot) {
 TEST(RuleRenameTable, FiresAndNot) {
   const std::string r = "rename-table";
   ExpectFires(r, {"ALTER TABLE users RENAME TO accounts;"});
-  ExpectFires(r, {"ALTER TABLE s.users RENAME TO accounts;", "", Phase::kPostDeploy});
+  ExpectFires(r, {.sql = "ALTER TABLE s.users RENAME TO accounts;", .phase = Phase::kPostDeploy});
   ExpectQuiet(r, {"CREATE TABLE n (a int);\nALTER TABLE n RENAME TO m;"});
   ExpectQuiet(r, {"ALTER TABLE users RENAME COLUMN a TO b;"});
 }
@@ -236,8 +276,9 @@ TEST(RuleSetNotNullPreDeploy, PhaseAware) {
   const std::string r = "set-not-null-pre-deploy";
   ExpectFires(r, {"ALTER TABLE users ALTER COLUMN email SET NOT NULL;", kUsers});
   ExpectFires(r, {"ALTER TABLE other ALTER COLUMN x SET NOT NULL;"});
-  ExpectQuiet(r,
-              {"ALTER TABLE users ALTER COLUMN email SET NOT NULL;", kUsers, Phase::kPostDeploy});
+  ExpectQuiet(r, {.sql = "ALTER TABLE users ALTER COLUMN email SET NOT NULL;",
+                  .prior = kUsers,
+                  .phase = Phase::kPostDeploy});
   ExpectQuiet(r, {"ALTER TABLE users ALTER COLUMN email SET NOT NULL;",
                   "CREATE TABLE users (email text DEFAULT '');"});
 }
@@ -246,18 +287,17 @@ TEST(RuleNarrowColumnTypePreDeploy, PhaseAware) {
   const std::string r = "narrow-column-type-pre-deploy";
   ExpectFires(r, {"ALTER TABLE users ALTER COLUMN name TYPE varchar(50);", kUsers});
   ExpectFires(r, {"ALTER TABLE users ALTER COLUMN note TYPE varchar(20);", kUsers});
-  ExpectQuiet(
-      r, {"ALTER TABLE users ALTER COLUMN name TYPE varchar(50);", kUsers, Phase::kPostDeploy});
+  ExpectQuiet(r, {.sql = "ALTER TABLE users ALTER COLUMN name TYPE varchar(50);",
+                  .prior = kUsers,
+                  .phase = Phase::kPostDeploy});
   ExpectQuiet(r, {"ALTER TABLE users ALTER COLUMN name TYPE varchar(200);", kUsers});
 }
 
 TEST(RuleConcurrentlyInTransaction, TransactionAware) {
   const std::string r = "concurrently-in-transaction";
   ExpectFires(r, {"CREATE INDEX CONCURRENTLY i ON users (email);"});
-  ExpectFires(
-      r, {"BEGIN;\nDROP INDEX CONCURRENTLY i;\nCOMMIT;", "", Phase::kPreDeploy, 15, -1, false});
-  ExpectQuiet(
-      r, {"CREATE INDEX CONCURRENTLY i ON users (email);", "", Phase::kPreDeploy, 15, -1, false});
+  ExpectFires(r, {.sql = "BEGIN;\nDROP INDEX CONCURRENTLY i;\nCOMMIT;", .transactional = false});
+  ExpectQuiet(r, {.sql = "CREATE INDEX CONCURRENTLY i ON users (email);", .transactional = false});
   ExpectQuiet(r, {"CREATE INDEX i ON users (email);"});
 }
 
@@ -268,8 +308,10 @@ TEST(RuleDdlAndDataInTransaction, TransactionAware) {
       {"ALTER TABLE users ADD COLUMN plan text;\nUPDATE users SET plan = 'free' WHERE id < 10;"});
   ExpectFires(r, {"CREATE INDEX i ON users (a);\nDELETE FROM users WHERE id = 1;"});
   ExpectQuiet(
-      r, {"ALTER TABLE users ADD COLUMN plan text;\nUPDATE users SET plan = 'free' WHERE id < 10;",
-          "", Phase::kPreDeploy, 15, -1, false});
+      r,
+      {.sql =
+           "ALTER TABLE users ADD COLUMN plan text;\nUPDATE users SET plan = 'free' WHERE id < 10;",
+       .transactional = false});
   ExpectQuiet(r, {"CREATE TABLE n (a int);\nINSERT INTO n VALUES (1);"});
 }
 
@@ -278,32 +320,35 @@ TEST(RuleNotValidValidateSameTransaction, TransactionAware) {
   ExpectFires(r, {"ALTER TABLE t ADD CONSTRAINT c CHECK (a > 0) NOT VALID;\nALTER TABLE t VALIDATE "
                   "CONSTRAINT c;"});
   ExpectFires(
-      r, {"BEGIN;\nALTER TABLE t ADD CONSTRAINT f FOREIGN KEY (p) REFERENCES p (id) NOT VALID;\n"
-          "ALTER TABLE t VALIDATE CONSTRAINT f;\nCOMMIT;",
-          "", Phase::kPreDeploy, 15, -1, false});
+      r,
+      {.sql =
+           "BEGIN;\nALTER TABLE t ADD CONSTRAINT f FOREIGN KEY (p) REFERENCES p (id) NOT VALID;\n"
+           "ALTER TABLE t VALIDATE CONSTRAINT f;\nCOMMIT;",
+       .transactional = false});
   ExpectQuiet(r, {"ALTER TABLE t VALIDATE CONSTRAINT c;"});
-  ExpectQuiet(r, {"ALTER TABLE t ADD CONSTRAINT c CHECK (a > 0) NOT VALID;\nALTER TABLE t VALIDATE "
-                  "CONSTRAINT c;",
-                  "", Phase::kPreDeploy, 15, -1, false});
+  ExpectQuiet(
+      r, {.sql = "ALTER TABLE t ADD CONSTRAINT c CHECK (a > 0) NOT VALID;\nALTER TABLE t VALIDATE "
+                 "CONSTRAINT c;",
+          .transactional = false});
 }
 
 TEST(RuleEnumValueUsedInTransaction, TransactionAndVersionAware) {
   const std::string r = "enum-value-used-in-transaction";
   ExpectFires(r,
               {"ALTER TYPE mood ADD VALUE 'calm';\nUPDATE people SET mood = 'calm' WHERE id = 1;"});
-  ExpectFires(r, {"ALTER TYPE mood ADD VALUE 'calm';", "", Phase::kPreDeploy, 11});
-  ExpectQuiet(r, {"ALTER TYPE mood ADD VALUE 'calm';", "", Phase::kPreDeploy, 12});
+  ExpectFires(r, {.sql = "ALTER TYPE mood ADD VALUE 'calm';", .pg = 11});
+  ExpectQuiet(r, {.sql = "ALTER TYPE mood ADD VALUE 'calm';", .pg = 12});
   ExpectQuiet(
-      r, {"ALTER TYPE mood ADD VALUE 'calm';\nUPDATE people SET mood = 'calm' WHERE id = 1;", "",
-          Phase::kPreDeploy, 15, -1, false});
+      r, {.sql = "ALTER TYPE mood ADD VALUE 'calm';\nUPDATE people SET mood = 'calm' WHERE id = 1;",
+          .transactional = false});
 }
 
 TEST(RuleBackfillOutsideBackground, FiresAndNot) {
   const std::string r = "backfill-outside-background";
   ExpectFires(r, {"UPDATE users SET email_lower = lower(email);"});
   ExpectFires(r, {"DELETE FROM sessions WHERE expired;"});
-  ExpectQuiet(r, {"UPDATE users SET a = 1 WHERE id >= :batch_start AND id < :batch_end;", "",
-                  Phase::kBackground});
+  ExpectQuiet(r, {.sql = "UPDATE users SET a = 1 WHERE id >= :batch_start AND id < :batch_end;",
+                  .phase = Phase::kBackground});
   ExpectQuiet(r, {"UPDATE users SET a = 1 WHERE id BETWEEN 1 AND 1000;"});
   ExpectQuiet(r, {"CREATE TABLE n (a int);\nUPDATE n SET a = 1;"});
 }
@@ -318,11 +363,11 @@ TEST(RuleTruncateTable, FiresAndNot) {
 
 TEST(RuleVacuumFullOrCluster, FiresAndNot) {
   const std::string r = "vacuum-full-or-cluster";
-  ExpectFires(r, {"VACUUM FULL events;", "", Phase::kPreDeploy, 15, -1, false});
+  ExpectFires(r, {.sql = "VACUUM FULL events;", .transactional = false});
   ExpectFires(r, {"CLUSTER events USING events_pkey;"});
-  ExpectQuiet(r, {"VACUUM events;", "", Phase::kPreDeploy, 15, -1, false});
+  ExpectQuiet(r, {.sql = "VACUUM events;", .transactional = false});
   ExpectQuiet(r, {"ANALYZE events;"});
-  auto v19 = LintCase({"CLUSTER events;", "", Phase::kPreDeploy, 19});
+  auto v19 = LintCase({.sql = "CLUSTER events;", .pg = 19});
   EXPECT_NE(v19.findings[0].recipe.find("REPACK"), std::string::npos);
 }
 
@@ -375,11 +420,11 @@ TEST(RuleAttachPartitionScan, FiresAndNot) {
 TEST(RuleDetachPartitionNonConcurrently, FiresAndNot) {
   const std::string r = "detach-partition-non-concurrently";
   ExpectFires(r, {"ALTER TABLE p DETACH PARTITION p1;"});
-  ExpectFires(r, {"ALTER TABLE p DETACH PARTITION p1;", "", Phase::kPreDeploy, 13});
-  ExpectQuiet(
-      r, {"ALTER TABLE p DETACH PARTITION p1 CONCURRENTLY;", "", Phase::kPreDeploy, 15, -1, false});
+  ExpectFires(r, {.sql = "ALTER TABLE p DETACH PARTITION p1;", .pg = 13});
+  ExpectQuiet(r,
+              {.sql = "ALTER TABLE p DETACH PARTITION p1 CONCURRENTLY;", .transactional = false});
   ExpectQuiet(r, {"ALTER TABLE p ATTACH PARTITION p1 FOR VALUES IN (1);"});
-  auto v13 = LintCase({"ALTER TABLE p DETACH PARTITION p1;", "", Phase::kPreDeploy, 13});
+  auto v13 = LintCase({.sql = "ALTER TABLE p DETACH PARTITION p1;", .pg = 13});
   EXPECT_EQ(v13.findings[0].recipe.find("DETACH PARTITION p1 CONCURRENTLY"), std::string::npos);
 }
 
@@ -393,18 +438,20 @@ TEST(RuleRefreshMaterializedViewNonConcurrently, FiresAndNot) {
 
 TEST(RuleDropDatabase, FiresAndNot) {
   const std::string r = "drop-database";
-  ExpectFires(r, {"DROP DATABASE analytics;", "", Phase::kPreDeploy, 15, -1, false});
-  ExpectFires(r, {"DROP DATABASE IF EXISTS x;", "", Phase::kPostDeploy, 15, -1, false});
+  ExpectFires(r, {.sql = "DROP DATABASE analytics;", .transactional = false});
+  ExpectFires(
+      r,
+      {.sql = "DROP DATABASE IF EXISTS x;", .phase = Phase::kPostDeploy, .transactional = false});
   ExpectQuiet(r, {"DROP SCHEMA analytics;"});
-  ExpectQuiet(r, {"CREATE DATABASE x;", "", Phase::kPreDeploy, 15, -1, false});
+  ExpectQuiet(r, {.sql = "CREATE DATABASE x;", .transactional = false});
 }
 
 TEST(RuleTransactionControlInMigration, FiresAndNot) {
   const std::string r = "transaction-control-in-migration";
   ExpectFires(r, {"BEGIN;\nALTER TABLE users ADD COLUMN a int;\nCOMMIT;"});
   ExpectFires(r, {"COMMIT;"});
-  ExpectQuiet(r, {"BEGIN;\nALTER TABLE users ADD COLUMN a int;\nCOMMIT;", "", Phase::kPreDeploy, 15,
-                  -1, false});
+  ExpectQuiet(
+      r, {.sql = "BEGIN;\nALTER TABLE users ADD COLUMN a int;\nCOMMIT;", .transactional = false});
   ExpectQuiet(r, {"ALTER TABLE users ADD COLUMN a int;"});
 }
 
@@ -491,6 +538,161 @@ TEST(RuleConcurrentIndexOnPartitionedTable, FiresAndNot) {
   ExpectQuiet(r, {"CREATE INDEX events_at_idx ON ONLY events (at);", events});
   ExpectQuiet(r, {"CREATE INDEX CONCURRENTLY users_email_idx ON users (email);", kUsers});
   ExpectQuiet(r, {"CREATE INDEX CONCURRENTLY x_idx ON unknown_table (a);"});
+}
+
+TEST(RulePreferBigint, FiresAndNot) {
+  const std::string r = "prefer-bigint";
+  // A type rule: new tables are where the choice is cheapest, so they are not exempt.
+  ExpectFires(r, {"CREATE TABLE n (id integer PRIMARY KEY);"});
+  ExpectFires(r, {"ALTER TABLE users ADD COLUMN rank smallint;"});
+  ExpectFires(r, {"ALTER TABLE users ALTER COLUMN tags TYPE int4;", kUsers});
+  ExpectFires(r, {"CREATE TABLE n (a bigint);\nALTER TABLE n ADD COLUMN id serial;"});
+  ExpectQuiet(r, {"CREATE TABLE n (id bigint, b bigserial, c int[], d numeric);"});
+  // A serial added to an existing table is add-column-serial's, with its own recipe.
+  ExpectQuiet(r, {"ALTER TABLE users ADD COLUMN seq serial;"});
+  ExpectFires("add-column-serial", {"ALTER TABLE users ADD COLUMN seq serial;"});
+  EXPECT_EQ(RecipeOf(r, {"ALTER TABLE users ADD COLUMN visits int NOT NULL DEFAULT 0;"}),
+            "ALTER TABLE users ADD COLUMN visits bigint NOT NULL DEFAULT 0;");
+  EXPECT_EQ(RecipeOf(r, {"CREATE TABLE n (id serial PRIMARY KEY, name text);"}),
+            "CREATE TABLE n (\n    ...\n    id bigint GENERATED BY DEFAULT AS IDENTITY PRIMARY "
+            "KEY,\n    ...\n);");
+  EXPECT_EQ(RecipeOf(r, {"ALTER TABLE users ALTER COLUMN note TYPE integer USING note::integer;",
+                         kUsers}),
+            "ALTER TABLE users ALTER COLUMN note TYPE bigint USING note::integer;");
+}
+
+TEST(RulePreferIdentity, FiresAndNot) {
+  const std::string r = "prefer-identity";
+  ExpectFires(r, {"CREATE TABLE n (id serial PRIMARY KEY);"});
+  ExpectFires(r, {"CREATE TABLE n (a int);\nALTER TABLE n ADD COLUMN id bigserial;"});
+  ExpectQuiet(r, {"CREATE TABLE n (id bigint GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY);"});
+  ExpectQuiet(r, {"ALTER TABLE users ADD COLUMN id bigserial;"});   // add-column-serial's
+  ExpectQuiet(r, {.sql = "CREATE TABLE n (id serial);", .pg = 9});  // no identity before 10
+  EXPECT_EQ(RecipeOf(r, {"CREATE TABLE n (a int);\nALTER TABLE n ADD COLUMN id smallserial;"}),
+            "ALTER TABLE n ADD COLUMN id bigint GENERATED BY DEFAULT AS IDENTITY;");
+}
+
+TEST(RulePreferTextOverVarchar, FiresAndNot) {
+  const std::string r = "prefer-text-over-varchar";
+  ExpectFires(r, {"ALTER TABLE users ALTER COLUMN note TYPE varchar(20);", kUsers});
+  ExpectQuiet(r, {"ALTER TABLE users ADD COLUMN nick varchar;"});
+  ExpectQuiet(r, {"CREATE TABLE n (a text, b varchar(10)[]);"});
+  // On an existing table the CHECK is added NOT VALID and validated in a later migration.
+  EXPECT_EQ(RecipeOf(r, {"ALTER TABLE users ADD COLUMN nick character varying(20) NOT NULL;"}),
+            "ALTER TABLE users ADD COLUMN nick text NOT NULL;\n"
+            "ALTER TABLE users ADD CONSTRAINT users_nick_length CHECK (char_length(nick) <= 20) "
+            "NOT VALID;\n-- in a later migration (post-deploy):\n"
+            "ALTER TABLE users VALIDATE CONSTRAINT users_nick_length;");
+  // On a table created in this migration there are no rows to validate.
+  EXPECT_EQ(RecipeOf(r, {"CREATE TABLE n (a int);\nALTER TABLE n ADD COLUMN b varchar(5);"}),
+            "ALTER TABLE n ADD COLUMN b text;\n"
+            "ALTER TABLE n ADD CONSTRAINT n_b_length CHECK (char_length(b) <= 5);");
+  EXPECT_EQ(RecipeOf(r, {"CREATE TABLE n (id bigint, name varchar(100) NOT NULL);"}),
+            "CREATE TABLE n (\n    ...\n    name text NOT NULL,\n    ...\n"
+            "    CONSTRAINT n_name_length CHECK (char_length(name) <= 100)\n);");
+}
+
+TEST(RulePreferTimestamptz, FiresAndNot) {
+  const std::string r = "prefer-timestamptz";
+  ExpectFires(r, {"CREATE TABLE n (at timestamp);"});
+  ExpectFires(r, {"ALTER TABLE users ALTER COLUMN note TYPE timestamp USING now();", kUsers});
+  ExpectQuiet(r, {"CREATE TABLE n (at timestamptz, t time, d date);"});
+  ExpectQuiet(r, {"ALTER TABLE users ADD COLUMN at timestamp with time zone;"});
+  EXPECT_EQ(RecipeOf(r, {"ALTER TABLE users ADD COLUMN at timestamp(3) without time zone NOT "
+                         "NULL DEFAULT now();"}),
+            "ALTER TABLE users ADD COLUMN at timestamptz(3) NOT NULL DEFAULT now();");
+}
+
+TEST(RulePreferTextOverChar, FiresAndNot) {
+  const std::string r = "prefer-text-over-char";
+  ExpectFires(r, {"CREATE TABLE n (code char(2));"});
+  ExpectFires(r, {"ALTER TABLE users ADD COLUMN flag character;"});  // char(1)
+  ExpectQuiet(r, {"CREATE TABLE n (c \"char\");"});                  // the one-byte internal type
+  ExpectQuiet(r, {"ALTER TABLE users ADD COLUMN code varchar(2);"});
+  EXPECT_EQ(RecipeOf(r, {"CREATE TABLE n (c bpchar DEFAULT 'x');"}),
+            "CREATE TABLE n (\n    ...\n    c text DEFAULT 'x',\n    ...\n);");
+}
+
+TEST(RuleIdentifierTooLong, FiresAndNot) {
+  const std::string r = "identifier-too-long";
+  const std::string long64(64, 'a'), fits63(63, 'a');
+  ExpectFires(r, {"CREATE TABLE " + long64 + " (id bigint);"});
+  ExpectFires(r, {"ALTER TABLE users ADD COLUMN " + long64 + " text;"});
+  ExpectFires(r, {"CREATE UNIQUE INDEX " + long64 + " ON users (email);"});
+  ExpectFires(r, {"ALTER TABLE users RENAME CONSTRAINT c TO " + long64 + ";"});
+  ExpectFires(r, {"CREATE TABLE n (a int);\nALTER TABLE n ADD CONSTRAINT \"" + long64 +
+                  "\" CHECK (a > 0);"});
+  ExpectQuiet(r, {"CREATE TABLE " + fits63 + " (id bigint);"});
+  // Only names the statement gives to new objects; a reference is cut the same way.
+  ExpectQuiet(r, {"DROP TABLE " + long64 + ";"});
+  ExpectQuiet(r, {"CREATE TABLE n (note text DEFAULT '" + long64 + "');"});
+  // A long statement shrinks to its first and last lines and the line that names the object.
+  EXPECT_EQ(RecipeOf(r, {"CREATE TABLE n (\n    a int,\n    \"" + long64 +
+                         "\" int,\n    b int,\n    c int\n);"}),
+            "-- a name of at most 63 bytes, e.g. the one PostgreSQL would keep:\nCREATE TABLE n (\n"
+            "    ...\n    \"" +
+                fits63 + "\" int,\n    ...\n);");
+  auto found = FindingsOf(r, {"CREATE INDEX " + std::string(70, 'X') + " ON users (email);"});
+  ASSERT_EQ(found.size(), 1u);
+  EXPECT_EQ(found[0].column, 14);
+  EXPECT_EQ(found[0].length, 70);
+  EXPECT_EQ(found[0].message, "index name \"" + std::string(70, 'x') +
+                                  "\" is 70 bytes; PostgreSQL truncates it to \"" +
+                                  std::string(63, 'x') + "\"");
+  EXPECT_EQ(found[0].recipe,
+            "-- a name of at most 63 bytes, e.g. the one PostgreSQL would keep:\nCREATE INDEX " +
+                std::string(63, 'X') + " ON users (email);");
+}
+
+TEST(RuleDropNotNull, FiresAndNot) {
+  const std::string r = "drop-not-null";
+  ExpectFires(r, {"ALTER TABLE users ALTER COLUMN email DROP NOT NULL;", kUsers});
+  ExpectFires(r, {.sql = "ALTER TABLE users ALTER COLUMN a SET DEFAULT 1, ALTER COLUMN b DROP "
+                         "NOT NULL;",
+                  .phase = Phase::kPostDeploy});
+  ExpectQuiet(r, {"CREATE TABLE n (a int NOT NULL);\nALTER TABLE n ALTER COLUMN a DROP NOT NULL;"});
+  ExpectQuiet(r, {"ALTER TABLE users ALTER COLUMN email DROP DEFAULT;"});
+}
+
+TEST(RuleEnumValueWithoutPosition, FiresAndNot) {
+  const std::string r = "enum-value-without-position";
+  ExpectFires(r, {"ALTER TYPE mood ADD VALUE 'calm';"});
+  ExpectQuiet(r, {"ALTER TYPE mood ADD VALUE 'calm' BEFORE 'sad';"});
+  ExpectQuiet(r, {"ALTER TYPE mood ADD VALUE 'calm' AFTER 'happy';"});
+  ExpectQuiet(r, {"ALTER TYPE mood RENAME VALUE 'a' TO 'b';"});
+  EXPECT_EQ(RecipeOf(r, {"ALTER TYPE s.mood ADD VALUE IF NOT EXISTS 'it''s';"}),
+            "ALTER TYPE s.mood ADD VALUE IF NOT EXISTS 'it''s' AFTER '<the value it follows>';");
+}
+
+TEST(RuleDuplicateColumnAssignment, FiresAndNot) {
+  const std::string r = "duplicate-column-assignment";
+  ExpectFires(r, {"UPDATE users SET plan = 'free', plan = 'trial' WHERE id = 1;"});
+  ExpectFires(r, {"UPDATE t SET a[1] = 1, a = 2 WHERE id = 1;"});
+  ExpectFires(r, {"INSERT INTO t (a, b, a) VALUES (1, 2, 3);"});
+  ExpectFires(r, {"CREATE TABLE n (a int, b int, a text);"});
+  // PostgreSQL rejects it on a new table too.
+  ExpectFires(r, {"CREATE TABLE n (a int);\nUPDATE n SET a = 1, a = 2;"});
+  ExpectQuiet(r, {"UPDATE t SET a[1] = 1, a[2] = 2, p.x = 1, p.y = 2 WHERE id = 1;"});
+  ExpectQuiet(r, {"UPDATE t SET (a, b) = (1, 2) WHERE id = 1;"});
+  ExpectQuiet(r, {"INSERT INTO t (a, b) VALUES (1, 2);"});
+  ExpectQuiet(r, {"CREATE TABLE n (a int, \"A\" int);"});
+  auto found = FindingsOf(r, {"UPDATE users SET plan = 'free', plan = 'trial' WHERE id = 1;"});
+  ASSERT_EQ(found.size(), 1u);
+  EXPECT_EQ(found[0].column, 33);  // the second assignment
+}
+
+TEST(RuleCreateDomainWithCheck, FiresAndNot) {
+  const std::string r = "create-domain-with-check";
+  ExpectFires(r,
+              {"CREATE DOMAIN s.code AS text CONSTRAINT c CHECK (value ~ '^[A-Z]+$') NOT NULL;"});
+  ExpectQuiet(r, {"CREATE DOMAIN email AS text;"});
+  ExpectQuiet(r, {"CREATE DOMAIN id AS bigint NOT NULL;"});
+  ExpectQuiet(r, {"ALTER DOMAIN pos ADD CONSTRAINT p CHECK (VALUE > 0) NOT VALID;"});
+  EXPECT_EQ(RecipeOf(r, {"CREATE DOMAIN pos AS int CHECK (VALUE > 0 AND VALUE <> 'value'::int);"}),
+            "-- use integer for the columns, with the condition as a CHECK on each table:\n"
+            "ALTER TABLE <table> ADD CONSTRAINT <table>_<column>_check CHECK (<column> > 0 AND "
+            "<column> <> 'value'::int) NOT VALID;\n-- in a later migration (post-deploy):\n"
+            "ALTER TABLE <table> VALIDATE CONSTRAINT <table>_<column>_check;");
 }
 
 }  // namespace

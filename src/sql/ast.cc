@@ -65,8 +65,23 @@ Constraint TranslateConstraint(const Json& body, std::string_view text) {
   }
   if (c.kind == ConstraintKind::kCheck) {
     c.not_null_column = internal::NotNullCheckColumn(Child(body, "raw_expr"));
+    if (IntField(body, "location", -1) >= 0)
+      c.check_sql = internal::ParenthesizedAt(text, c.offset);
   }
   return c;
+}
+
+// What follows the type in a column definition, as written (ColumnDef::after_type_sql).
+std::string AfterType(const Json& type_name, std::string_view text) {
+  int location = IntField(type_name, "location", -1);
+  if (location < 0) return "";
+  auto ends = internal::ColumnDefinitionEnds(text, static_cast<size_t>(location));
+  std::string_view rest = text.substr(ends.type_end, ends.end - ends.type_end);
+  while (!rest.empty() && std::isspace(static_cast<unsigned char>(rest.front())))
+    rest.remove_prefix(1);
+  while (!rest.empty() && std::isspace(static_cast<unsigned char>(rest.back())))
+    rest.remove_suffix(1);
+  return std::string(rest);
 }
 
 ColumnDef TranslateColumn(const Json& body, std::string_view text) {
@@ -74,6 +89,7 @@ ColumnDef TranslateColumn(const Json& body, std::string_view text) {
   col.name = StringField(body, "colname");
   col.offset = Offset(body);
   col.type = internal::TranslateTypeName(Child(body, "typeName"));
+  col.after_type_sql = AfterType(Child(body, "typeName"), text);
   for (const Json& node : Elements(Child(body, "constraints"))) {
     auto [name, inner] = Unwrap(node);
     if (name != "Constraint") continue;
@@ -136,7 +152,9 @@ AlterCmd TranslateAlterCmd(const Json& body, std::string_view text, size_t fallb
     cmd.action = AlterAction::kDropColumn;
   } else if (s == "AT_AlterColumnType" && def_name == "ColumnDef") {
     cmd.action = AlterAction::kAlterColumnType;
+    cmd.column_def.name = cmd.column;
     cmd.column_def.type = internal::TranslateTypeName(Child(*def_body, "typeName"));
+    cmd.column_def.after_type_sql = AfterType(Child(*def_body, "typeName"), text);
     cmd.has_using = Has(*def_body, "raw_default");
   } else if (s == "AT_SetNotNull") {
     cmd.action = AlterAction::kSetNotNull;
@@ -176,6 +194,17 @@ AlterCmd TranslateAlterCmd(const Json& body, std::string_view text, size_t fallb
     cmd.action = AlterAction::kDisableTrigger;
   }
   return cmd;
+}
+
+// UPDATE's SET targets or INSERT's column list: ResTarget nodes naming a column, with an
+// indirection for a subscript or a field (SET a[1] = ..., SET p.x = ...).
+void AssignedColumns(const Json& targets, Statement& st) {
+  for (const Json& t : Elements(targets)) {
+    const Json& target = Child(t, "ResTarget");
+    if (!Has(target, "name")) continue;
+    st.assigned_columns.push_back(
+        {std::string(StringField(target, "name")), Has(target, "indirection"), Offset(target)});
+  }
 }
 
 void TranslateBody(std::string_view node, const Json& b, std::string_view text, Statement& st) {
@@ -296,6 +325,8 @@ void TranslateBody(std::string_view node, const Json& b, std::string_view text, 
     st.enum_value = StringField(b, "newVal");
     st.old_enum_value = StringField(b, "oldVal");
     st.if_not_exists = BoolField(b, "skipIfNewValExists");
+    st.enum_neighbor = StringField(b, "newValNeighbor");
+    st.enum_after = BoolField(b, "newValIsAfter");
     st.kind = st.old_enum_value.empty() ? StatementKind::kAlterEnumAddValue
                                         : StatementKind::kAlterEnumRenameValue;
   } else if (node == "AlterDomainStmt") {
@@ -306,6 +337,21 @@ void TranslateBody(std::string_view node, const Json& b, std::string_view text, 
       if (Has(def, "Constraint"))
         st.not_valid = BoolField(Child(def, "Constraint"), "skip_validation");
     }
+  } else if (node == "CreateDomainStmt") {
+    st.kind = StatementKind::kCreateDomain;
+    st.relation = internal::NameFromList(Child(b, "domainname"));
+    st.domain_type = internal::TranslateTypeName(Child(b, "typeName"));
+    for (const Json& c : Elements(Child(b, "constraints"))) {
+      auto [name, inner] = Unwrap(c);
+      if (name == "Constraint") st.table_constraints.push_back(TranslateConstraint(*inner, text));
+    }
+  } else if (node == "CreateSeqStmt") {
+    st.kind = StatementKind::kCreateSequence;
+    relation("sequence");
+    st.if_not_exists = BoolField(b, "if_not_exists");
+  } else if (node == "ViewStmt") {
+    st.kind = StatementKind::kCreateView;
+    relation("view");
   } else if (node == "RefreshMatViewStmt") {
     st.kind = StatementKind::kRefreshMaterializedView;
     st.concurrent = BoolField(b, "concurrent");
@@ -315,9 +361,11 @@ void TranslateBody(std::string_view node, const Json& b, std::string_view text, 
     relation("relation");
     st.has_where = Has(b, "whereClause");
     st.where_has_key_range = st.has_where && internal::HasKeyRange(Child(b, "whereClause"));
+    if (node == "UpdateStmt") AssignedColumns(Child(b, "targetList"), st);
   } else if (node == "InsertStmt") {
     st.kind = StatementKind::kInsert;
     relation("relation");
+    AssignedColumns(Child(b, "cols"), st);
   } else if (node == "TransactionStmt") {
     std::string_view kind = StringField(b, "kind");
     if (kind == "TRANS_STMT_BEGIN" || kind == "TRANS_STMT_START")

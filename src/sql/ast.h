@@ -62,6 +62,7 @@ struct Constraint {
   bool not_valid = false;       // NOT VALID
   std::string using_index;      // UNIQUE / PRIMARY KEY USING INDEX
   std::string not_null_column;  // CHECK (col IS NOT NULL): the column it proves non-null
+  std::string check_sql;        // CHECK: the parenthesised condition as written, "(VALUE > 0)"
   size_t offset = 0;
 };
 
@@ -76,6 +77,9 @@ struct ColumnDef {
   bool identity = false;
   bool generated_stored = false;
   std::vector<Constraint> constraints;  // inline CHECK / UNIQUE / PRIMARY KEY / REFERENCES
+  // The rest of the definition as written after the type ("NOT NULL DEFAULT 0", for ALTER
+  // COLUMN TYPE "USING c::bigint"), so that a recipe can change the type and keep the rest.
+  std::string after_type_sql;
   size_t offset = 0;
 };
 
@@ -115,6 +119,13 @@ struct AlterCmd {
   size_t offset = 0;  // best known position of the clause
 };
 
+// A column that UPDATE ... SET or INSERT's column list assigns.
+struct AssignedColumn {
+  std::string name;
+  bool partial = false;  // a subscript or field of it: SET a[1] = ..., SET point.x = ...
+  size_t offset = 0;
+};
+
 enum class StatementKind {
   kCreateTable,
   kCreateTableAs,
@@ -136,6 +147,9 @@ enum class StatementKind {
   kAlterEnumAddValue,
   kAlterEnumRenameValue,
   kAlterDomainAddConstraint,
+  kCreateDomain,
+  kCreateSequence,
+  kCreateView,
   kRefreshMaterializedView,
   kUpdate,
   kDelete,
@@ -160,8 +174,8 @@ struct Statement {
 
   // CREATE TABLE
   std::vector<ColumnDef> columns;
-  std::vector<Constraint> table_constraints;
-  bool partitioned = false;  // PARTITION BY
+  std::vector<Constraint> table_constraints;  // also CREATE DOMAIN's constraints
+  bool partitioned = false;                   // PARTITION BY
   bool if_not_exists = false;
   // ALTER TABLE
   std::vector<AlterCmd> cmds;
@@ -185,7 +199,12 @@ struct Statement {
   std::string enum_value;                // ADD VALUE 'x' / RENAME VALUE 'old' TO 'x'
   std::string old_enum_value;            // RENAME VALUE
   std::vector<std::string> enum_values;  // CREATE TYPE ... AS ENUM
+  std::string enum_neighbor;             // ADD VALUE 'x' BEFORE / AFTER 'neighbor'; "" if neither
+  bool enum_after = false;               // AFTER (not BEFORE) enum_neighbor
   bool not_valid = false;                // ALTER DOMAIN ADD CONSTRAINT ... NOT VALID
+  TypeName domain_type;  // CREATE DOMAIN's base type (its constraints: table_constraints)
+  // UPDATE SET targets, INSERT column list
+  std::vector<AssignedColumn> assigned_columns;
   // UPDATE / DELETE
   bool has_where = false;
   bool where_has_key_range = false;  // a range or equality on a column narrows the rows

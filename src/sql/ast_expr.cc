@@ -389,6 +389,106 @@ std::string ExpressionTextAt(std::string_view text, size_t offset) {
   return out;
 }
 
+namespace {
+
+// The index just past the quoted token starting at `i` ('string', E'string', "identifier"),
+// or `i` when none starts there.
+size_t SkipQuoted(std::string_view text, size_t i) {
+  if (i >= text.size() || (text[i] != '\'' && text[i] != '"')) return i;
+  char quote = text[i];
+  bool backslash = quote == '\'' && i > 0 && (text[i - 1] == 'E' || text[i - 1] == 'e');
+  for (size_t j = i + 1; j < text.size(); ++j) {
+    if (backslash && text[j] == '\\') {
+      ++j;
+    } else if (text[j] == quote) {
+      if (j + 1 < text.size() && text[j + 1] == quote) {
+        ++j;  // a doubled quote stands for itself
+      } else {
+        return j + 1;
+      }
+    }
+  }
+  return text.size();
+}
+
+std::string UpperWordAt(std::string_view text, size_t i, size_t* end) {
+  size_t e = i;
+  while (e < text.size() &&
+         (std::isalnum(static_cast<unsigned char>(text[e])) || text[e] == '_' || text[e] == '$')) {
+    ++e;
+  }
+  *end = e;
+  std::string word(text.substr(i, e - i));
+  for (auto& ch : word) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+  return word;
+}
+
+}  // namespace
+
+DefinitionEnds ColumnDefinitionEnds(std::string_view text, size_t type_offset) {
+  static const char* kTypeStops[] = {"NOT",       "NULL",       "DEFAULT",  "CONSTRAINT",
+                                     "CHECK",     "UNIQUE",     "PRIMARY",  "REFERENCES",
+                                     "GENERATED", "COLLATE",    "USING",    "COMPRESSION",
+                                     "STORAGE",   "DEFERRABLE", "INITIALLY"};
+  DefinitionEnds ends;
+  bool in_type = true;
+  int depth = 0;
+  size_t i = std::min(type_offset, text.size());
+  while (i < text.size()) {
+    char c = text[i];
+    size_t quoted = SkipQuoted(text, i);
+    if (quoted != i) {
+      i = quoted;
+      continue;
+    }
+    if (c == '(') ++depth;
+    if (c == ')') {
+      if (depth == 0) break;  // closes the table's column list
+      --depth;
+    }
+    if (depth == 0 && (c == ',' || c == ';')) break;
+    if (std::isalpha(static_cast<unsigned char>(c)) || c == '_') {
+      size_t end = i;
+      std::string word = UpperWordAt(text, i, &end);
+      if (in_type && depth == 0 && i > type_offset) {
+        for (const char* stop : kTypeStops) {
+          if (word == stop) {
+            in_type = false;
+            ends.type_end = i;
+          }
+        }
+      }
+      i = end;
+      continue;
+    }
+    ++i;
+  }
+  ends.end = i;
+  if (in_type) ends.type_end = i;
+  return ends;
+}
+
+std::string ParenthesizedAt(std::string_view text, size_t offset) {
+  size_t i = offset;
+  while (i < text.size() && text[i] != '(') {
+    size_t quoted = SkipQuoted(text, i);
+    i = quoted == i ? i + 1 : quoted;
+  }
+  size_t start = i;
+  int depth = 0;
+  while (i < text.size()) {
+    size_t quoted = SkipQuoted(text, i);
+    if (quoted != i) {
+      i = quoted;
+      continue;
+    }
+    if (text[i] == '(') ++depth;
+    if (text[i] == ')' && --depth == 0) return std::string(text.substr(start, i + 1 - start));
+    ++i;
+  }
+  return "";
+}
+
 }  // namespace tandem::sql::internal
 
 namespace tandem::sql {

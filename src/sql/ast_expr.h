@@ -67,4 +67,17 @@ std::string NotNullCheckColumn(const Json& expr);
 // closing parenthesis, semicolon or column-constraint keyword.
 std::string ExpressionTextAt(std::string_view text, size_t offset);
 
+// A column definition whose type is written at `type_offset` in `text`: where the type ends
+// (at the first column-constraint keyword, COLLATE or USING) and where the whole definition
+// ends (the first top-level comma, closing parenthesis or semicolon).
+struct DefinitionEnds {
+  size_t type_end = 0;
+  size_t end = 0;
+};
+DefinitionEnds ColumnDefinitionEnds(std::string_view text, size_t type_offset);
+
+// The parenthesised group that opens at or after `offset` ("(VALUE > 0)" of CHECK (VALUE > 0)),
+// stepping over a quoted identifier before it; "" when none opens before the end.
+std::string ParenthesizedAt(std::string_view text, size_t offset);
+
 }  // namespace tandem::sql::internal

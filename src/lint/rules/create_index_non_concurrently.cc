@@ -1,11 +1,23 @@
 // create-index-non-concurrently: CREATE INDEX takes SHARE on the table (measured), which blocks
 // every write for the whole build. CONCURRENTLY takes SHARE UPDATE EXCLUSIVE instead. On a
 // partitioned table CONCURRENTLY is rejected, so the recipe is ON ONLY + per-partition builds.
+#include <regex>
+
 #include "lint/rules/helpers.h"
 #include "lint/rules/rules.h"
 
 namespace tandem::lint::rules {
 namespace {
+
+// The statement as written with CONCURRENTLY after its INDEX keyword, so the recipe keeps what
+// a rebuilt column list would lose: expressions, DESC and NULLS order, operator classes, the
+// access method, INCLUDE and a partial index's WHERE. Empty if the text does not start so.
+std::string WithConcurrently(const std::string& text) {
+  static const std::regex kCreateIndex(R"(^\s*CREATE\s+(?:UNIQUE\s+)?INDEX\b)", std::regex::icase);
+  std::smatch m;
+  if (!std::regex_search(text, m, kCreateIndex)) return "";
+  return m.str(0) + " CONCURRENTLY" + text.substr(m.length(0)) + ";";
+}
 
 void Check(const RuleContext& c) {
   const auto& st = c.statement;
@@ -25,9 +37,13 @@ void Check(const RuleContext& c) {
              "CREATE INDEX CONCURRENTLY <partition_index> ON <partition> (" +
              cols + ");\nALTER INDEX " + name + " ATTACH PARTITION <partition_index>;";
   } else {
-    recipe = "-- in a migration with -- tandem:transaction off\nCREATE " +
-             std::string(st.unique ? "UNIQUE " : "") + "INDEX CONCURRENTLY " +
-             (st.if_not_exists ? "IF NOT EXISTS " : "") + name + " ON " + t + " (" + cols + ");";
+    std::string concurrent = WithConcurrently(st.text);
+    if (concurrent.empty()) {
+      concurrent = "CREATE " + std::string(st.unique ? "UNIQUE " : "") + "INDEX CONCURRENTLY " +
+                   (st.if_not_exists ? "IF NOT EXISTS " : "") + name + " ON " + t + " (" + cols +
+                   ");";
+    }
+    recipe = "-- in a migration with -- tandem:transaction off\n" + concurrent;
   }
   c.Report(kCreateIndexNonConcurrently, st.offset,
            "creating index " + name + " without CONCURRENTLY blocks writes to " + t +

@@ -13,6 +13,54 @@ bool IsText(const sql::TypeName& t) { return t.name == "text"; }
 
 }  // namespace
 
+std::vector<TypedColumn> TypedColumns(const sql::Statement& st) {
+  using Where = TypedColumn::Where;
+  std::vector<TypedColumn> out;
+  if (st.kind == sql::StatementKind::kCreateTable) {
+    for (const auto& col : st.columns) out.push_back({&col, Where::kCreateTable, col.offset});
+  } else if (st.kind == sql::StatementKind::kAlterTable) {
+    for (const auto& cmd : st.cmds) {
+      if (cmd.action == sql::AlterAction::kAddColumn)
+        out.push_back({&cmd.column_def, Where::kAddColumn, cmd.offset});
+      if (cmd.action == sql::AlterAction::kAlterColumnType)
+        out.push_back({&cmd.column_def, Where::kAlterType, cmd.offset});
+    }
+  }
+  return out;
+}
+
+std::string WithType(const RuleContext& c, const TypedColumn& column, const std::string& type) {
+  const sql::ColumnDef& def = *column.def;
+  std::string rest = def.after_type_sql.empty() ? "" : " " + def.after_type_sql;
+  switch (column.where) {
+    case TypedColumn::Where::kCreateTable:
+      return "CREATE TABLE " + Table(c) + " (\n    ...\n    " + Ident(def.name) + " " + type +
+             rest + ",\n    ...\n);";
+    case TypedColumn::Where::kAddColumn:
+      return "ALTER TABLE " + Table(c) + " ADD COLUMN " + Ident(def.name) + " " + type + rest + ";";
+    case TypedColumn::Where::kAlterType:
+      return "ALTER TABLE " + Table(c) + " ALTER COLUMN " + Ident(def.name) + " TYPE " + type +
+             rest + ";";
+  }
+  return "";
+}
+
+std::string TextWithLengthCheck(const RuleContext& c, const TypedColumn& column, int limit) {
+  const std::string& name = column.def->name;
+  std::string constraint = Ident(c.statement.relation.name + "_" + name + "_length");
+  std::string check = "CHECK (char_length(" + Ident(name) + ") <= " + std::to_string(limit) + ")";
+  if (column.where == TypedColumn::Where::kCreateTable) {
+    std::string rest = column.def->after_type_sql.empty() ? "" : " " + column.def->after_type_sql;
+    return "CREATE TABLE " + Table(c) + " (\n    ...\n    " + Ident(name) + " text" + rest +
+           ",\n    ...\n    CONSTRAINT " + constraint + " " + check + "\n);";
+  }
+  std::string add = WithType(c, column, "text") + "\nALTER TABLE " + Table(c) + " ADD CONSTRAINT " +
+                    constraint + " " + check;
+  if (!ExistingTable(c)) return add + ";";
+  return add + " NOT VALID;\n-- in a later migration (post-deploy):\nALTER TABLE " + Table(c) +
+         " VALIDATE CONSTRAINT " + constraint + ";";
+}
+
 TypeChange ClassifyTypeChange(const sql::TypeName* from, const sql::TypeName& to, int pg_major) {
   if (!from) return TypeChange::kUnknown;
   if (from->is_array != to.is_array) return TypeChange::kRewrite;

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "lint/rule.h"
 
@@ -16,9 +17,36 @@ inline constexpr const char* kBlocksSchema = "schema changes, VACUUM and other m
 // The statement's table as SQL.
 inline std::string Table(const RuleContext& c) { return c.statement.relation.ToSql(); }
 inline std::string Ident(const std::string& name) { return sql::QuoteIdent(name); }
+// A string constant: 'it''s'.
+inline std::string Literal(const std::string& value) {
+  std::string out = "'";
+  for (char ch : value) out += ch == '\'' ? std::string("''") : std::string(1, ch);
+  return out + "'";
+}
 
 // True when the statement's table existed before this migration (or is unknown).
 inline bool ExistingTable(const RuleContext& c) { return !c.IsNewTable(c.statement.relation); }
+
+// A column whose type the statement writes: a CREATE TABLE column, ADD COLUMN, or ALTER COLUMN
+// ... TYPE. The type rules (prefer-*) read these on new tables too: a type is cheapest to
+// choose before the table has rows.
+struct TypedColumn {
+  enum class Where { kCreateTable, kAddColumn, kAlterType };
+  const sql::ColumnDef* def;  // for kAlterType only name, type and after_type_sql are set
+  Where where;
+  size_t offset;
+};
+std::vector<TypedColumn> TypedColumns(const sql::Statement& statement);
+
+// The statement's SQL for `column` with `type` written instead of its own, keeping the rest of
+// its definition: "ALTER TABLE users ADD COLUMN n bigint NOT NULL;", or the column's line in
+// an elided CREATE TABLE.
+std::string WithType(const RuleContext& c, const TypedColumn& column, const std::string& type);
+
+// The recipe for a length-limited string column (varchar(n), char(n)): text, and the limit as
+// a CHECK, which can later be changed without a rewrite (NOT VALID, then VALIDATE in a later
+// migration on an existing table; inline in CREATE TABLE).
+std::string TextWithLengthCheck(const RuleContext& c, const TypedColumn& column, int limit);
 
 enum class TypeChange {
   kSame,              // nothing changes
