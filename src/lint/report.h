@@ -4,6 +4,7 @@
 #pragma once
 
 #include <functional>
+#include <iosfwd>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -27,5 +28,9 @@ std::string RenderGitlab(const LintReport& report);
 
 std::string Render(const LintReport& report, ReportFormat format, bool color,
                    const SourceReader& read);
+
+// Render, written to `out`; json goes out in parts, without being joined into one string first.
+void WriteReport(std::ostream& out, const LintReport& report, ReportFormat format, bool color,
+                 const SourceReader& read);
 
 }  // namespace tandem::lint
