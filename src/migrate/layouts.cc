@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <filesystem>
 
+#include "base/parallel_for.h"
 #include "base/sha256.h"
 #include "migrate/layout_files.h"
 
@@ -262,17 +263,25 @@ Result<MigrationSet> LoadMigrations(const std::string& directory, const LoadOpti
   // tandem and goose files share their names; their markers tell them apart.
   std::vector<std::string> texts;
   if (family == Layout::kTandem) {
-    texts.reserve(entries.size());
+    // Read on all cores (status over 10,000 files is mostly reading them); the first error in
+    // name order wins, as it would reading one by one.
+    texts.resize(entries.size());
+    std::vector<Status> errors(entries.size());
+    ParallelFor(entries.size(), options.threads, [&](size_t i) {
+      auto text = ReadNormalised(files, entries[i].name.entry);
+      if (text.ok()) {
+        texts[i] = std::move(*text);
+      } else {
+        errors[i] = text.status();
+      }
+    });
+    for (const Status& error : errors) TANDEM_RETURN_IF_ERROR(error);
     const Entry* dbmate = nullptr;
     const Entry* goose = nullptr;
-    for (const Entry& e : entries) {
-      TANDEM_ASSIGN_OR_RETURN(std::string text, ReadNormalised(files, e.name.entry));
-      if (!options.layout) {
-        layout::Markers markers = layout::FindMarkers(text);
-        if (markers.migrate_up && !dbmate) dbmate = &e;
-        if (markers.goose_up && !markers.migrate_up && !goose) goose = &e;
-      }
-      texts.push_back(std::move(text));
+    for (size_t i = 0; i < entries.size() && !options.layout; ++i) {
+      layout::Markers markers = layout::FindMarkers(texts[i]);
+      if (markers.migrate_up && !dbmate) dbmate = &entries[i];
+      if (markers.goose_up && !markers.migrate_up && !goose) goose = &entries[i];
     }
     if (dbmate && goose) {
       return Status::InvalidInput("migrations directory " + Quoted(directory) + " mixes layouts: " +
@@ -303,33 +312,65 @@ Result<MigrationSet> LoadMigrations(const std::string& directory, const LoadOpti
     }
   }
 
-  set.migrations.reserve(entries.size());
+  // Which entries make each migration, in order (serial: cheap, and its errors come first
+  // for the entries they concern); then every migration is read and parsed on all cores.
+  struct Job {
+    size_t begin;
+    Pair pair;     // multi-file layouts
+    Status error;  // a duplicate version or a bad pair: reported in its place
+  };
+  std::vector<Job> jobs;
   for (size_t begin = 0, end; begin < entries.size(); begin = end) {
     end = begin + 1;
     while (end < entries.size() &&
            CompareVersions(entries[begin].name.version, entries[end].name.version) == 0) {
       ++end;
     }
-    const Entry& first = entries[begin];
-    if (set.layout == Layout::kTandem || set.layout == Layout::kGoose ||
-        set.layout == Layout::kDiesel) {
-      if (end - begin > 1) return Duplicate(first, entries[begin + 1]);
+    Job job{begin, {}, Status::Ok()};
+    if ((set.layout == Layout::kTandem || set.layout == Layout::kGoose ||
+         set.layout == Layout::kDiesel) &&
+        end - begin > 1) {
+      job.error = Duplicate(entries[begin], entries[begin + 1]);
+    } else if (family != Layout::kTandem) {
+      auto pair = PickFiles(&entries[begin], &entries[end], set.layout);
+      if (!pair.ok()) {
+        job.error = pair.status();
+      } else if (!pair->up) {
+        continue;  // only files for other databases
+      } else {
+        job.pair = *pair;
+      }
     }
+    jobs.push_back(std::move(job));
+  }
+  std::vector<Result<Migration>> loaded(jobs.size(), Migration());
+  ParallelFor(jobs.size(), options.threads, [&](size_t j) {
+    const Job& job = jobs[j];
+    if (!job.error.ok()) {
+      loaded[j] = job.error;
+      return;
+    }
+    const Entry& first = entries[job.begin];
     if (family == Layout::kTandem) {
       Migration m;
       m.version = first.name.version;
       m.name = first.name.name;
       m.paths = {first.path};
-      TANDEM_RETURN_IF_ERROR(layout::ReadSectionedFile(set.layout, first.path, texts[begin], m));
-      if (options.checksums) m.checksum = Sha256Hex(texts[begin]);
-      set.migrations.push_back(std::move(m));
-      continue;
+      Status read = layout::ReadSectionedFile(set.layout, first.path, texts[job.begin], m);
+      if (!read.ok()) {
+        loaded[j] = read;
+        return;
+      }
+      if (options.checksums) m.checksum = Sha256Hex(texts[job.begin]);
+      loaded[j] = std::move(m);
+      return;
     }
-    TANDEM_ASSIGN_OR_RETURN(Pair pair, PickFiles(&entries[begin], &entries[end], set.layout));
-    if (!pair.up) continue;
-    TANDEM_ASSIGN_OR_RETURN(Migration m,
-                            LoadMultiFile(files, *pair.up, pair.down, set.layout, options));
-    set.migrations.push_back(std::move(m));
+    loaded[j] = LoadMultiFile(files, *job.pair.up, job.pair.down, set.layout, options);
+  });
+  set.migrations.reserve(loaded.size());
+  for (auto& m : loaded) {
+    if (!m.ok()) return m.status();
+    set.migrations.push_back(std::move(*m));
   }
   return set;
 }

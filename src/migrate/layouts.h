@@ -28,6 +28,8 @@ struct LoadOptions {
   // lint reads only up SQL, and they were half of the files it opened. Their paths stay in
   // Migration::paths; Migration::down is left empty.
   bool read_down_files = true;
+  // Threads that read and parse files (0: one per core).
+  int threads = 0;
 };
 
 // Reads every migration's files, directives and checksum. Does not parse SQL (status over
