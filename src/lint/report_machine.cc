@@ -52,6 +52,24 @@ std::optional<ReportFormat> ParseReportFormat(std::string_view name) {
   return std::nullopt;
 }
 
+namespace {
+
+// One `"key": value` line of the json reporter's dump(2) layout.
+void JsonField(std::string& out, const char* indent, const char* key, const std::string& value,
+               bool last) {
+  out += indent;
+  AppendJsonString(out, key);
+  out += ": ";
+  AppendJsonString(out, value);
+  out += last ? "\n" : ",\n";
+}
+
+void JsonNumber(std::string& out, const char* indent, const char* key, long long value, bool last) {
+  out += indent;
+  AppendJsonString(out, key);
+  out += ": " + std::to_string(value) + (last ? "\n" : ",\n");
+}
+
 std::vector<std::string> RenderJsonParts(const LintReport& report) {
   // Written directly rather than through a JSON tree: on a whole corpus (4 MB of findings)
   // the tree cost a quarter of lint's run time. The layout is nlohmann's dump(2), which the
@@ -65,17 +83,12 @@ std::vector<std::string> RenderJsonParts(const LintReport& report) {
     std::string& out = parts[chunk + 1];
     size_t begin = chunk * kChunk, end = std::min(n, begin + kChunk);
     out.reserve((end - begin) * 1536);
-    auto field = [&out](const char* key, const std::string& value, bool last = false) {
-      out += "      \"";
-      out += key;
-      out += "\": ";
-      AppendJsonString(out, value);
-      out += last ? "\n" : ",\n";
+    const char* kIn = "      ";
+    auto field = [&](const char* key, const std::string& value, bool last = false) {
+      JsonField(out, kIn, key, value, last);
     };
-    auto number = [&out](const char* key, long long value) {
-      out += "      \"";
-      out += key;
-      out += "\": " + std::to_string(value) + ",\n";
+    auto number = [&](const char* key, long long value) {
+      JsonNumber(out, kIn, key, value, false);
     };
     for (size_t i = begin; i < end; ++i) {
       const Finding& f = report.findings[i];
@@ -98,17 +111,11 @@ std::vector<std::string> RenderJsonParts(const LintReport& report) {
     }
   });
   std::string& out = parts.back();
-  auto field = [&out](const char* indent, const char* key, const std::string& value, bool last) {
-    out += indent;
-    AppendJsonString(out, key);
-    out += ": ";
-    AppendJsonString(out, value);
-    out += last ? "\n" : ",\n";
+  auto field = [&](const char* indent, const char* key, const std::string& value, bool last) {
+    JsonField(out, indent, key, value, last);
   };
-  auto number = [&out](const char* indent, const char* key, long long value, bool last) {
-    out += indent;
-    AppendJsonString(out, key);
-    out += ": " + std::to_string(value) + (last ? "\n" : ",\n");
+  auto number = [&](const char* indent, const char* key, long long value, bool last) {
+    JsonNumber(out, indent, key, value, last);
   };
   out += report.findings.empty() ? "],\n" : "\n  ],\n";
   out += "  \"summary\": {\n";
@@ -123,6 +130,8 @@ std::vector<std::string> RenderJsonParts(const LintReport& report) {
   out += "}\n";
   return parts;
 }
+
+}  // namespace
 
 std::string RenderJson(const LintReport& report) {
   std::string out;

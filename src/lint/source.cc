@@ -24,6 +24,15 @@ bool StartsWithMarker(std::string_view line, std::string_view marker) {
   return line.substr(i, marker.size()) == marker;
 }
 
+// Lint reads up SQL only and never compares checksums.
+migrate::LoadOptions LintLoadOptions(std::optional<migrate::Layout> layout) {
+  migrate::LoadOptions options;
+  options.layout = layout;
+  options.checksums = false;
+  options.read_down_files = false;
+  return options;
+}
+
 // Plain .sql files under `dir` (recursively), up files only, sorted by path.
 void ListSqlFiles(const fs::path& dir, std::vector<std::string>& out) {
   std::error_code ec;
@@ -38,11 +47,7 @@ void ListSqlFiles(const fs::path& dir, std::vector<std::string>& out) {
 // so a deep tree does not start threads from threads.
 void CollectDirectory(const fs::path& dir, std::optional<migrate::Layout> layout,
                       std::vector<LintSequence>& out, int threads) {
-  migrate::LoadOptions options;
-  options.layout = layout;
-  options.checksums = false;  // lint never compares checksums
-  options.read_down_files = false;
-  auto set = migrate::LoadMigrations(dir.string(), options);
+  auto set = migrate::LoadMigrations(dir.string(), LintLoadOptions(layout));
   if (set.ok() && !set->migrations.empty()) {
     out.push_back(SequenceFromSet(*set));
     return;
@@ -156,11 +161,7 @@ Result<std::vector<LintSequence>> CollectPaths(const std::vector<std::string>& p
     fs::path file = fs::absolute(path, ec).lexically_normal();
     fs::path dir = file.parent_path();
     if (file.filename() == "up.sql") dir = dir.parent_path();  // Diesel
-    migrate::LoadOptions options;
-    options.layout = layout;
-    options.checksums = false;  // lint never compares checksums
-    options.read_down_files = false;
-    auto set = migrate::LoadMigrations(dir.string(), options);
+    auto set = migrate::LoadMigrations(dir.string(), LintLoadOptions(layout));
     bool found = false;
     if (set.ok()) {
       for (const auto& m : set->migrations) {

@@ -341,6 +341,12 @@ ApplyOutcome ApplyStatementByStatement(pg::Connection& connection, const Migrati
 
 }  // namespace
 
+SessionLimits WithMigrationLimits(const Migration& migration, SessionLimits limits) {
+  if (migration.lock_timeout) limits.lock_timeout = migration.lock_timeout;
+  if (migration.statement_timeout) limits.statement_timeout = migration.statement_timeout;
+  return limits;
+}
+
 std::string StatementChecksum(const Statement& statement) {
   return Sha256Hex(NormalizeLineEndings(statement.sql));
 }

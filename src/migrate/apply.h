@@ -27,6 +27,10 @@ struct SessionLimits {
   std::optional<Duration> idle_in_transaction_timeout;
 };
 
+// `limits` with the migration's own `-- tandem:lock-timeout` / `-- tandem:statement-timeout`
+// in place of the run's (up, down and release all apply them this way).
+SessionLimits WithMigrationLimits(const Migration& migration, SessionLimits limits);
+
 struct ApplyOutcome {
   bool succeeded = false;
   Status error;  // with the statement's file, line and column

@@ -9,14 +9,6 @@
 namespace tandem::migrate {
 namespace {
 
-// A migration's own `-- tandem:lock-timeout` / `-- tandem:statement-timeout` win over the
-// run's limits (none by default for up and down: they run like other runners unless asked).
-SessionLimits LimitsFor(const Migration& migration, SessionLimits limits) {
-  if (migration.lock_timeout) limits.lock_timeout = migration.lock_timeout;
-  if (migration.statement_timeout) limits.statement_timeout = migration.statement_timeout;
-  return limits;
-}
-
 Status UnknownVersion(const std::string& version, const MigrationSet& files) {
   return Status::InvalidInput("unknown version \"" + version + "\"")
       .WithDetail("no migration file in " + files.directory + " and no applied migration has it")
@@ -135,7 +127,7 @@ RunReport Up(pg::Connection& connection, MigrationSet& files, const UpOptions& o
   for (StatusEntry* e : todo) {
     ApplyOptions apply;
     apply.schema = options.schema;
-    apply.limits = LimitsFor(*e->migration, options.limits);
+    apply.limits = WithMigrationLimits(*e->migration, options.limits);
     apply.out_of_order = e->out_of_order;
     MigrationRun run;
     run.version = e->version;
@@ -223,7 +215,7 @@ RunReport Down(pg::Connection& connection, MigrationSet& files, const DownOption
     }
     ApplyOptions apply;
     apply.schema = options.schema;
-    apply.limits = LimitsFor(*e->migration, options.limits);
+    apply.limits = WithMigrationLimits(*e->migration, options.limits);
     run.outcome = ApplyDown(connection, *e->migration, apply);
     run.action = run.outcome.succeeded ? "reverted" : "failed";
     bool failed = !run.outcome.succeeded;

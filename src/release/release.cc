@@ -67,10 +67,9 @@ Status Queue(pg::Connection& connection, const std::string& schema,
 
 Result<migrate::SessionLimits> LimitsFor(const migrate::Migration& migration,
                                          const config::ReleaseSettings& settings) {
-  migrate::SessionLimits limits;
-  limits.lock_timeout = migration.lock_timeout.value_or(settings.lock_timeout);
-  limits.statement_timeout = migration.statement_timeout.value_or(settings.statement_timeout);
-  limits.idle_in_transaction_timeout = settings.idle_in_transaction_timeout;
+  migrate::SessionLimits limits = migrate::WithMigrationLimits(
+      migration,
+      {settings.lock_timeout, settings.statement_timeout, settings.idle_in_transaction_timeout});
   if (*limits.lock_timeout <= Duration(0)) {
     Status status = Status::InvalidInput("lock_timeout must be greater than zero")
                         .WithDetail(

@@ -70,8 +70,10 @@ Status FlushStatistics(pg::Connection& connection) {
 
 Result<CatalogSnapshot> TakeSnapshot(pg::Connection& connection, int lock_pid,
                                      ScanCounters counters) {
-  TANDEM_ASSIGN_OR_RETURN(auto rows,
-                          connection.Query(SnapshotSql(counters), {std::to_string(lock_pid)}));
+  static const std::string kTransactionSql = SnapshotSql(ScanCounters::kTransaction);
+  static const std::string kCumulativeSql = SnapshotSql(ScanCounters::kCumulative);
+  const std::string& sql = counters == ScanCounters::kCumulative ? kCumulativeSql : kTransactionSql;
+  TANDEM_ASSIGN_OR_RETURN(auto rows, connection.Query(sql, {std::to_string(lock_pid)}));
   CatalogSnapshot snapshot;
   for (size_t r = 0; r < rows.rows(); ++r) {
     const std::string& k = rows.Get(r, 0);
