@@ -196,6 +196,13 @@ TEST(RuleCreateIndexNonConcurrently, FiresAndNot) {
   EXPECT_EQ(RecipeOf(r, {"CREATE UNIQUE INDEX IF NOT EXISTS i ON users (email);"}),
             "-- in a migration with -- tandem:transaction off\n"
             "CREATE UNIQUE INDEX CONCURRENTLY IF NOT EXISTS i ON users (email);");
+  EXPECT_EQ(RecipeOf(r, {"Create\n  Unique\tIndex i ON users (email);"}),
+            "-- in a migration with -- tandem:transaction off\n"
+            "Create\n  Unique\tIndex CONCURRENTLY i ON users (email);");
+  // A comment between the keywords: the recipe is rebuilt from the parsed index instead.
+  EXPECT_EQ(RecipeOf(r, {"CREATE /* c */ INDEX i ON users (email);"}),
+            "-- in a migration with -- tandem:transaction off\n"
+            "CREATE INDEX CONCURRENTLY i ON users (email);");
   ExpectQuiet(r, {.sql = "CREATE INDEX CONCURRENTLY i ON users (email);", .transactional = false});
   ExpectQuiet(r, {"CREATE TABLE n (a int);\nCREATE INDEX i ON n (a);"});
   // IF NOT EXISTS on a table that already exists creates nothing: its index still locks it.

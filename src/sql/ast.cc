@@ -276,12 +276,19 @@ void TranslateBody(std::string_view node, const Json& b, std::string_view text, 
     relation("relation");
     st.old_name = StringField(b, "subname");
     st.new_name = StringField(b, "newname");
+    st.renames_table_constraint = type == "OBJECT_TABCONSTRAINT";
     if (type == "OBJECT_TABLE")
       st.kind = StatementKind::kRenameTable;
     else if (type == "OBJECT_COLUMN" && StringField(b, "relationType") == "OBJECT_TABLE")
       st.kind = StatementKind::kRenameColumn;
     else
       st.kind = StatementKind::kRenameOther;
+  } else if (node == "AlterObjectSchemaStmt") {
+    // Only tables are modelled; the kind stays kOther (the node name tells what it is).
+    if (StringField(b, "objectType") == "OBJECT_TABLE") {
+      relation("relation");
+      st.new_schema = StringField(b, "newschema");
+    }
   } else if (node == "ReindexStmt") {
     st.kind = StatementKind::kReindex;
     relation("relation");

@@ -193,6 +193,9 @@ struct Statement {
   // RENAME
   std::string old_name;  // column or constraint renamed
   std::string new_name;
+  bool renames_table_constraint = false;  // ALTER TABLE ... RENAME CONSTRAINT
+  // ALTER TABLE ... SET SCHEMA (node AlterObjectSchemaStmt; `relation` is the table)
+  std::string new_schema;
   // VACUUM
   bool vacuum_full = false;
   // enums and domains

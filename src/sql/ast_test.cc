@@ -78,5 +78,24 @@ TEST(AstTranslation, WhatFollowsAColumnType) {
   EXPECT_EQ(alter.cmds[2].column_def.after_type_sql, "");
 }
 
+TEST(AstTranslation, TableSetSchemaAndConstraintRename) {
+  Statement moved = One("ALTER TABLE IF EXISTS s.\"T\" SET SCHEMA archive");
+  EXPECT_EQ(moved.node, "AlterObjectSchemaStmt");
+  EXPECT_EQ(moved.relation.schema, "s");
+  EXPECT_EQ(moved.relation.name, "T");
+  EXPECT_EQ(moved.new_schema, "archive");
+  Statement type = One("ALTER TYPE mood SET SCHEMA archive");  // not a table: not modelled
+  EXPECT_TRUE(type.relation.empty());
+  EXPECT_EQ(type.new_schema, "");
+
+  Statement table = One("ALTER TABLE t RENAME CONSTRAINT a TO b");
+  EXPECT_TRUE(table.renames_table_constraint);
+  EXPECT_EQ(table.relation.name, "t");
+  EXPECT_EQ(table.old_name, "a");
+  EXPECT_EQ(table.new_name, "b");
+  EXPECT_FALSE(One("ALTER DOMAIN d RENAME CONSTRAINT a TO b").renames_table_constraint);
+  EXPECT_FALSE(One("ALTER TABLE t RENAME COLUMN a TO b").renames_table_constraint);
+}
+
 }  // namespace
 }  // namespace tandem::sql

@@ -3,8 +3,6 @@
 // EXCLUSIVE on the table (measured on PostgreSQL 15). They change only the catalog, but the
 // lock request queues behind every running query and every later query queues behind it.
 // SET TABLESPACE (also ACCESS EXCLUSIVE, and a full copy) is table-rewrite-alter.
-#include <regex>
-
 #include "lint/rules/helpers.h"
 #include "lint/rules/rules.h"
 
@@ -22,46 +20,6 @@ const char* Clause(const std::string& subtype) {
   if (subtype == "AT_NoForceRowSecurity") return "NO FORCE ROW LEVEL SECURITY";
   if (subtype == "AT_ChangeOwner") return "OWNER TO";
   return nullptr;
-}
-
-// An identifier as written: "Quoted" keeps its case, a plain one folds to lowercase.
-std::string Unquote(const std::string& word) {
-  if (word.size() >= 2 && word.front() == '"') {
-    std::string out;
-    for (size_t i = 1; i + 1 < word.size(); ++i) {
-      out += word[i];
-      if (word[i] == '"') ++i;  // "" inside a quoted name
-    }
-    return out;
-  }
-  std::string out = word;
-  for (char& ch : out) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
-  return out;
-}
-
-// ALTER TABLE [IF EXISTS] [ONLY] name SET SCHEMA s: the parser's AlterObjectSchemaStmt is not
-// translated into the model, so the table is read from the statement text.
-bool SetSchemaTable(const std::string& text, sql::QualifiedName& table) {
-  static const std::string kIdent = R"((?:"(?:[^"]|"")+"|[A-Za-z_][A-Za-z0-9_$]*))";
-  static const std::regex kSetSchema(R"(\bALTER\s+TABLE\s+(?:IF\s+EXISTS\s+)?(?:ONLY\s+)?()" +
-                                         kIdent + R"()(?:\s*\.\s*()" + kIdent +
-                                         R"())?\s+SET\s+SCHEMA\b)",
-                                     std::regex::icase | std::regex::ECMAScript);
-  std::smatch m;
-  if (!std::regex_search(text, m, kSetSchema)) return false;
-  if (m[2].matched) {
-    table.schema = Unquote(m[1].str());
-    table.name = Unquote(m[2].str());
-  } else {
-    table.name = Unquote(m[1].str());
-  }
-  return true;
-}
-
-bool IsAlterTableRenameConstraint(const std::string& text) {
-  static const std::regex kRename(R"(\bALTER\s+TABLE\b[\s\S]*\bRENAME\s+CONSTRAINT\b)",
-                                  std::regex::icase | std::regex::ECMAScript);
-  return std::regex_search(text, kRename);
 }
 
 void Flag(const RuleContext& c, size_t offset, const sql::QualifiedName& table,
@@ -99,15 +57,14 @@ void Check(const RuleContext& c) {
       }
       Flag(c, cmd.offset, st.relation, what, extra);
     }
-  } else if (st.kind == sql::StatementKind::kRenameOther && !st.relation.empty() &&
-             IsAlterTableRenameConstraint(st.text)) {
+  } else if (st.kind == sql::StatementKind::kRenameOther && st.renames_table_constraint &&
+             !st.relation.empty()) {
     if (!ExistingTable(c)) return;
     Flag(c, st.offset, st.relation,
          "RENAME CONSTRAINT " + Ident(st.old_name) + " TO " + Ident(st.new_name), "");
-  } else if (st.node == "AlterObjectSchemaStmt") {
-    sql::QualifiedName table;
-    if (!SetSchemaTable(st.text, table) || c.IsNewTable(table)) return;
-    Flag(c, st.offset, table, "SET SCHEMA",
+  } else if (st.node == "AlterObjectSchemaStmt" && !st.relation.empty()) {
+    if (c.IsNewTable(st.relation)) return;
+    Flag(c, st.offset, st.relation, "SET SCHEMA",
          "; queries that name the table without the new schema then fail");
   }
 }
