@@ -3,6 +3,7 @@
 #include <iostream>
 #include <memory>
 
+#include "base/keep_until_exit.h"
 #include "cli/context.h"
 #include "cli/render.h"
 #include "lint/catalog.h"
@@ -90,9 +91,13 @@ int RunLint(Context& context, const LintFlags& flags) {
     sequences = std::move(*collected);
   }
   lint::LintReport report = lint::LintSequences(sequences, initial, options);
-  context.out << lint::Render(report, *format, *format == lint::ReportFormat::kText && UseColor(),
-                              lint::FileSourceReader());
-  return report.HasErrors() ? 1 : 0;
+  lint::WriteReport(context.out, report, *format,
+                    *format == lint::ReportFormat::kText && UseColor(), lint::FileSourceReader());
+  bool has_errors = report.HasErrors();
+  // The process exits next: leave the findings and every file's text to the kernel.
+  KeepUntilExit(std::move(report));
+  KeepUntilExit(std::move(sequences));
+  return has_errors ? 1 : 0;
 }
 
 }  // namespace
