@@ -2,9 +2,11 @@
 #include "lint/engine.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cctype>
 #include <iterator>
 #include <set>
+#include <thread>
 #include <tuple>
 
 #include "base/parallel_for.h"
@@ -33,10 +35,6 @@ std::string MaskPlaceholders(std::string text) {
   }
   return text;
 }
-
-struct Parsed {
-  Result<std::vector<sql::Statement>> statements = std::vector<sql::Statement>{};
-};
 
 // Line starts of `text`, for offset -> line/column.
 std::vector<size_t> LineStarts(const std::string& text) {
@@ -279,6 +277,58 @@ class SequenceLinter {
   std::vector<bool> statement_allow_used_;
 };
 
+using ParsedUnit = Result<std::vector<sql::Statement>>;
+struct Parsed {  // Result has no default state
+  ParsedUnit statements = std::vector<sql::Statement>{};
+};
+
+ParsedUnit ParseUnit(const LintUnit& unit) {
+  return sql::ParseStatements(
+      unit.info.phase == migrate::Phase::kBackground ? MaskPlaceholders(unit.text) : unit.text);
+}
+
+// Every unit parsed exactly once, by whichever thread needs it first. A sequence's linter
+// parses its next unit itself unless another thread has; a thread with no sequence left to
+// lint parses ahead, from the last unit back, so that it meets the linters (which go first
+// to last) rather than racing them. Parsing and linting overlap, and one long sequence (a
+// project of 700 migrations next to small ones) no longer leaves a core idle.
+class UnitParses {
+ public:
+  explicit UnitParses(const std::vector<const LintUnit*>& units)
+      : units_(units), parsed_(units.size()), state_(units.size()) {}
+
+  // Unit i's statements: parsed here, or waited for when another thread is parsing them.
+  const ParsedUnit& Get(size_t i) {
+    if (!TryParse(i)) {
+      while (state_[i].load(std::memory_order_acquire) != kParsed) std::this_thread::yield();
+    }
+    return parsed_[i].statements;
+  }
+  // Frees unit i's statements once its linter is done with them.
+  void Release(size_t i) { parsed_[i].statements = std::vector<sql::Statement>{}; }
+
+  void ParseAhead() {
+    for (size_t i = units_.size(); i-- > 0;) TryParse(i);
+  }
+
+ private:
+  enum : int { kUnparsed = 0, kParsing = 1, kParsed = 2 };
+
+  bool TryParse(size_t i) {
+    int expected = kUnparsed;
+    if (!state_[i].compare_exchange_strong(expected, kParsing, std::memory_order_acq_rel)) {
+      return false;
+    }
+    parsed_[i].statements = ParseUnit(*units_[i]);
+    state_[i].store(kParsed, std::memory_order_release);
+    return true;
+  }
+
+  const std::vector<const LintUnit*>& units_;
+  std::vector<Parsed> parsed_;
+  std::vector<std::atomic<int>> state_;  // value-initialised: kUnparsed
+};
+
 }  // namespace
 
 LintUnit UnitFromMigration(const migrate::Migration& migration, bool report) {
@@ -306,34 +356,34 @@ LintUnit UnitFromMigration(const migrate::Migration& migration, bool report) {
 
 LintReport LintSequences(const std::vector<LintSequence>& sequences, const Schema& initial,
                          const LintOptions& options) {
-  int threads = options.threads;  // 0: all cores
-  // Parse every unit on all cores (libpg_query keeps its parser state per thread), then lint
-  // the sequences on all cores: each sequence replays its own schema, so they are independent.
   std::vector<const LintUnit*> units;
   std::vector<size_t> first_unit;  // per sequence, its first index in `units`
   for (const auto& seq : sequences) {
     first_unit.push_back(units.size());
     for (const auto& unit : seq) units.push_back(&unit);
   }
-  std::vector<Parsed> parsed(units.size());
-  ParallelFor(units.size(), threads, [&](size_t i) {
-    const LintUnit& unit = *units[i];
-    parsed[i].statements = sql::ParseStatements(
-        unit.info.phase == migrate::Phase::kBackground ? MaskPlaceholders(unit.text) : unit.text);
-  });
-  auto by_position = [](const Finding& a, const Finding& b) {
-    return std::tie(a.file, a.line, a.column) < std::tie(b.file, b.line, b.column);
-  };
+  // Each sequence replays its own schema, so sequences are linted independently; the biggest
+  // start first. Parsing is most of the work and has no order: a thread with no sequence left
+  // to lint parses ahead for the others (see UnitParses).
+  std::vector<size_t> order(sequences.size());
+  std::vector<size_t> text_size(sequences.size(), 0);
+  for (size_t s = 0; s < sequences.size(); ++s) {
+    order[s] = s;
+    for (const auto& unit : sequences[s]) text_size[s] += unit.text.size();
+  }
+  std::stable_sort(order.begin(), order.end(),
+                   [&](size_t a, size_t b) { return text_size[a] > text_size[b]; });
+  UnitParses parses(units);
   std::vector<LintReport> partial(sequences.size());
-  ParallelFor(sequences.size(), threads, [&](size_t s) {
+  std::atomic<size_t> next_sequence{0};
+  auto lint_sequence = [&](size_t s) {
     SequenceLinter linter(initial, options, partial[s]);
     std::vector<Finding>& findings = partial[s].findings;
     size_t index = first_unit[s];
     for (const auto& unit : sequences[s]) {
       size_t first_finding = findings.size();
-      linter.Lint(unit, parsed[index].statements);
-      parsed[index++].statements =
-          std::vector<sql::Statement>{};  // freed here, on this core, rather than serially later
+      linter.Lint(unit, parses.Get(index));
+      parses.Release(index++);  // freed here, on this core, rather than serially later
       // A unit's findings share its file: order them by position within it. Sorting the whole
       // sequence instead moved every finding a dozen times and compared long paths.
       std::stable_sort(findings.begin() + static_cast<std::ptrdiff_t>(first_finding),
@@ -341,6 +391,14 @@ LintReport LintSequences(const std::vector<LintSequence>& sequences, const Schem
                          return std::tie(a.line, a.column) < std::tie(b.line, b.column);
                        });
     }
+  };
+  size_t workers = options.threads > 0 ? static_cast<size_t>(options.threads)
+                                       : std::max(1u, std::thread::hardware_concurrency());
+  ParallelFor(workers, static_cast<int>(workers), [&](size_t) {
+    for (size_t k = next_sequence++; k < order.size(); k = next_sequence++) {
+      lint_sequence(order[k]);
+    }
+    parses.ParseAhead();
   });
 
   LintReport report;
@@ -357,6 +415,9 @@ LintReport LintSequences(const std::vector<LintSequence>& sequences, const Schem
   // Units come in version order and sequences in directory order, which is file name order
   // for every layout on the corpus, so the findings are usually in order already; when they
   // are not (versions 9 and 10, paths given out of order), the full sort puts them there.
+  auto by_position = [](const Finding& a, const Finding& b) {
+    return std::tie(a.file, a.line, a.column) < std::tie(b.file, b.line, b.column);
+  };
   if (!std::is_sorted(report.findings.begin(), report.findings.end(), by_position))
     std::stable_sort(report.findings.begin(), report.findings.end(), by_position);
   return report;
