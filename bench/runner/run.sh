@@ -4,9 +4,9 @@
 #
 #   bench/runner/run.sh [RUNS]          (default 5 runs of each tool per cluster)
 #
-# The migrations run twice over: on a cluster in memory (/dev/shm), where the runners' own costs
-# show, and on a cluster on the VM's disk (/tmp), where creating each table's four files
-# dominates both tools' time. psql running the same SQL, one transaction per migration and no
+# The migrations run twice over: on the embedded server as tandem starts it (its cluster in
+# memory, /dev/shm, where the runners' own costs show), and on a cluster on the VM's disk
+# (TMPDIR=/tmp), where creating each table's four files dominates both tools' time. psql running the same SQL, one transaction per migration and no
 # bookkeeping, measures the server's floor. dbmate comes from the npm registry (packages dbmate
 # and @dbmate/linux-x64) into .cache/bench. Prints a JSON summary on stdout; progress on stderr.
 set -euo pipefail
@@ -48,13 +48,19 @@ for i in $(seq 1 1000); do
     "$i" "$i" >> "$WORK/floor.sql"
 done
 
-# run_set TMPDIR LABEL: starts an embedded server with its cluster under TMPDIR, alternates the
-# tools RUNS times, leaves the server running and sets BASE_URL, SERVER and <LABEL>_JSON.
+# run_set TMPDIR LABEL: starts an embedded server with its cluster under TMPDIR (empty: where
+# tandem puts it by default, in memory when /dev/shm has room), alternates the tools RUNS times,
+# leaves the server running and sets BASE_URL, SERVER and <LABEL>_JSON.
 run_set() {
   local tmpdir="$1" label="$2"
   mkdir -p "$WORK/$label"
   cd "$WORK/$label"
-  BASE_URL="$(TMPDIR="$tmpdir" "$TANDEM" dev)"       # postgresql://postgres@127.0.0.1:PORT/postgres
+  if [ -n "$tmpdir" ]; then
+    BASE_URL="$(TMPDIR="$tmpdir" "$TANDEM" dev)"     # postgresql://postgres@127.0.0.1:PORT/postgres
+  else
+    BASE_URL="$(env -u TMPDIR "$TANDEM" dev)"
+  fi
+  echo "$label: cluster in $(psql -X -At "$BASE_URL" -c 'SHOW data_directory')" >&2
   SERVER="${BASE_URL%/postgres}"
   local tandem_times=() dbmate_times=() nodump_times=() floor_times=()
   local run tool db start elapsed count
@@ -99,7 +105,7 @@ run_set() {
     "$(ratio "$tm" "$dm")" "$(ratio "$tm" "$nm")"
 }
 
-run_set /dev/shm tmpfs
+run_set "" tmpfs            # the embedded server as it starts by default
 (cd "$WORK/tmpfs" && "$TANDEM" dev --stop >/dev/null)
 run_set /tmp disk            # its server stays up for the status runs below
 cd "$WORK"

@@ -7,6 +7,7 @@
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -155,19 +156,35 @@ Result<ServerBinaries> FindServerBinaries() {
       .WithHint("install them with \"apt-get install postgresql-15\", or set TANDEM_PG_BINDIR");
 }
 
+std::string ClusterParentDirectory() {
+  // As root, the unprivileged server user must be able to reach the directory: /tmp and
+  // /dev/shm are world-traversable, a root-only TMPDIR may not be, so root honours TMPDIR only
+  // when others may traverse it.
+  auto traversable = [](const char* dir) {
+    struct stat info;
+    return stat(dir, &info) == 0 && S_ISDIR(info.st_mode) && (info.st_mode & S_IXOTH);
+  };
+  if (const char* env = std::getenv("TMPDIR"); env && *env) {
+    if (geteuid() != 0 || traversable(env)) return env;
+  }
+  // The cluster is deleted when the server stops and runs with fsync off, so a disk gives it
+  // no durability, only slower DDL: creating each table's files on this VM's disk tripled the
+  // time to apply 1,000 small migrations (docs/benchmarks.md). Memory it is, when there is
+  // room: a container's 64 MB /dev/shm is not enough for a cluster that tests fill.
+  struct statvfs space;
+  if (traversable(kMemoryDirectory) && access(kMemoryDirectory, W_OK) == 0 &&
+      statvfs(kMemoryDirectory, &space) == 0 &&
+      static_cast<uint64_t>(space.f_bavail) * space.f_frsize >= kMinMemoryBytes) {
+    return kMemoryDirectory;
+  }
+  return "/tmp";
+}
+
 Result<std::unique_ptr<EmbeddedServer>> EmbeddedServer::Start(const EmbeddedOptions& options) {
   TANDEM_ASSIGN_OR_RETURN(ServerBinaries binaries, FindServerBinaries());
   TANDEM_ASSIGN_OR_RETURN(RunAs account, ServerAccount());
 
-  // As root, the unprivileged server user must be able to reach the directory: /tmp is
-  // world-traversable, a root-only TMPDIR may not be, so root honours TMPDIR only when others
-  // may traverse it (/dev/shm, for a cluster in memory).
-  std::string tmp = "/tmp";
-  if (const char* env = std::getenv("TMPDIR"); env && *env) {
-    struct stat info;
-    bool traversable = stat(env, &info) == 0 && S_ISDIR(info.st_mode) && (info.st_mode & S_IXOTH);
-    if (geteuid() != 0 || traversable) tmp = env;
-  }
+  std::string tmp = ClusterParentDirectory();
   std::string templ = tmp + "/tandem-pg-XXXXXX";
   if (!mkdtemp(templ.data())) {
     return Status::Unavailable("could not create a directory for the embedded PostgreSQL in " +

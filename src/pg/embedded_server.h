@@ -11,6 +11,7 @@
 
 #include <sys/types.h>
 
+#include <cstdint>
 #include <filesystem>
 #include <memory>
 #include <string>
@@ -28,6 +29,13 @@ struct ServerBinaries {
 
 // kUnavailable naming the Debian package to install when nothing is found.
 Result<ServerBinaries> FindServerBinaries();
+
+// Where a new cluster's private directory goes: TMPDIR when set (as root, only when the server
+// user can traverse it); else memory (/dev/shm) when it has at least kMinMemoryBytes free;
+// else /tmp.
+inline constexpr const char* kMemoryDirectory = "/dev/shm";
+inline constexpr uint64_t kMinMemoryBytes = uint64_t{1} << 30;
+std::string ClusterParentDirectory();
 
 struct EmbeddedOptions {
   // Extra server settings, "name=value" (passed as -c). The defaults trade durability for

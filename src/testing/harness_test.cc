@@ -2,6 +2,7 @@
 #include "testing/harness.h"
 
 #include <gtest/gtest.h>
+#include <sys/statvfs.h>
 
 #include <cstdlib>
 
@@ -84,6 +85,24 @@ TEST(EmbeddedServerTest, ClusterGoesUnderATraversableTmpdir) {
   previous ? setenv("TMPDIR", saved.c_str(), 1) : unsetenv("TMPDIR");
   ASSERT_TRUE(server.ok()) << server.status().ToString();
   EXPECT_EQ((*server)->root().parent_path(), dir.path());
+  ASSERT_TRUE((*server)->Stop().ok());
+}
+
+// Without TMPDIR a throwaway cluster lives in memory when /dev/shm has room for one, else in
+// /tmp; this machine's /dev/shm decides which, and the server starts there either way.
+TEST(EmbeddedServerTest, WithoutTmpdirTheClusterGoesToMemoryWhenThereIsRoom) {
+  const char* previous = std::getenv("TMPDIR");
+  std::string saved = previous ? previous : "";
+  unsetenv("TMPDIR");
+  std::string parent = pg::ClusterParentDirectory();
+  auto server = pg::EmbeddedServer::Start();
+  if (previous) setenv("TMPDIR", saved.c_str(), 1);
+  struct statvfs space;
+  bool room = statvfs(pg::kMemoryDirectory, &space) == 0 &&
+              static_cast<uint64_t>(space.f_bavail) * space.f_frsize >= pg::kMinMemoryBytes;
+  EXPECT_EQ(parent, room ? pg::kMemoryDirectory : "/tmp");
+  ASSERT_TRUE(server.ok()) << server.status().ToString();
+  EXPECT_EQ((*server)->root().parent_path(), parent);
   ASSERT_TRUE((*server)->Stop().ok());
 }
 
