@@ -2,8 +2,10 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <span>
 
 #include "base/sha256.h"
 #include "migrate/state.h"
@@ -39,7 +41,7 @@ Status SetLimits(pg::Connection& connection, const SessionLimits& limits, bool l
 
 // The history row and the "applied" event of a transactional migration, in one statement. The
 // times come from the server: started_at is the transaction's start (its BEGIN), so the
-// duration covers the limits and every statement of the migration.
+// duration covers the limits and every statement of the migration. Returns the duration (ms).
 std::string RecordAppliedSql(const ApplyOptions& options) {
   return "WITH m AS (INSERT INTO " + Table(options) +
          " AS m (version, name, phase, checksum, status, transactional, attempts, "
@@ -64,7 +66,8 @@ std::string RecordAppliedSql(const ApplyOptions& options) {
          pg::QuoteIdentifier(options.schema) +
          ".events (version, event, actor, detail) "
          "SELECT version, 'applied', $10, pg_catalog.jsonb_build_object('duration_ms', "
-         "duration_ms, 'statements', $5::integer, 'out_of_order', $7::boolean) FROM m";
+         "duration_ms, 'statements', $5::integer, 'out_of_order', $7::boolean) FROM m "
+         "RETURNING detail ->> 'duration_ms'";
 }
 
 Status ResetLimits(pg::Connection& connection, const SessionLimits& limits) {
@@ -134,45 +137,89 @@ ApplyOutcome Fail(ApplyOutcome outcome, const Statement* statement, Status error
   return outcome;
 }
 
-// BEGIN, the limits, every statement, the history row and COMMIT go to the server in one
-// pipeline: a small migration costs one round trip instead of one per statement, and the
-// server skips everything after a failure, so nothing of a failed migration stays.
-ApplyOutcome ApplyTransactional(pg::Connection& connection, const Migration& migration,
-                                const HistoryRow* previous, const ApplyOptions& options) {
-  ApplyOutcome outcome;
-  const auto& statements = migration.up.statements;
-  outcome.statements_total = static_cast<int>(statements.size());
-  auto started = Clock::now();
+// Each migration's BEGIN, limits, statements, history row and COMMIT, for all the migrations
+// in `items` (transactional ones), go to the server in one pipeline: a small migration costs
+// a fraction of a round trip instead of one per statement. The server skips everything after
+// a failure up to the next sync, and the pipeline sends nothing after a failed chunk, so the
+// migrations before the failing one stay committed, the failing one is rolled back whole and
+// the ones after it never run.
+std::vector<ApplyOutcome> ApplyTransactionalRun(pg::Connection& connection,
+                                                std::span<const UpItem> items) {
+  struct Span {
+    size_t first_statement;  // step index of the migration's first statement
+    size_t end;              // one past its COMMIT
+  };
   std::vector<pg::PipelineStep> steps;
-  steps.push_back({"BEGIN", {}});
-  for (auto& step : LimitSteps(options.limits, /*local=*/true)) steps.push_back(std::move(step));
-  size_t first_statement = steps.size();
-  for (const Statement& statement : statements) steps.push_back({statement.sql, {}});
-  std::vector<std::string> checksums;
-  for (const auto& s : statements) checksums.push_back(StatementChecksum(s));
-  steps.push_back({RecordAppliedSql(options),
-                   {migration.version, migration.name, std::string(PhaseName(migration.phase)),
-                    migration.checksum, std::to_string(statements.size()), ToTextArray(checksums),
-                    options.out_of_order ? "true" : "false", HostName(), TANDEM_VERSION, Actor()},
-                   /*reuse_plan=*/true});
-  steps.push_back({"COMMIT", {}});
+  std::vector<Span> spans;
+  for (const UpItem& item : items) {
+    const Migration& migration = *item.migration;
+    const ApplyOptions& options = item.options;
+    const auto& statements = migration.up.statements;
+    steps.push_back({"BEGIN", {}});
+    for (auto& step : LimitSteps(options.limits, /*local=*/true)) steps.push_back(std::move(step));
+    size_t first_statement = steps.size();
+    for (const Statement& statement : statements) steps.push_back({statement.sql, {}});
+    std::vector<std::string> checksums;
+    for (const auto& st : statements) checksums.push_back(StatementChecksum(st));
+    steps.push_back({RecordAppliedSql(options),
+                     {migration.version, migration.name, std::string(PhaseName(migration.phase)),
+                      migration.checksum, std::to_string(statements.size()), ToTextArray(checksums),
+                      options.out_of_order ? "true" : "false", HostName(), TANDEM_VERSION, Actor()},
+                     /*reuse_plan=*/true});
+    steps.push_back({"COMMIT", {}});
+    spans.push_back({first_statement, steps.size()});
+  }
+  auto started = Clock::now();
   pg::PipelineOutcome run = connection.ExecPipeline(steps);
-  outcome.duration = std::chrono::duration_cast<Duration>(Clock::now() - started);
-  CollectNotices(connection, outcome);
-  if (!run.error.ok()) {
+  std::vector<pg::Notice> notices = connection.TakeNotices();
+
+  std::vector<ApplyOutcome> outcomes;
+  Duration server_time{0};  // of the migrations that committed
+  size_t notices_from = 0;
+  for (size_t i = 0; i < items.size(); ++i) {
+    const Migration& migration = *items[i].migration;
+    const auto& statements = migration.up.statements;
+    bool committed = run.error.ok() || run.succeeded >= spans[i].end;
+    ApplyOutcome outcome;
+    outcome.statements_total = static_cast<int>(statements.size());
+    // A committed migration's time is the server's, from its BEGIN to its history row (the
+    // results of a pipeline chunk arrive together); the failing one gets what is left of the
+    // whole run's.
+    size_t record_step = spans[i].end - 2;
+    if (committed && record_step < run.first_values.size()) {
+      outcome.duration = Duration(std::atoll(run.first_values[record_step].c_str()));
+      server_time += outcome.duration;
+    } else if (!committed) {
+      auto elapsed = std::chrono::duration_cast<Duration>(Clock::now() - started);
+      outcome.duration = std::max(Duration(0), elapsed - server_time);
+    }
+    size_t notices_to = committed && spans[i].end <= run.notices_after_step.size()
+                            ? run.notices_after_step[spans[i].end - 1]
+                            : notices.size();
+    for (size_t n = notices_from; n < std::min(notices_to, notices.size()); ++n) {
+      outcome.notices.push_back(notices[n].severity + ": " + notices[n].message);
+    }
+    notices_from = notices_to;
+    if (committed) {
+      outcome.statements_done = outcome.statements_total;
+      outcome.succeeded = true;
+      outcomes.push_back(std::move(outcome));
+      continue;
+    }
     if (connection.in_transaction()) connection.Exec("ROLLBACK");
     const Statement* failed = nullptr;
-    if (run.succeeded >= first_statement && run.succeeded < first_statement + statements.size())
-      failed = &statements[run.succeeded - first_statement];
+    size_t first = spans[i].first_statement;
+    if (run.succeeded >= first && run.succeeded < first + statements.size())
+      failed = &statements[run.succeeded - first];
     // Rolled back: nothing of it stayed.
     ApplyOutcome failed_outcome = Fail(outcome, failed, run.error);
-    if (options.record_failure)
-      RecordFailure(connection, migration, previous, options, failed_outcome);
-    return failed_outcome;
+    if (items[i].options.record_failure) {
+      RecordFailure(connection, migration, items[i].previous, items[i].options, failed_outcome);
+    }
+    outcomes.push_back(std::move(failed_outcome));
+    break;
   }
-  outcome.statements_done = outcome.statements_total;
-  outcome.succeeded = true;
-  return outcome;
+  return outcomes;
 }
 
 ApplyOutcome ApplyStatementByStatement(pg::Connection& connection, const Migration& migration,
@@ -401,8 +448,33 @@ Status RecordFailure(pg::Connection& connection, const Migration& migration,
 
 ApplyOutcome ApplyUp(pg::Connection& connection, const Migration& migration,
                      const HistoryRow* previous, const ApplyOptions& options) {
-  if (migration.transactional) return ApplyTransactional(connection, migration, previous, options);
-  return ApplyStatementByStatement(connection, migration, previous, options);
+  if (!migration.transactional)
+    return ApplyStatementByStatement(connection, migration, previous, options);
+  UpItem item{&migration, previous, options};
+  return ApplyTransactionalRun(connection, std::span<const UpItem>(&item, 1)).front();
+}
+
+std::vector<ApplyOutcome> ApplyUpAll(pg::Connection& connection, const std::vector<UpItem>& items) {
+  std::vector<ApplyOutcome> outcomes;
+  for (size_t begin = 0; begin < items.size();) {
+    const UpItem& item = items[begin];
+    if (!item.migration->transactional) {
+      outcomes.push_back(
+          ApplyStatementByStatement(connection, *item.migration, item.previous, item.options));
+      if (!outcomes.back().succeeded) break;
+      ++begin;
+      continue;
+    }
+    size_t end = begin;
+    while (end < items.size() && items[end].migration->transactional) ++end;
+    auto run = ApplyTransactionalRun(connection,
+                                     std::span<const UpItem>(items.data() + begin, end - begin));
+    bool failed = run.size() < end - begin || !run.back().succeeded;
+    for (auto& outcome : run) outcomes.push_back(std::move(outcome));
+    if (failed) break;
+    begin = end;
+  }
+  return outcomes;
 }
 
 ApplyOutcome ApplyDown(pg::Connection& connection, const Migration& migration,

@@ -67,6 +67,20 @@ struct ApplyOptions {
 ApplyOutcome ApplyUp(pg::Connection& connection, const Migration& migration,
                      const HistoryRow* previous, const ApplyOptions& options);
 
+struct UpItem {
+  const Migration* migration;  // SplitSections has run
+  const HistoryRow* previous;  // its history row, if any
+  ApplyOptions options;
+};
+
+// Applies the migrations in order, stopping at the first failure, with the same outcome as
+// ApplyUp on each in turn: every migration in its own transaction (or statement by statement
+// when transaction-off), recorded in the history as it commits. Consecutive transactional
+// migrations go to the server together, so a thousand small ones cost tens of round trips
+// instead of a thousand. One outcome per migration that ran; the last one failed unless all
+// succeeded.
+std::vector<ApplyOutcome> ApplyUpAll(pg::Connection& connection, const std::vector<UpItem>& items);
+
 // Reverts an applied migration with its down section; the history row goes back to pending
 // and a "reverted" event is logged.
 ApplyOutcome ApplyDown(pg::Connection& connection, const Migration& migration,

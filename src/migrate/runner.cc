@@ -124,22 +124,26 @@ RunReport Up(pg::Connection& connection, MigrationSet& files, const UpOptions& o
     report.status = s;
     return report;
   }
+  std::vector<UpItem> items;
   for (StatusEntry* e : todo) {
     ApplyOptions apply;
     apply.schema = options.schema;
     apply.limits = WithMigrationLimits(*e->migration, options.limits);
     apply.out_of_order = e->out_of_order;
+    items.push_back({e->migration, e->row, std::move(apply)});
+  }
+  std::vector<ApplyOutcome> outcomes = ApplyUpAll(connection, items);
+  for (size_t i = 0; i < outcomes.size(); ++i) {
+    const StatusEntry* e = todo[i];
     MigrationRun run;
     run.version = e->version;
     run.name = e->name;
     run.phase = e->phase;
     run.out_of_order = e->out_of_order;
-    run.outcome = ApplyUp(connection, *e->migration, e->row, apply);
+    run.outcome = std::move(outcomes[i]);
     run.action = run.outcome.succeeded ? "applied" : "failed";
-    bool failed = !run.outcome.succeeded;
-    if (failed) report.status = run.outcome.error;
+    if (!run.outcome.succeeded) report.status = run.outcome.error;
     report.runs.push_back(std::move(run));
-    if (failed) break;
   }
   return report;
 }

@@ -5,6 +5,8 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <nlohmann/json.hpp>
+#include <string>
 #include <thread>
 
 #include "migrate/runner_lock.h"
@@ -72,6 +74,73 @@ TEST_F(RunnerTest, LockTimeoutDirectiveBoundsTheWaitOfUp) {
 // Eight runners at once on 50 migrations, some building indexes CONCURRENTLY outside a
 // transaction: every migration exactly once, no deadlock (a blocking pg_advisory_lock would
 // deadlock with the CIC; polling pg_try_advisory_lock does not).
+// Consecutive transactional migrations go to the server together (several per round trip,
+// more than one sync chunk here). A failure in the 25th must leave the 24 before it applied,
+// the 25th rolled back and recorded where it failed, and nothing after it run; a transaction-
+// off migration in the middle still runs statement by statement, in its place.
+TEST_F(RunnerTest, MigrationsSentTogetherStopAtTheFirstFailure) {
+  auto version = [](int i) { return std::string(i < 10 ? "0" : "") + std::to_string(i); };
+  for (int i = 1; i <= 30; ++i) {
+    std::string t = "t" + std::to_string(i);
+    std::string body = "-- migrate:up\nCREATE TABLE " + t + " (id int);\nINSERT INTO " + t +
+                       " VALUES (" + std::to_string(i) + ");\n";
+    if (i == 10) {
+      body =
+          "-- tandem:transaction off\n-- migrate:up\nCREATE TABLE t10 (id int);\n"
+          "CREATE INDEX CONCURRENTLY t10_id ON t10 (id);\n";
+    }
+    if (i == 25)
+      body = "-- migrate:up\nCREATE TABLE t25 (id int);\nINSERT INTO t25 VALUES ('x');\n";
+    dir_.Write("db/migrations/" + version(i) + "_" + t + ".sql", body);
+  }
+  auto r = RunTandem({"up", "--format", "json"}, dir_.path().string(), Env());
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  auto report = nlohmann::json::parse(r.out);
+  ASSERT_EQ(report["migrations"].size(), 25u) << r.out;
+  EXPECT_EQ(report["migrations"][23]["action"], "applied");
+  EXPECT_EQ(report["migrations"][24]["action"], "failed");
+  EXPECT_EQ(report["migrations"][24]["statements_done"], 0);
+  EXPECT_EQ(report["migrations"][24]["error"]["line"], 3);
+  EXPECT_EQ(report["migrations"][24]["error"]["sqlstate"], "22P02");
+  EXPECT_EQ(QueryValue("SELECT string_agg(status || ':' || count, ',' ORDER BY status) FROM "
+                       "(SELECT status, count(*) FROM tandem.migrations GROUP BY status) s"),
+            "failed:1,succeeded:24");
+  EXPECT_EQ(QueryValue("SELECT status || ' ' || error_line FROM tandem.migrations "
+                       "WHERE version = '25'"),
+            "failed 3");
+  EXPECT_EQ(QueryValue("SELECT sum(id) FROM (SELECT id FROM t1 UNION ALL SELECT id FROM t24) s"),
+            "25");
+  EXPECT_EQ(QueryValue("SELECT to_regclass('t10_id') IS NOT NULL"), "t");
+  EXPECT_EQ(QueryValue("SELECT to_regclass('t25') IS NULL AND to_regclass('t26') IS NULL"), "t");
+  EXPECT_EQ(QueryValue("SELECT count(*) FROM tandem.events WHERE event = 'applied'"), "24");
+
+  dir_.Write("db/migrations/25_t25.sql",
+             "-- migrate:up\nCREATE TABLE t25 (id int);\nINSERT INTO t25 VALUES (25);\n");
+  r = RunTandem({"up"}, dir_.path().string(), Env());
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(QueryValue("SELECT count(*) FROM tandem.migrations WHERE status = 'succeeded'"), "30");
+  EXPECT_EQ(QueryValue("SELECT attempts FROM tandem.migrations WHERE version = '25'"), "2");
+}
+
+// Sent together, each migration still gets its own notices and its own time.
+TEST_F(RunnerTest, NoticesStayWithTheMigrationThatRaisedThem) {
+  dir_.Write("db/migrations/1_a.sql",
+             "-- migrate:up\nDO $$ BEGIN RAISE NOTICE 'from a'; END $$;\n");
+  dir_.Write("db/migrations/2_b.sql", "-- migrate:up\nCREATE TABLE b (id int);\n");
+  dir_.Write("db/migrations/3_c.sql",
+             "-- migrate:up\nSELECT pg_sleep(0.2);\n"
+             "DO $$ BEGIN RAISE WARNING 'from c'; END $$;\n");
+  auto r = RunTandem({"up", "--format", "json"}, dir_.path().string(), Env());
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto runs = nlohmann::json::parse(r.out)["migrations"];
+  ASSERT_EQ(runs.size(), 3u) << r.out;
+  EXPECT_EQ(runs[0]["notices"], nlohmann::json({"NOTICE: from a"}));
+  EXPECT_FALSE(runs[1].contains("notices")) << r.out;
+  EXPECT_EQ(runs[2]["notices"], nlohmann::json({"WARNING: from c"}));
+  EXPECT_GE(runs[2]["duration_ms"].get<int>(), 200);
+  EXPECT_LT(runs[0]["duration_ms"].get<int>(), 200);
+}
+
 TEST_F(RunnerTest, EightConcurrentRunnersApplyEachMigrationExactlyOnce) {
   for (int i = 1; i <= 50; ++i) {
     char name[64];

@@ -199,7 +199,10 @@ PipelineOutcome Connection::ExecPipeline(const std::vector<PipelineStep>& steps)
   if (std::any_of(steps.begin(), steps.end(),
                   [](const PipelineStep& s) { return IsCopy(s.sql); })) {
     for (const PipelineStep& step : steps) {
-      outcome.error = Exec(step.sql, step.params);
+      auto result = Query(step.sql, step.params);
+      outcome.error = result.status();
+      outcome.notices_after_step.push_back(notices_.size());
+      outcome.first_values.push_back(result.ok() && result->rows() > 0 ? result->Get(0, 0) : "");
       if (!outcome.error.ok()) return outcome;
       ++outcome.succeeded;
     }
@@ -258,6 +261,11 @@ PipelineOutcome Connection::ExecPipeline(const std::vector<PipelineStep>& steps)
         }
       } else if (status != PGRES_PIPELINE_ABORTED && outcome.error.ok()) {
         outcome.error = ErrorStatus(conn_, result);
+      }
+      if (!s.prepare && result) {
+        outcome.notices_after_step.push_back(notices_.size());
+        bool row = status == PGRES_TUPLES_OK && PQntuples(result) > 0 && PQnfields(result) > 0;
+        outcome.first_values.push_back(row ? PQgetvalue(result, 0, 0) : "");
       }
       if (!result) break;
       PQclear(result);

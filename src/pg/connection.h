@@ -74,6 +74,13 @@ struct PipelineStep {
 struct PipelineOutcome {
   size_t succeeded = 0;  // steps that completed, in order, before the first failure
   Status error;          // the first failure; ok when every step succeeded
+  // For each step whose result was read back (every step unless the connection was lost), in
+  // order: how many notices the connection held by then (until TakeNotices), and the first
+  // value of its first row ("" when it returned none). A caller running several units of work
+  // in one pipeline (migrations) gives each its own notices and results from these. (Arrival
+  // times would not do: the server sends a chunk's results together, at its sync.)
+  std::vector<size_t> notices_after_step;
+  std::vector<std::string> first_values;
 };
 
 struct ConnectOptions {
