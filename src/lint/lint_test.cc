@@ -217,6 +217,22 @@ TEST(LintCorpus, WholeSharedCorpusIsAnalysedWithoutACrash) {
   }
 }
 
+// However the threads share the parsing and the sequences (one thread, two, more threads than
+// sequences), the report is the same, finding for finding and in the same order.
+TEST(LintCorpus, ReportDoesNotDependOnTheNumberOfThreads) {
+  auto seqs = CollectPaths(std::vector<std::string>{TANDEM_CORPUS_DIR}, std::nullopt);
+  ASSERT_TRUE(seqs.ok()) << seqs.status().ToString();
+  auto lint = [&](int threads) {
+    LintOptions options;
+    options.threads = threads;
+    return RenderJson(LintSequences(*seqs, Schema(), options));
+  };
+  std::string one = lint(1);
+  EXPECT_GT(one.size(), 1000000u);
+  EXPECT_EQ(lint(2), one);
+  EXPECT_EQ(lint(7), one);
+}
+
 class LintCli : public ::testing::Test {
  protected:
   TempDir dir_;
