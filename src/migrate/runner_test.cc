@@ -122,6 +122,27 @@ TEST_F(RunnerTest, MigrationsSentTogetherStopAtTheFirstFailure) {
   EXPECT_EQ(QueryValue("SELECT attempts FROM tandem.migrations WHERE version = '25'"), "2");
 }
 
+// A COPY among the migrations sent together makes the pipeline fall back to one statement at
+// a time (pipeline mode cannot carry COPY); the outcome must be the same: the migration before
+// it applied, the one whose server-side COPY fails rolled back, the one after it not run.
+// (COPY FROM STDIN never gets this far: loading refuses it as bad input.)
+TEST_F(RunnerTest, CopyAmongMigrationsSentTogetherStopsTheSameWay) {
+  dir_.Write("db/migrations/1_a.sql", "-- migrate:up\nCREATE TABLE a (id int);\n");
+  dir_.Write("db/migrations/2_b.sql",
+             "-- migrate:up\nCREATE TABLE b (id int);\nCOPY b FROM '/nonexistent/b.csv';\n");
+  dir_.Write("db/migrations/3_c.sql", "-- migrate:up\nCREATE TABLE c (id int);\n");
+  auto r = RunTandem({"up"}, dir_.path().string(), Env());
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_NE(r.err.find("/nonexistent/b.csv"), std::string::npos) << r.err;
+  EXPECT_EQ(QueryValue("SELECT string_agg(version || ':' || status, ',' ORDER BY version) "
+                       "FROM tandem.migrations"),
+            "1:succeeded,2:failed");
+  EXPECT_EQ(QueryValue("SELECT error_line FROM tandem.migrations WHERE version = '2'"), "3");
+  EXPECT_EQ(QueryValue("SELECT to_regclass('a') IS NOT NULL AND to_regclass('b') IS NULL AND "
+                       "to_regclass('c') IS NULL"),
+            "t");
+}
+
 // Sent together, each migration still gets its own notices and its own time.
 TEST_F(RunnerTest, NoticesStayWithTheMigrationThatRaisedThem) {
   dir_.Write("db/migrations/1_a.sql",
