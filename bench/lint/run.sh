@@ -61,6 +61,18 @@ shared = [  # tandem rule, squawk rule(s)
   ("detach-partition-non-concurrently", ["require-concurrent-partition-detach"]),
   ("truncate-table", ["ban-truncate-cascade"]),
   ("drop-database", ["ban-drop-database"]),
+  ("prefer-bigint", ["prefer-bigint-over-int", "prefer-bigint-over-smallint"]),
+  ("prefer-identity", ["prefer-identity"]),
+  ("prefer-text-over-varchar", ["prefer-text-field"]),
+  ("prefer-text-over-char", ["ban-char-field"]),
+  ("prefer-timestamptz", ["prefer-timestamp-tz"]),
+  ("drop-not-null", ["ban-drop-not-null"]),
+  ("enum-value-without-position", ["require-enum-value-ordering"]),
+  ("identifier-too-long", ["identifier-too-long"]),
+  ("duplicate-column-assignment", ["ban-duplicate-column-assignments"]),
+  ("create-domain-with-check", ["ban-create-domain-with-constraint"]),
+  ("alter-domain-add-constraint", ["ban-alter-domain-with-add-constraint"]),
+  ("unused-allow", ["unused-ignore"]),
   ("syntax-error", ["syntax-error"]),
 ]
 print("\n| tandem rule | tandem | squawk rule | squawk |\n|---|---|---|---|")
