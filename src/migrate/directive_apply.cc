@@ -2,21 +2,10 @@
 // to a Migration.
 
 #include "migrate/directives.h"
+#include "migrate/line_blanks.h"
 
 namespace tandem::migrate {
 namespace {
-
-bool IsBlank(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\f' || c == '\v'; }
-
-size_t SkipBlanks(std::string_view s, size_t i) {
-  while (i < s.size() && IsBlank(s[i])) ++i;
-  return i;
-}
-
-size_t TokenEnd(std::string_view s, size_t i) {
-  while (i < s.size() && !IsBlank(s[i])) ++i;
-  return i;
-}
 
 std::string Quoted(std::string_view s) { return "\"" + std::string(s) + "\""; }
 

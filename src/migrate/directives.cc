@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <cctype>
 
+#include "migrate/line_blanks.h"
+
 namespace tandem::migrate {
 namespace {
 
@@ -22,18 +24,6 @@ constexpr KnownDirective kDirectives[] = {
     {"allow", Directive::Kind::kAllow},
     {"batch", Directive::Kind::kBatch},
 };
-
-bool IsBlank(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\f' || c == '\v'; }
-
-size_t SkipBlanks(std::string_view s, size_t i) {
-  while (i < s.size() && IsBlank(s[i])) ++i;
-  return i;
-}
-
-size_t TokenEnd(std::string_view s, size_t i) {
-  while (i < s.size() && !IsBlank(s[i])) ++i;
-  return i;
-}
 
 // The closest of `candidates` to `word`, if close enough to be a plausible typo.
 std::string_view Closest(std::string_view word, const std::vector<std::string_view>& candidates) {

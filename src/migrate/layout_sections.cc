@@ -6,17 +6,11 @@
 #include "base/sha256.h"
 #include "migrate/directives.h"
 #include "migrate/layout_files.h"
+#include "migrate/line_blanks.h"
 #include "sql/parser.h"
 
 namespace tandem::migrate::layout {
 namespace {
-
-bool IsBlank(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\f' || c == '\v'; }
-
-size_t SkipBlanks(std::string_view s, size_t i) {
-  while (i < s.size() && IsBlank(s[i])) ++i;
-  return i;
-}
 
 bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
@@ -63,36 +57,6 @@ std::optional<std::string_view> GooseAnnotation(std::string_view line) {
   std::string_view rest = line.substr(SkipBlanks(line, i + 6));
   while (!rest.empty() && IsBlank(rest.back())) rest.remove_suffix(1);
   return rest;
-}
-
-// Blanks and comments (-- to the end of the line, nestable /* */) from `i`: what may stand
-// before the up marker.
-size_t SkipBlankAndComments(std::string_view text, size_t i) {
-  while (i < text.size()) {
-    if (std::isspace(static_cast<unsigned char>(text[i]))) {
-      ++i;
-    } else if (text.compare(i, 2, "--") == 0) {
-      while (i < text.size() && text[i] != '\n') ++i;
-    } else if (text.compare(i, 2, "/*") == 0) {
-      size_t start = i;
-      int depth = 0;
-      while (i < text.size()) {
-        if (text.compare(i, 2, "/*") == 0) {
-          ++depth;
-          i += 2;
-        } else if (text.compare(i, 2, "*/") == 0) {
-          i += 2;
-          if (--depth == 0) break;
-        } else {
-          ++i;
-        }
-      }
-      if (depth != 0) return start;  // unterminated: not a comment we can skip
-    } else {
-      break;
-    }
-  }
-  return i;
 }
 
 struct Marker {
@@ -207,7 +171,7 @@ Status ReadSectionedFile(Layout layout, const std::string& path, std::string_vie
   }
   // Like dbmate, nothing but comments may stand before the up section: SQL there would belong
   // to no section and silently never run.
-  size_t first = SkipBlankAndComments(text.substr(0, up->start), 0);
+  size_t first = sql::SkipBlankAndComments(text.substr(0, up->start), 0);
   if (first < up->start) {
     sql::LineColumn at = sql::LineColumnAt(text, first);
     return Status::InvalidInput("SQL before the up section")

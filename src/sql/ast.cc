@@ -410,22 +410,6 @@ void TranslateBody(std::string_view node, const Json& b, std::string_view text, 
   }
 }
 
-size_t SkipBlank(std::string_view text, size_t i) {
-  while (i < text.size()) {
-    if (std::isspace(static_cast<unsigned char>(text[i]))) {
-      ++i;
-    } else if (text.compare(i, 2, "--") == 0) {
-      while (i < text.size() && text[i] != '\n') ++i;
-    } else if (text.compare(i, 2, "/*") == 0) {
-      size_t end = text.find("*/", i + 2);
-      i = end == std::string_view::npos ? text.size() : end + 2;
-    } else {
-      break;
-    }
-  }
-  return i;
-}
-
 }  // namespace
 
 Result<std::vector<Statement>> ParseStatements(std::string_view text) {
@@ -439,7 +423,7 @@ Result<std::vector<Statement>> ParseStatements(std::string_view text) {
     size_t begin = static_cast<size_t>(IntField(raw, "stmt_location", 0));
     size_t len = static_cast<size_t>(IntField(raw, "stmt_len", 0));
     size_t end = len == 0 ? text.size() : std::min(text.size(), begin + len);
-    begin = SkipBlank(text, begin);
+    begin = SkipBlankAndComments(text, begin);
     while (end > begin &&
            (std::isspace(static_cast<unsigned char>(text[end - 1])) || text[end - 1] == ';')) {
       --end;

@@ -98,4 +98,11 @@ TEST(AstTranslation, TableSetSchemaAndConstraintRename) {
 }
 
 }  // namespace
+// The statement's text starts after the comments before it, nested ones included.
+TEST(AstTranslation, TextStartsAfterNestedLeadingComments) {
+  Statement st = One("/* a /* b */ c */\nCREATE TABLE t (id int)");
+  EXPECT_EQ(st.text, "CREATE TABLE t (id int)");
+  EXPECT_EQ(st.offset, 18u);
+}
+
 }  // namespace tandem::sql

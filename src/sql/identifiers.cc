@@ -6,6 +6,8 @@
 
 #include <algorithm>
 
+#include "sql/parser.h"
+
 namespace tandem::sql {
 namespace {
 
@@ -47,18 +49,7 @@ std::vector<LongIdentifier> FindLongIdentifiers(std::string_view sql) {
       size_t nl = sql.find('\n', i);
       i = nl == std::string_view::npos ? sql.size() : nl + 1;
     } else if (sql.compare(i, 2, "/*") == 0) {
-      int depth = 0;
-      while (i < sql.size()) {
-        if (sql.compare(i, 2, "/*") == 0) {
-          ++depth;
-          i += 2;
-        } else if (sql.compare(i, 2, "*/") == 0) {
-          i += 2;
-          if (--depth == 0) break;
-        } else {
-          ++i;
-        }
-      }
+      i = std::min(BlockCommentEnd(sql, i), sql.size());
     } else if (c == '\'') {
       bool backslash = i > 0 && (sql[i - 1] == 'E' || sql[i - 1] == 'e');
       for (++i; i < sql.size(); ++i) {

@@ -9,35 +9,6 @@
 namespace tandem::sql {
 namespace {
 
-// Skips whitespace and comments (-- to end of line, nestable /* */) from `i`.
-size_t SkipBlankAndComments(std::string_view text, size_t i) {
-  while (i < text.size()) {
-    char c = text[i];
-    if (std::isspace(static_cast<unsigned char>(c))) {
-      ++i;
-    } else if (c == '-' && i + 1 < text.size() && text[i + 1] == '-') {
-      while (i < text.size() && text[i] != '\n') ++i;
-    } else if (c == '/' && i + 1 < text.size() && text[i + 1] == '*') {
-      int depth = 0;
-      while (i < text.size()) {
-        if (text.compare(i, 2, "/*") == 0) {
-          ++depth;
-          i += 2;
-        } else if (text.compare(i, 2, "*/") == 0) {
-          --depth;
-          i += 2;
-          if (depth == 0) break;
-        } else {
-          ++i;
-        }
-      }
-    } else {
-      break;
-    }
-  }
-  return i;
-}
-
 Status ErrorStatus(const PgQueryError* error, std::string_view text) {
   Status status =
       Status::InvalidInput(std::string("syntax error: ") + error->message)
@@ -62,6 +33,39 @@ std::string UpperWord(std::string_view text, size_t& i) {
 }
 
 }  // namespace
+
+size_t BlockCommentEnd(std::string_view text, size_t i) {
+  int depth = 0;
+  while (i < text.size()) {
+    if (text.compare(i, 2, "/*") == 0) {
+      ++depth;
+      i += 2;
+    } else if (text.compare(i, 2, "*/") == 0) {
+      i += 2;
+      if (--depth == 0) return i;
+    } else {
+      ++i;
+    }
+  }
+  return std::string_view::npos;
+}
+
+size_t SkipBlankAndComments(std::string_view text, size_t i) {
+  while (i < text.size()) {
+    if (std::isspace(static_cast<unsigned char>(text[i]))) {
+      ++i;
+    } else if (text.compare(i, 2, "--") == 0) {
+      while (i < text.size() && text[i] != '\n') ++i;
+    } else if (text.compare(i, 2, "/*") == 0) {
+      size_t end = BlockCommentEnd(text, i);
+      if (end == std::string_view::npos) return i;
+      i = end;
+    } else {
+      break;
+    }
+  }
+  return i;
+}
 
 LineColumn LineColumnAt(std::string_view text, size_t offset) {
   LineColumn lc;

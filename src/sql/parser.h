@@ -43,6 +43,14 @@ Result<std::vector<SplitStatement>> SplitStatements(std::string_view text);
 // SplitStatements.
 Result<std::string> ParseToJson(std::string_view text);
 
+// Where the /* */ comment that opens at `i` ends (one past its "*/"; comments nest, as in
+// PostgreSQL), or npos when it is never closed.
+size_t BlockCommentEnd(std::string_view text, size_t i);
+
+// `i` moved past blanks and comments (-- to the end of the line, nestable /* */). It stops at a
+// /* that is never closed: that is not a comment it can skip.
+size_t SkipBlankAndComments(std::string_view text, size_t i);
+
 // Classifies by the statement's first keywords (no parse needed).
 TransactionControl ClassifyTransactionControl(std::string_view statement);
 

@@ -69,4 +69,13 @@ TEST(ParseToJsonTest, GivesTheParseTree) {
 }
 
 }  // namespace
+TEST(ParserText, CommentsNestAndAnUnclosedOneStopsTheSkip) {
+  std::string_view nested = "/* a /* b */ c */ SELECT 1";
+  EXPECT_EQ(BlockCommentEnd(nested, 0), 17u);
+  EXPECT_EQ(BlockCommentEnd("/* never closed", 0), std::string_view::npos);
+  EXPECT_EQ(SkipBlankAndComments(nested, 0), 18u);
+  EXPECT_EQ(SkipBlankAndComments("  -- note\n\t/* x */ ALTER", 0), 19u);
+  EXPECT_EQ(SkipBlankAndComments("  /* open", 0), 2u);
+}
+
 }  // namespace tandem::sql
