@@ -23,6 +23,7 @@ const char* StateColor(migrate::MigrationState state) {
     case migrate::MigrationState::kApplied:
       return "32";
     case migrate::MigrationState::kPending:
+    case migrate::MigrationState::kRunning:
       return "33";
     default:
       return "31";
@@ -180,7 +181,7 @@ std::string StatusText(const std::vector<migrate::StatusEntry>& entries, bool co
   }
   out << "\n";
   bool first = true;
-  for (const char* s : {"applied", "pending", "failed", "drifted", "missing-file"}) {
+  for (const char* s : {"applied", "running", "pending", "failed", "drifted", "missing-file"}) {
     if (!counts[s]) continue;
     out << (first ? "" : ", ") << counts[s] << " " << s;
     first = false;

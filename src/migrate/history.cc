@@ -21,8 +21,18 @@ std::string_view StateName(MigrationState state) {
       return "drifted";
     case MigrationState::kMissingFile:
       return "missing-file";
+    case MigrationState::kRunning:
+      return "running";
   }
   return "unknown";
+}
+
+void MarkRunning(std::vector<StatusEntry>& entries, bool runner_lock_held) {
+  if (!runner_lock_held) return;
+  for (StatusEntry& e : entries) {
+    if (e.row && e.row->status == "running" && e.state == MigrationState::kFailed)
+      e.state = MigrationState::kRunning;
+  }
 }
 
 std::string FormatEpochMillis(long long millis) {

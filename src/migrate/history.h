@@ -46,6 +46,7 @@ enum class MigrationState {
   kFailed,       // the last attempt failed, or was interrupted
   kDrifted,      // applied, but the file changed since
   kMissingFile,  // applied, but no file has this version
+  kRunning,      // another runner is applying it right now (it holds the runner lock)
 };
 std::string_view StateName(MigrationState state);
 
@@ -62,6 +63,10 @@ struct StatusEntry {
 // One entry per version in the files or the history, ordered by version.
 std::vector<StatusEntry> ComputeStatus(const MigrationSet& files,
                                        const std::vector<HistoryRow>& history);
+
+// A "running" row means a runner died mid-way (kFailed) unless a runner holds the lock now:
+// then it is being applied. Call with whether the runner lock is held.
+void MarkRunning(std::vector<StatusEntry>& entries, bool runner_lock_held);
 
 // 1700000000123 -> "2023-11-14T22:13:20.123Z" (UTC, ISO 8601).
 std::string FormatEpochMillis(long long millis);

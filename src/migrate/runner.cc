@@ -98,6 +98,7 @@ RunReport Up(pg::Connection& connection, MigrationSet& files, const UpOptions& o
   }
   for (StatusEntry* e : todo) {
     Status split = SplitSections(*const_cast<Migration*>(e->migration));
+    if (split.ok()) split = CheckResume(*e->migration, e->row);
     if (!split.ok()) {
       report.status = split;
       return report;

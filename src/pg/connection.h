@@ -19,6 +19,7 @@
 
 typedef struct pg_conn PGconn;
 typedef struct pg_result PGresult;
+typedef struct pg_cancel PGcancel;
 
 namespace tandem::pg {
 
@@ -90,6 +91,8 @@ struct ConnectOptions {
   // search_path), so built-ins cannot be shadowed by objects in public.
   std::string search_path = "public";
   int connect_timeout_seconds = 10;
+  // client_connection_check_interval on PostgreSQL 14+ (0: leave the server's setting).
+  int client_check_interval_ms = 1000;
 };
 
 class Connection {
@@ -118,16 +121,27 @@ class Connection {
   bool alive() const;
   const DatabaseUrl& url() const { return url_; }
 
-  // Asks the server to cancel the statement running on this connection (thread-safe).
+  // Asks the server to cancel the statement running on this connection (thread-safe: may be
+  // called from another thread while this one waits for a result).
   void RequestCancel();
+
+  // Returns the session to the state Open left it in: what a migration SET (search_path,
+  // timeouts, role, ...) does not leak into the next one.
+  Status ResetSession();
+  // The same as steps, for a caller that sends them in a pipeline of its own.
+  std::vector<PipelineStep> ResetSessionSteps() const;
 
   std::vector<Notice> TakeNotices();
 
  private:
   Connection(PGconn* conn, DatabaseUrl url);
   static void OnNotice(void* self, const PGresult* result);
+  Status ApplySessionSettings();
+  PipelineStep SessionSettingsStep() const;
 
   PGconn* conn_;
+  PGcancel* cancel_ = nullptr;
+  ConnectOptions options_;
   DatabaseUrl url_;
   int backend_pid_ = 0;
   std::vector<Notice> notices_;
