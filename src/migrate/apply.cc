@@ -8,6 +8,7 @@
 #include <span>
 
 #include "base/sha256.h"
+#include "migrate/execute_statement.h"
 #include "migrate/state.h"
 #include "pg/quote.h"
 #include "sql/parser.h"
@@ -158,7 +159,7 @@ std::vector<ApplyOutcome> ApplyTransactionalRun(pg::Connection& connection,
     steps.push_back({"BEGIN", {}});
     for (auto& step : LimitSteps(options.limits, /*local=*/true)) steps.push_back(std::move(step));
     size_t first_statement = steps.size();
-    for (const Statement& statement : statements) steps.push_back({statement.sql, {}});
+    for (const Statement& statement : statements) steps.push_back(StatementStep(statement));
     std::vector<std::string> checksums;
     for (const auto& st : statements) checksums.push_back(StatementChecksum(st));
     steps.push_back({RecordAppliedSql(options),
@@ -328,7 +329,7 @@ ApplyOutcome ApplyStatementByStatement(pg::Connection& connection, const Migrati
         status = connection.Exec(to_drop.front());
         if (status.ok()) to_drop.erase(to_drop.begin());
       }
-      if (status.ok()) status = connection.Exec(statement.sql);
+      if (status.ok()) status = ExecuteStatement(connection, statement);
       CollectNotices(connection, outcome);
       if (status.ok()) break;
       if (concurrent) {
@@ -465,8 +466,12 @@ std::vector<ApplyOutcome> ApplyUpAll(pg::Connection& connection, const std::vect
       ++begin;
       continue;
     }
-    size_t end = begin;
-    while (end < items.size() && items[end].migration->transactional) ++end;
+    // A migration with COPY rows goes alone: pipeline mode cannot carry COPY.
+    size_t end = begin + 1;
+    while (!HasCopyRows(*item.migration) && end < items.size() &&
+           items[end].migration->transactional && !HasCopyRows(*items[end].migration)) {
+      ++end;
+    }
     auto run = ApplyTransactionalRun(connection,
                                      std::span<const UpItem>(items.data() + begin, end - begin));
     bool failed = run.size() < end - begin || !run.back().succeeded;
@@ -493,7 +498,7 @@ ApplyOutcome ApplyDown(pg::Connection& connection, const Migration& migration,
   }
   for (const Statement& statement : statements) {
     if (!status.ok()) break;
-    status = connection.Exec(statement.sql);
+    status = ExecuteStatement(connection, statement);
     if (!status.ok()) {
       failed = &statement;
       break;

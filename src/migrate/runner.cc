@@ -187,16 +187,14 @@ RunReport Down(pg::Connection& connection, MigrationSet& files, const DownOption
       report.status =
           Status::InvalidInput("migration " + m.version + " has no down section")
               .WithLocation({m.paths.empty() ? "" : m.paths.front(), m.up.location.line, 0})
-              .WithHint(
-                  "add a \"-- migrate:down\" section (or a down file), or revert with a "
-                  "new forward migration");
+              .WithHint(DownSectionHint(files.layout, m));
       return report;
     }
     if (e->state == MigrationState::kDrifted) {
       report.warnings.push_back("reverting " + m.version +
                                 " although its file changed since it was applied");
     }
-    Status split = SplitSections(m);
+    Status split = SplitDownSection(m);
     if (!split.ok()) {
       report.status = split;
       return report;
