@@ -75,11 +75,22 @@ TEST_F(HistoriesTest, DownSectionThatDoesNotParseBlocksOnlyDown) {
   }
   EXPECT_TRUE(found) << lint.out;
 
+  // A pending migration's broken down section does not stop release either (its lint gate
+  // judges what release runs).
+  dir_.Write("db/migrations/2024-01-03-000000_c/up.sql", "CREATE TABLE c (id int);\n");
+  dir_.Write("db/migrations/2024-01-03-000000_c/down.sql", "DROP TABLE c DROP;\n");
+  release = Run({"release"});
+  EXPECT_EQ(release.exit_code, 0) << release.out << release.err;
+  EXPECT_EQ(QueryValue("SELECT to_regclass('c') IS NOT NULL"), "t");
+  dir_.Write("db/migrations/2024-01-03-000000_c/down.sql", "DROP TABLE c;\n");
+
   // Fixing the down section makes down work.
   dir_.Write("db/migrations/2024-01-01-000000_a/down.sql", "DROP TABLE a;\n");
-  down = Run({"down", "--steps", "2"});
+  down = Run({"down", "--steps", "3"});
   EXPECT_EQ(down.exit_code, 0) << down.out << down.err;
-  EXPECT_EQ(QueryValue("SELECT to_regclass('a') IS NULL AND to_regclass('b') IS NULL"), "t");
+  EXPECT_EQ(QueryValue("SELECT to_regclass('a') IS NULL AND to_regclass('b') IS NULL AND "
+                       "to_regclass('c') IS NULL"),
+            "t");
 }
 
 // Editing only the down section of an applied migration is not drift: status says the down
