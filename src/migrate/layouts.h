@@ -24,9 +24,9 @@ struct LoadOptions {
   // False leaves Migration::checksum empty: lint reads SQL, never compares checksums, and
   // hashing every file was a tenth of its run time on a corpus.
   bool checksums = true;
-  // False skips the separate down files of multi-file layouts (golang-migrate, Diesel, ...):
-  // lint reads only up SQL, and they were half of the files it opened. Their paths stay in
-  // Migration::paths; Migration::down is left empty.
+  // False skips the separate down files of multi-file layouts (golang-migrate, Diesel, ...),
+  // for readers of up SQL only (half of the files otherwise). Their paths stay in
+  // Migration::paths; Migration::down is left empty. Lint reads them: it checks their syntax.
   bool read_down_files = true;
   // Threads that read and parse files (0: one per core).
   int threads = 0;
