@@ -10,6 +10,7 @@
 #include "base/interrupt.h"
 #include "base/sha256.h"
 #include "migrate/bare_statement.h"
+#include "migrate/execute_statement.h"
 #include "migrate/runner_lock.h"
 #include "migrate/state.h"
 #include "pg/quote.h"
@@ -220,7 +221,7 @@ std::vector<ApplyOutcome> ApplyTransactionalRun(pg::Connection& connection,
     steps.push_back({"BEGIN", {}});
     for (auto& step : LimitSteps(options.limits, /*local=*/true)) steps.push_back(std::move(step));
     size_t first_statement = steps.size();
-    for (const Statement& statement : statements) steps.push_back({statement.sql, {}});
+    for (const Statement& statement : statements) steps.push_back(StatementStep(statement));
     std::vector<std::string> checksums;
     for (const auto& st : statements) checksums.push_back(StatementChecksum(st));
     // The history row runs under tandem's limits, not a timeout the migration SET for itself.
@@ -299,7 +300,7 @@ Status RunWithProgress(pg::Connection& connection, const Migration& migration,
   std::vector<pg::PipelineStep> steps;
   steps.push_back({"BEGIN", {}});
   for (auto& step : LimitSteps(options.limits, /*local=*/true)) steps.push_back(std::move(step));
-  steps.push_back({statement.sql, {}});
+  steps.push_back(StatementStep(statement));
   steps.push_back(BookkeepingLimitsStep(options.limits));
   steps.push_back({ProgressSql(options),
                    {migration.version, std::to_string(done_after), StatementChecksum(statement)},
@@ -683,8 +684,12 @@ std::vector<ApplyOutcome> ApplyUpAll(pg::Connection& connection, const std::vect
       ++begin;
       continue;
     }
-    size_t end = begin;
-    while (end < items.size() && items[end].migration->transactional) ++end;
+    // A migration with COPY rows goes alone: pipeline mode cannot carry COPY.
+    size_t end = begin + 1;
+    while (!HasCopyRows(*item.migration) && end < items.size() &&
+           items[end].migration->transactional && !HasCopyRows(*items[end].migration)) {
+      ++end;
+    }
     auto run = ApplyTransactionalRun(connection,
                                      std::span<const UpItem>(items.data() + begin, end - begin));
     bool failed = run.size() < end - begin || !run.back().succeeded;
@@ -711,7 +716,7 @@ ApplyOutcome ApplyDown(pg::Connection& connection, const Migration& migration,
   }
   for (const Statement& statement : statements) {
     if (!status.ok()) break;
-    status = connection.Exec(statement.sql);
+    status = ExecuteStatement(connection, statement);
     if (!status.ok()) {
       failed = &statement;
       break;

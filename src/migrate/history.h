@@ -55,12 +55,23 @@ struct StatusEntry {
   std::string name;
   Phase phase = Phase::kPreDeploy;
   MigrationState state = MigrationState::kPending;
-  bool out_of_order = false;             // pending, but older than the newest applied migration
+  bool out_of_order = false;  // pending, but older than the newest applied migration
+  // Applied, and only the down section (or down file) changed since: not drift, since applying
+  // never ran it, but `tandem down` will run the new text.
+  bool down_changed = false;
   const Migration* migration = nullptr;  // nullptr for missing-file
   const HistoryRow* row = nullptr;       // nullptr when never recorded
 };
 
-// One entry per version in the files or the history, ordered by version.
+// Whether an applied migration's recorded checksum still matches its files; see
+// Migration::checksum for the recorded forms.
+struct ChecksumMatch {
+  bool up_unchanged = false;
+  bool down_changed = false;
+};
+ChecksumMatch MatchRecordedChecksum(const Migration& migration, const std::string& recorded);
+
+// One entry per version in the files or the history, ordered by version (the layout's order).
 std::vector<StatusEntry> ComputeStatus(const MigrationSet& files,
                                        const std::vector<HistoryRow>& history);
 

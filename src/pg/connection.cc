@@ -205,6 +205,48 @@ Result<QueryResult> Connection::Query(std::string_view sql, const std::vector<Pa
   return QueryResult(std::move(columns), std::move(rows), std::move(tag));
 }
 
+Result<QueryResult> Connection::CopyIn(std::string_view sql, std::string_view data) {
+  std::string text(sql);
+  PGresult* result = PQexecParams(conn_, text.c_str(), 0, nullptr, nullptr, nullptr, nullptr, 0);
+  ExecStatusType status = result ? PQresultStatus(result) : PGRES_FATAL_ERROR;
+  if (status != PGRES_COPY_IN) {
+    // Not a COPY from the client after all: Query's handling (errors, or refusing COPY TO
+    // STDOUT) applies. Leave any COPY OUT mode first.
+    Status error =
+        status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK
+            ? Status::InvalidInput("statement given COPY rows is not COPY ... FROM STDIN")
+            : ErrorStatus(conn_, result);
+    if (status == PGRES_COPY_OUT || status == PGRES_COPY_BOTH) {
+      error = Status::InvalidInput("COPY to the client is not supported in migrations")
+                  .WithHint("load data with COPY ... FROM STDIN or INSERT");
+      PQputCopyEnd(conn_, "tandem does not read COPY data");
+    }
+    if (result) PQclear(result);
+    while (PGresult* r = PQgetResult(conn_)) PQclear(r);
+    return error;
+  }
+  PQclear(result);
+  // Sent in pieces: PQputCopyData takes an int length, and a blocking connection flushes as
+  // it goes, so memory stays bounded by the caller's text.
+  constexpr size_t kPiece = 1 << 20;
+  bool sent = true;
+  for (size_t at = 0; at < data.size() && sent; at += kPiece) {
+    size_t n = std::min(kPiece, data.size() - at);
+    sent = PQputCopyData(conn_, data.data() + at, static_cast<int>(n)) == 1;
+  }
+  if (PQputCopyEnd(conn_, sent ? nullptr : "tandem could not send the COPY rows") != 1)
+    sent = false;
+  result = PQgetResult(conn_);
+  status = result ? PQresultStatus(result) : PGRES_FATAL_ERROR;
+  Status error = status == PGRES_COMMAND_OK ? Status::Ok() : ErrorStatus(conn_, result);
+  std::string tag = result ? PQcmdStatus(result) : "";
+  if (result) PQclear(result);
+  while (PGresult* r = PQgetResult(conn_)) PQclear(r);
+  if (!error.ok()) return error;
+  if (!sent) return ErrorStatus(conn_, nullptr);
+  return QueryResult({}, {}, std::move(tag));
+}
+
 Status Connection::Exec(std::string_view sql, const std::vector<Param>& params) {
   auto result = Query(sql, params);
   return result.ok() ? Status::Ok() : result.status();
@@ -247,7 +289,8 @@ PipelineOutcome Connection::ExecPipeline(const std::vector<PipelineStep>& steps)
   if (std::any_of(steps.begin(), steps.end(),
                   [](const PipelineStep& s) { return IsCopy(s.sql); })) {
     for (const PipelineStep& step : steps) {
-      auto result = Query(step.sql, step.params);
+      auto result =
+          step.copy_data ? CopyIn(step.sql, *step.copy_data) : Query(step.sql, step.params);
       outcome.error = result.status();
       outcome.notices_after_step.push_back(notices_.size());
       outcome.first_values.push_back(result.ok() && result->rows() > 0 ? result->Get(0, 0) : "");

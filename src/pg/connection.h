@@ -70,6 +70,9 @@ struct PipelineStep {
   // statements, which run once per migration and whose parse and plan would otherwise cost
   // more server time than a small migration itself.
   bool reuse_plan = false;
+  // The rows of a `COPY ... FROM STDIN` step, sent with CopyIn (the pipeline falls back to one
+  // statement at a time for COPY). Points into the caller's text, which must outlive the call.
+  std::optional<std::string_view> copy_data;
 };
 
 struct PipelineOutcome {
@@ -108,6 +111,10 @@ class Connection {
   Result<QueryResult> Query(std::string_view sql, const std::vector<Param>& params = {});
   // Query, discarding rows.
   Status Exec(std::string_view sql, const std::vector<Param>& params = {});
+  // Runs a `COPY ... FROM STDIN` statement and sends `data` as its rows through libpq's COPY
+  // protocol (text or CSV as the statement says; no `\.` line needed). The server's error
+  // (a bad row names its line of `data` in its CONTEXT) ends it as any statement's does.
+  Result<QueryResult> CopyIn(std::string_view sql, std::string_view data);
 
   // Runs the steps in order, stopping at the first failure, with one round trip per chunk of
   // steps instead of one per step (libpq's pipeline mode). The server skips every step after a
