@@ -115,6 +115,11 @@ Result<MigrationTrace> TraceInTransaction(const migrate::Migration& migration,
     }
     TANDEM_ASSIGN_OR_RETURN(CatalogSnapshot after, TakeSnapshot(shadow, pid));
     DiffSnapshots(baseline, before, after, st);
+    for (const auto& [oid, mode] : before.locks) {
+      const RelationInfo* relation = baseline.Find(oid);
+      if (relation)
+        st.held.push_back({relation->DisplayName(), std::string(1, relation->kind), mode});
+    }
     st.overhead_ms = MsBetween(t1, Clock::now());
     if (input.observer) {
       input.observer->AfterStatement(shadow, migration, st, before, after, true);

@@ -193,6 +193,70 @@ TEST_F(VerifyTest, AStaticErrorTheTraceContradictsIsRefuted) {
   EXPECT_FALSE(report->HasErrors());
 }
 
+// A second CREATE TRIGGER on the same table takes no new lock: the first one's SHARE ROW
+// EXCLUSIVE is already held, and still blocks the app's writes until COMMIT. Both findings are
+// confirmed; none is "refuted" for want of a new lock.
+TEST_F(VerifyTest, ALockTheTransactionAlreadyHoldsStillConfirmsTheFinding) {
+  dir_.Write(
+      "db/migrations/1_base.sql",
+      "-- migrate:up\nCREATE TABLE t (id int PRIMARY KEY, v text);\n"
+      "INSERT INTO t SELECT g, 'x' FROM generate_series(1, 1000) g;\n"
+      "CREATE FUNCTION f() RETURNS trigger LANGUAGE plpgsql AS $$BEGIN RETURN NEW; END$$;\n");
+  dir_.Write("db/migrations/2_triggers.sql",
+             "-- migrate:up\n"
+             "CREATE TRIGGER a BEFORE INSERT ON t FOR EACH ROW EXECUTE FUNCTION f();\n"
+             "CREATE TRIGGER b BEFORE UPDATE ON t FOR EACH ROW EXECUTE FUNCTION f();\n");
+  auto report = VerifyAfter("1");
+  ASSERT_TRUE(report.ok()) << report.status().ToString();
+  std::vector<int> confirmed;
+  for (const auto& f : report->findings) {
+    if (f.rule != "trigger-on-existing-table") continue;
+    EXPECT_EQ(f.verdict, "confirmed") << f.line << ": " << f.detail;
+    if (f.verdict == "confirmed") confirmed.push_back(f.line);
+    if (f.line == 3) {
+      EXPECT_NE(f.detail.find("already holds SHARE ROW EXCLUSIVE on t"), std::string::npos)
+          << f.detail;
+    }
+  }
+  EXPECT_EQ(confirmed, (std::vector<int>{2, 3}));
+}
+
+// varchar to text keeps the table's files but rebuilds an expression index on the column,
+// under ACCESS EXCLUSIVE, also when an earlier statement of the transaction already took that
+// lock (the statement itself then takes only SHARE, for the rebuild). The finding says so and
+// recommends moving the rebuild out, not CREATE INDEX CONCURRENTLY or NOT VALID in its place.
+TEST_F(VerifyTest, AnIndexRebuiltByAlterTypeIsReportedUnderAccessExclusive) {
+  dir_.Write("db/migrations/1_base.sql",
+             "-- migrate:up\nCREATE TABLE t (id int PRIMARY KEY, k varchar(20));\n"
+             "CREATE INDEX t_k_lower ON t (lower(k));\n"
+             "INSERT INTO t SELECT g, 'k' || g FROM generate_series(1, 2000) g;\n");
+  dir_.Write("db/migrations/2_retype.sql",
+             "-- migrate:up\nALTER TABLE t ADD COLUMN z int;\n"
+             "ALTER TABLE t ALTER COLUMN k TYPE text;\n");
+  auto report = VerifyAfter("1");
+  ASSERT_TRUE(report.ok()) << report.status().ToString();
+  ASSERT_EQ(report->migrations.size(), 1u);
+  const StatementTrace& retype = report->migrations[0].statements.at(1);
+  EXPECT_EQ(retype.rewrites, std::vector<std::string>{"t_k_lower"}) << "the table kept its files";
+  const Finding* rebuild = FindRule(*report, "index-rebuild");
+  ASSERT_NE(rebuild, nullptr) << ReportToText(*report);
+  EXPECT_EQ(rebuild->line, 3);
+  EXPECT_NE(rebuild->message.find("rebuilds index t_k_lower of t"), std::string::npos)
+      << rebuild->message;
+  EXPECT_NE(rebuild->message.find("under ACCESS EXCLUSIVE"), std::string::npos) << rebuild->message;
+  EXPECT_NE(rebuild->detail.find("earlier statement"), std::string::npos) << rebuild->detail;
+  EXPECT_EQ(rebuild->hint.find("NOT VALID"), std::string::npos) << rebuild->hint;
+  EXPECT_EQ(rebuild->hint.find("use CREATE INDEX CONCURRENTLY"), std::string::npos)
+      << rebuild->hint;
+  EXPECT_NE(rebuild->hint.find("DROP INDEX CONCURRENTLY"), std::string::npos) << rebuild->hint;
+  for (const auto& f : report->findings) {
+    if (f.version != "2" || f.line != 3) continue;
+    EXPECT_NE(f.rule, "table-scan") << "the scan is the rebuild";
+    EXPECT_NE(f.verdict, "refuted") << f.rule << ": " << f.detail;
+    EXPECT_EQ(f.message.find("under SHARE"), std::string::npos) << f.message;
+  }
+}
+
 TEST_F(VerifyTest, SampleRowsFillParentsBeforeChildren) {
   auto c = Connect();
   for (const char* sql : {
