@@ -239,32 +239,44 @@ Result<std::vector<LintSequence>> CollectPaths(const std::vector<std::string>& p
     fs::path file;      // normalised
     // Keys of the directories whose history it may belong to, in order (see `load` below).
     std::vector<std::string> candidates;
+    bool checked = false;  // known to be a regular file (else a `.sql` path not stat'ed yet)
   };
   std::vector<LintSequence> out;
   std::vector<NamedFile> named;
-  for (const auto& path : paths) {
-    std::error_code ec;
-    fs::file_status status = fs::status(path, ec);  // one stat per path: lists are long
-    if (!fs::exists(status)) {
-      return Status::InvalidInput("could not lint \"" + path + "\": no such file or directory");
-    }
-    std::string given = path;
-    if (fs::is_directory(status)) {
-      if (!IsMigrationFolder(path, layout)) {
-        CollectDirectory(path, layout, out, /*threads=*/0);
-        continue;
-      }
-      given = (fs::path(path) / "up.sql").string();
-    }
-    NamedFile f{given, fs::path(Normal(given)), {}};
+  auto add_file = [&](std::string given, bool checked) {
+    NamedFile f{given, fs::path(Normal(given)), {}, checked};
     fs::path dir = f.file.parent_path();
     // Diesel's up.sql and down.sql belong to the folder's parent; the folder comes second.
     if (f.file.filename() == "up.sql" || f.file.filename() == "down.sql")
       f.candidates.push_back("M" + dir.parent_path().string());
     f.candidates.push_back("L" + dir.string());
     named.push_back(std::move(f));
+  };
+  // A path that is not a `.sql` file of a directory listing: one stat says what it is.
+  auto add_path = [&](const std::string& path) -> Status {
+    std::error_code ec;
+    fs::file_status status = fs::status(path, ec);
+    if (!fs::exists(status)) {
+      return Status::InvalidInput("could not lint \"" + path + "\": no such file or directory");
+    }
+    if (!fs::is_directory(status)) {
+      add_file(path, true);
+    } else if (IsMigrationFolder(path, layout)) {
+      add_file((fs::path(path) / "up.sql").string(), true);
+    } else {
+      CollectDirectory(path, layout, out, /*threads=*/0);
+    }
+    return Status::Ok();
+  };
+  for (const auto& path : paths) {
+    // A `.sql` path is looked up in its directory's listing first: a file list is long, and
+    // the listing proves the file exists without a stat per file.
+    if (path.ends_with(".sql")) {
+      add_file(path, false);
+    } else {
+      TANDEM_RETURN_IF_ERROR(add_path(path));
+    }
   }
-  if (named.empty()) return out;
 
   // Each directory is loaded once; the first candidates of every file (nearly always the
   // right ones) load on all cores, as a directory's subdirectories do.
@@ -279,12 +291,14 @@ Result<std::vector<LintSequence>> CollectPaths(const std::vector<std::string>& p
   }
   ParallelFor(first.size(), 0, [&](size_t i) { contexts.at(first[i]) = load(first[i]); });
   size_t next_order = 0;
-  for (const auto& f : named) {
+  for (size_t n = 0; n < named.size(); ++n) {  // add_path may append while this runs
     bool found = false;
-    for (const auto& candidate : f.candidates) {
+    for (size_t c = 0; c < named[n].candidates.size() && !found; ++c) {
+      std::string candidate = named[n].candidates[c];
       auto it = contexts.find(candidate);
       if (it == contexts.end()) it = contexts.emplace(candidate, load(candidate)).first;
       DirectoryContext& context = it->second;
+      const NamedFile& f = named[n];
       std::string key = f.file.string();
       if (context.other_files.count(key)) {
         found = true;  // a down file: its migration is judged by its up section
@@ -300,11 +314,17 @@ Result<std::vector<LintSequence>> CollectPaths(const std::vector<std::string>& p
       if (context.last_named == 0) context.order = ++next_order;
       context.last_named = std::max(context.last_named, unit->second + 1);
       found = true;
-      break;
+    }
+    if (found) continue;
+    if (!named[n].checked) {
+      // Not in any listing: missing, a directory named `.sql`, or a file no layout claims.
+      std::string given = named[n].given;
+      TANDEM_RETURN_IF_ERROR(add_path(given));
+      continue;
     }
     // Down files are never linted, as when their directory is: lint judges what up applies.
-    if (!found && !IsDownFile(f.file.filename().string())) {
-      TANDEM_ASSIGN_OR_RETURN(LintUnit unit, PlainFileUnit(f.given));
+    if (!IsDownFile(named[n].file.filename().string())) {
+      TANDEM_ASSIGN_OR_RETURN(LintUnit unit, PlainFileUnit(named[n].given));
       out.push_back({std::move(unit)});
     }
   }
