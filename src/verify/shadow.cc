@@ -255,10 +255,71 @@ Status FillSampleRows(pg::Connection& shadow, int rows, std::vector<std::string>
     return found;
   };
 
+  // The INSERT for `table`, with the columns of its required foreign keys (and of optional
+  // key `also`, -1 for none) from parent rows; nullopt with `impossible` set when a NOT NULL
+  // column has no generator.
+  auto build = [&](const std::string& name, const Table& table, int also,
+                   std::vector<std::string>& impossible) -> std::string {
+    std::string ctes, from = "pg_catalog.generate_series(1, " + std::to_string(rows) + ") g";
+    std::vector<std::string> names, values;
+    std::set<std::string> from_parent;
+    for (size_t k = 0; k < table.foreign_keys.size(); ++k) {
+      const ForeignKey& fk = table.foreign_keys[k];
+      bool taken = false;
+      for (const auto& c : fk.columns) taken |= from_parent.count(c) > 0;
+      if ((!fk.required && static_cast<int>(k) != also) || taken) continue;
+      if (fk.parent == name) {
+        impossible.push_back("foreign key to itself on (" + fk.columns.front() + ")");
+        continue;
+      }
+      // Row g of the child takes row (g - 1) % count of the parent: distinct parents while
+      // there are enough, so one-to-one keys (unique referencing columns) fill too.
+      std::string cte = "fk" + std::to_string(k), list;
+      for (size_t i = 0; i < fk.parent_columns.size(); ++i) {
+        list += pg::QuoteIdentifier(fk.parent_columns[i]) + " AS c" + std::to_string(i) + ", ";
+      }
+      ctes += (ctes.empty() ? "WITH " : ", ") + cte + " AS (SELECT " + list +
+              "pg_catalog.row_number() OVER () - 1 AS rn FROM " + fk.parent + ")";
+      from += " JOIN " + cte + " ON " + cte + ".rn = (g - 1) % (SELECT pg_catalog.count(*) FROM " +
+              fk.parent + ")";
+      for (size_t i = 0; i < fk.columns.size(); ++i) {
+        names.push_back(pg::QuoteIdentifier(fk.columns[i]));
+        values.push_back(cte + ".c" + std::to_string(i));
+        from_parent.insert(fk.columns[i]);
+      }
+    }
+    std::set<std::string> optional_fk;  // nullable foreign key columns: left NULL
+    for (const auto& fk : table.foreign_keys) {
+      if (!fk.required) optional_fk.insert(fk.columns.begin(), fk.columns.end());
+    }
+    for (const auto& c : table.columns) {
+      if (c.skip || from_parent.count(c.name) || optional_fk.count(c.name)) continue;
+      std::string value = value_for(c);
+      if (value.empty()) {
+        if (c.not_null) impossible.push_back(c.name + " (" + c.type + ")");
+        continue;
+      }
+      names.push_back(pg::QuoteIdentifier(c.name));
+      values.push_back(value);
+    }
+    if (names.empty()) {
+      return "DO $tandem$ BEGIN FOR i IN 1.." + std::to_string(rows) + " LOOP INSERT INTO " + name +
+             " DEFAULT VALUES; END LOOP; END $tandem$";
+    }
+    std::string list, exprs;
+    for (size_t i = 0; i < names.size(); ++i) {
+      list += (i ? ", " : "") + names[i];
+      exprs += (i ? ", " : "") + values[i];
+    }
+    return ctes + (ctes.empty() ? "" : " ") + "INSERT INTO " + name + " (" + list + ") SELECT " +
+           exprs + " FROM " + from;
+  };
+
   // Parents before children: a table is filled once every parent of its required foreign
-  // keys has rows. A parent that could not be filled leaves its children empty, named.
+  // keys has rows (and, while that leaves something to do, of its optional ones too). A parent
+  // that could not be filled leaves its children empty, named.
   std::set<std::string> filled, failed;
-  bool progress = true;
+  bool progress = true, wait_for_optional = true;
   while (progress && filled.size() + failed.size() < tables.size()) {
     progress = false;
     for (auto& [name, table] : tables) {
@@ -266,9 +327,10 @@ Status FillSampleRows(pg::Connection& shadow, int rows, std::vector<std::string>
       bool ready = true;
       std::string missing_parent;
       for (const auto& fk : table.foreign_keys) {
-        if (!fk.required || fk.parent == name || filled.count(fk.parent)) continue;
+        if (fk.parent == name || filled.count(fk.parent)) continue;
+        if (!fk.required && (!wait_for_optional || failed.count(fk.parent))) continue;
         ready = false;
-        if (failed.count(fk.parent)) missing_parent = fk.parent;
+        if (fk.required && failed.count(fk.parent)) missing_parent = fk.parent;
       }
       if (!missing_parent.empty()) {
         failed.insert(name);
@@ -278,49 +340,8 @@ Status FillSampleRows(pg::Connection& shadow, int rows, std::vector<std::string>
       }
       if (!ready) continue;
       progress = true;
-      std::string ctes, from = "pg_catalog.generate_series(1, " + std::to_string(rows) + ") g";
-      std::vector<std::string> names, values;
-      std::set<std::string> from_parent;
       std::vector<std::string> impossible;
-      for (size_t k = 0; k < table.foreign_keys.size(); ++k) {
-        const ForeignKey& fk = table.foreign_keys[k];
-        bool taken = false;
-        for (const auto& c : fk.columns) taken |= from_parent.count(c) > 0;
-        if (!fk.required || taken) continue;
-        if (fk.parent == name) {
-          impossible.push_back("foreign key to itself on (" + fk.columns.front() + ")");
-          continue;
-        }
-        // Row g of the child takes row (g - 1) % count of the parent: distinct parents while
-        // there are enough, so one-to-one keys (unique referencing columns) fill too.
-        std::string cte = "fk" + std::to_string(k), list;
-        for (size_t i = 0; i < fk.parent_columns.size(); ++i) {
-          list += pg::QuoteIdentifier(fk.parent_columns[i]) + " AS c" + std::to_string(i) + ", ";
-        }
-        ctes += (ctes.empty() ? "WITH " : ", ") + cte + " AS (SELECT " + list +
-                "pg_catalog.row_number() OVER () - 1 AS rn FROM " + fk.parent + ")";
-        from += " JOIN " + cte + " ON " + cte +
-                ".rn = (g - 1) % (SELECT pg_catalog.count(*) FROM " + fk.parent + ")";
-        for (size_t i = 0; i < fk.columns.size(); ++i) {
-          names.push_back(pg::QuoteIdentifier(fk.columns[i]));
-          values.push_back(cte + ".c" + std::to_string(i));
-          from_parent.insert(fk.columns[i]);
-        }
-      }
-      std::set<std::string> optional_fk;  // nullable foreign key columns: left NULL
-      for (const auto& fk : table.foreign_keys) {
-        if (!fk.required) optional_fk.insert(fk.columns.begin(), fk.columns.end());
-      }
-      for (const auto& c : table.columns) {
-        if (c.skip || from_parent.count(c.name) || optional_fk.count(c.name)) continue;
-        std::string value = value_for(c);
-        if (value.empty()) {
-          if (c.not_null) impossible.push_back(c.name + " (" + c.type + ")");
-          continue;
-        }
-        names.push_back(pg::QuoteIdentifier(c.name));
-        values.push_back(value);
-      }
+      std::string sql = build(name, table, -1, impossible);
       if (!impossible.empty()) {
         std::string list;
         for (const auto& i : impossible) list += (list.empty() ? "" : ", ") + i;
@@ -328,26 +349,25 @@ Status FillSampleRows(pg::Connection& shadow, int rows, std::vector<std::string>
         failed.insert(name);
         continue;
       }
-      std::string sql;
-      if (names.empty()) {
-        sql = "DO $tandem$ BEGIN FOR i IN 1.." + std::to_string(rows) + " LOOP INSERT INTO " +
-              name + " DEFAULT VALUES; END LOOP; END $tandem$";
-      } else {
-        std::string list, exprs;
-        for (size_t i = 0; i < names.size(); ++i) {
-          list += (i ? ", " : "") + names[i];
-          exprs += (i ? ", " : "") + values[i];
-        }
-        sql = ctes + (ctes.empty() ? "" : " ") + "INSERT INTO " + name + " (" + list + ") SELECT " +
-              exprs + " FROM " + from;
-      }
       Status s = shadow.Exec(sql);
+      // A CHECK such as num_nonnulls(a_id, b_id) = 1 wants one of the nullable foreign keys
+      // filled: try each in turn.
+      for (size_t k = 0; !s.ok() && s.sqlstate() == "23514" && k < table.foreign_keys.size(); ++k) {
+        const ForeignKey& fk = table.foreign_keys[k];
+        if (fk.required || fk.parent == name || !filled.count(fk.parent)) continue;
+        std::vector<std::string> ignored;
+        if (shadow.Exec(build(name, table, static_cast<int>(k), ignored)).ok()) s = Status::Ok();
+      }
       if (s.ok()) {
         filled.insert(name);
       } else {
         failed.insert(name);
         warn("could not fill " + name + ": " + s.message());
       }
+    }
+    if (!progress && wait_for_optional) {
+      wait_for_optional = false;  // optional keys in a cycle: stay NULL
+      progress = true;
     }
   }
   for (const auto& [name, table] : tables) {

@@ -306,10 +306,38 @@ TEST_F(VerifyTest, SampleRowsFillExtensionTypesUniqueColumnsAndCompositeKeys) {
   EXPECT_NE(warnings[0].find("public.odd: l (pg_lsn)"), std::string::npos) << warnings[0];
 }
 
-// Sample rows on a real schema: lemmy's history, applied as far as PostgreSQL 15 takes it (a
-// later migration uses a subquery without an alias, accepted from PostgreSQL 16), then 100
-// rows asked for per table. Extension types (ltree, tsvector), unique bytea, composite and
-// one-to-one foreign keys all have to be satisfied for a table to fill.
+// PostgreSQL 16 accepts a subquery in FROM without an alias; 15 does not. Gives the subquery
+// the error points at an alias, which changes nothing else, so that lemmy's whole history
+// applies on the suite's PostgreSQL 15. false when the error is another one.
+bool AliasSubquery(migrate::Migration& m, const Status& error) {
+  if (error.message().find("subquery in FROM must have an alias") == std::string::npos)
+    return false;
+  std::string& text = m.up.text;
+  size_t at = 0;
+  for (int line = m.up.text_line; line < error.location().line && at != std::string::npos; ++line) {
+    at = text.find('\n', at);
+    if (at != std::string::npos) ++at;
+  }
+  if (at == std::string::npos) return false;
+  at += static_cast<size_t>(error.location().column - 1);
+  if (at >= text.size() || text[at] != '(') return false;
+  int depth = 0;
+  for (size_t i = at; i < text.size(); ++i) {
+    depth += text[i] == '(' ? 1 : text[i] == ')' ? -1 : 0;
+    if (depth == 0) {
+      text.insert(i + 1, " AS pg15_alias");
+      m.up.split = false;
+      m.up.statements.clear();
+      return true;
+    }
+  }
+  return false;
+}
+
+// Sample rows on a real schema: lemmy's whole history (subqueries given the alias PostgreSQL
+// 15 needs), then 100 rows asked for per table. Extension types (ltree, tsvector), unique
+// bytea, composite and one-to-one foreign keys, and CHECKs wanting one of several nullable
+// keys set all have to be satisfied for a table to fill; every table left empty is named.
 TEST_F(VerifyTest, SampleRowsFillNinetyPercentOfLemmysTables) {
   const char* env = std::getenv("TANDEM_CORPUS");
   std::string corpus = env && *env ? env : TANDEM_CORPUS_DIR;
@@ -319,15 +347,22 @@ TEST_F(VerifyTest, SampleRowsFillNinetyPercentOfLemmysTables) {
   auto files = migrate::LoadMigrations(corpus + "/lemmy/migrations", load);
   ASSERT_TRUE(files.ok()) << files.status().ToString();
   auto c = Connect();
-  int applied = 0;
+  // Diesel's own bookkeeping table, which lemmy's later migrations put a trigger on.
+  ASSERT_TRUE(c->Exec("CREATE TABLE __diesel_schema_migrations (version varchar(50) PRIMARY KEY, "
+                      "run_on timestamp NOT NULL DEFAULT now())")
+                  .ok());
+  size_t applied = 0;
   Status stopped;
   for (auto& m : files->migrations) {
-    stopped = migrate::SplitSections(m);
+    for (int fixes = 0; fixes < 20; ++fixes) {
+      stopped = migrate::SplitSections(m);
+      if (stopped.ok() || !AliasSubquery(m, stopped)) break;
+    }
     if (stopped.ok()) stopped = ApplyUntraced(*c, m);
     if (!stopped.ok()) break;
     ++applied;
   }
-  EXPECT_GE(applied, 240) << stopped.ToString();
+  EXPECT_EQ(applied, files->migrations.size()) << stopped.ToString();
   std::vector<std::string> warnings;
   ASSERT_TRUE(FillSampleRows(*c, 100, &warnings).ok());
   auto counts = c->Query(
@@ -349,9 +384,9 @@ TEST_F(VerifyTest, SampleRowsFillNinetyPercentOfLemmysTables) {
   std::string all_warnings;
   for (const auto& w : warnings) all_warnings += "\n  " + w;
   double fraction = static_cast<double>(full) / static_cast<double>(counts->rows());
-  std::cout << "lemmy: " << applied << " migrations applied, " << full << " of " << counts->rows()
-            << " tables filled with 100 rows (" << fraction << "); not filled:" << empty
-            << all_warnings << std::endl;
+  std::cout << "lemmy: " << applied << " of " << files->migrations.size() << " migrations applied, "
+            << full << " of " << counts->rows() << " tables filled with 100 rows (" << fraction
+            << "); not filled:" << empty << all_warnings << std::endl;
   EXPECT_GE(fraction, 0.9);
   // Every table left unfilled is named in a warning.
   for (size_t r = 0; r < counts->rows(); ++r) {
