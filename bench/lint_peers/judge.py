@@ -1,0 +1,439 @@
+#!/usr/bin/env python3
+"""Judge each peer case on a real PostgreSQL 15 and compare with `tandem lint`.
+
+For every case file under cases/: a fresh database, the setup, then the migration statement by
+statement with probes between statements (locks from pg_locks in the same transaction, rewrites
+from pg_class.relfilenode, scans from pg_stat_xact_user_tables and the server's DEBUG1 messages),
+then a check of what the old app still finds (tables, columns, enum labels, rows).
+The verdict rules are in README.md. Usage: judge.py --tandem BIN --psql-opts "..." --out DIR
+"""
+import argparse
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+BLOCKING = {"ShareLock", "ShareRowExclusiveLock", "ExclusiveLock", "AccessExclusiveLock"}
+TABLE_KINDS = {"r", "p", "m", "f"}
+
+# Statements PostgreSQL refuses inside a transaction block: the judge cannot read their locks
+# from pg_locks in the same transaction, so it takes the mode the PostgreSQL 15 manual gives
+# (README.md, "Statements run outside a transaction").
+OUTSIDE_TX = [
+    (re.compile(r"^\s*create\s+(unique\s+)?index\s+concurrently", re.I), "ShareUpdateExclusiveLock"),
+    (re.compile(r"^\s*drop\s+index\s+concurrently", re.I), "ShareUpdateExclusiveLock"),
+    (re.compile(r"^\s*reindex\s*(\(\s*concurrently\s*\)|\s+\w+\s+concurrently)", re.I),
+     "ShareUpdateExclusiveLock"),
+    (re.compile(r"^\s*alter\s+table\s+.*\s+detach\s+partition\s+\S+\s+concurrently", re.I | re.S),
+     "ShareUpdateExclusiveLock"),
+    (re.compile(r"^\s*vacuum\s*(\(\s*full\s*(true|on|1)?\s*\)|\s+full\b)", re.I), "AccessExclusiveLock"),
+    (re.compile(r"^\s*vacuum\b", re.I), "ShareUpdateExclusiveLock"),
+    (re.compile(r"^\s*(create|drop)\s+database\b", re.I), None),
+    (re.compile(r"^\s*reindex\s+(system|database)\b", re.I), "ShareLock"),
+    (re.compile(r"^\s*cluster\s*;?\s*$", re.I), "AccessExclusiveLock"),
+]
+TX_BEGIN = re.compile(r"^\s*(begin|start\s+transaction)\b", re.I)
+TX_END = re.compile(r"^\s*(commit|end|rollback|abort)\b(?!\s+prepared)", re.I)
+
+
+def parse_case(path):
+    head, setup, mig, part = {}, [], [], "head"
+    for line in open(path, encoding="utf-8"):
+        s = line.rstrip("\n")
+        if part == "head":
+            if s.strip() == "-- setup:":
+                part = "setup"
+                continue
+            m = re.match(r"^--\s*([a-z_]+):\s?(.*)$", s)
+            if m:
+                key = m.group(1)
+                head[key] = (head[key] + " " + m.group(2)) if key in head else m.group(2)
+            continue
+        if part == "setup" and s.strip() == "-- migration:":
+            part = "mig"
+            continue
+        (setup if part == "setup" else mig).append(line)
+    return head, "".join(setup), "".join(mig)
+
+
+def split_sql(text):
+    """Statements of a script: quotes, dollar quotes and comments respected."""
+    out, cur, i, n = [], [], 0, len(text)
+    while i < n:
+        c = text[i]
+        if text.startswith("--", i):
+            j = text.find("\n", i)
+            j = n if j < 0 else j
+            i = j
+            continue
+        if text.startswith("/*", i):
+            depth, j = 1, i + 2
+            while j < n and depth:
+                if text.startswith("/*", j):
+                    depth, j = depth + 1, j + 2
+                elif text.startswith("*/", j):
+                    depth, j = depth - 1, j + 2
+                else:
+                    j += 1
+            i = j
+            cur.append(" ")
+            continue
+        if c in "'\"":
+            j = i + 1
+            while j < n:
+                if text[j] == c:
+                    if j + 1 < n and text[j + 1] == c:
+                        j += 2
+                        continue
+                    break
+                j += 1
+            cur.append(text[i:j + 1])
+            i = j + 1
+            continue
+        m = re.match(r"\$([A-Za-z_][A-Za-z_0-9]*)?\$", text[i:]) if c == "$" else None
+        if m and (i == 0 or not (text[i - 1].isalnum() or text[i - 1] == "_")):
+            tag = m.group(0)
+            j = text.find(tag, i + len(tag))
+            j = n if j < 0 else j + len(tag)
+            cur.append(text[i:j])
+            i = j
+            continue
+        if c == ";":
+            s = "".join(cur).strip()
+            if s:
+                out.append(s)
+            cur, i = [], i + 1
+            continue
+        cur.append(c)
+        i += 1
+    s = "".join(cur).strip()
+    if s:
+        out.append(s)
+    return out
+
+
+class Pg:
+    def __init__(self, opts):
+        self.opts = opts
+
+    def psql(self, db, script, stop=True, extra=()):
+        cmd = ["psql", "-X", "-q", "-d", db, "-v", "ON_ERROR_STOP=%d" % (1 if stop else 0)]
+        cmd += self.opts + list(extra)
+        return subprocess.run(cmd, input=script, capture_output=True, text=True)
+
+    def query_json(self, db, sql):
+        r = self.psql(db, sql, extra=["-A", "-t"])
+        if r.returncode != 0:
+            raise RuntimeError(r.stderr)
+        return json.loads(r.stdout.strip() or "null")
+
+
+PROBE_SQL = r"""
+CREATE SCHEMA judge;
+CREATE TABLE judge.pre (oid oid PRIMARY KEY, name text, kind "char", rows bigint);
+CREATE FUNCTION judge.mark(tag text, n int) RETURNS void LANGUAGE plpgsql AS $j$
+DECLARE j text;
+BEGIN
+  SELECT json_build_object(
+    'locks', (SELECT coalesce(json_agg(json_build_object('rel', p.name, 'kind', p.kind,
+                'mode', l.mode)), '[]') FROM pg_locks l JOIN judge.pre p ON p.oid = l.relation
+              WHERE l.pid = pg_backend_pid() AND l.locktype = 'relation' AND l.granted),
+    'files', (SELECT coalesce(json_object_agg(p.name, c.relfilenode), '{}')
+              FROM judge.pre p JOIN pg_class c ON c.oid = p.oid),
+    'scans', (SELECT coalesce(json_object_agg(p.name, s.seq_scan), '{}')
+              FROM judge.pre p JOIN pg_stat_xact_user_tables s ON s.relid = p.oid))::text
+  INTO j;
+  RAISE NOTICE 'JUDGE % % %', tag, n, j;
+END $j$;
+"""
+
+RECORD_PRE_SQL = r"""
+INSERT INTO judge.pre
+SELECT c.oid, n.nspname || '.' || c.relname, c.relkind, 0 FROM pg_class c
+JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE c.relkind IN ('r','p','m','f','i','I') AND n.nspname NOT IN ('judge','pg_catalog',
+  'information_schema','pg_toast') AND n.nspname NOT LIKE 'pg_temp%';
+DO $d$ DECLARE r record; k bigint; BEGIN
+  FOR r IN SELECT p.oid, c.relkind FROM judge.pre p JOIN pg_class c ON c.oid = p.oid
+           WHERE c.relkind IN ('r','p','m') LOOP
+    EXECUTE format('SELECT count(*) FROM %s', r.oid::regclass) INTO k;
+    UPDATE judge.pre SET rows = k WHERE oid = r.oid;
+  END LOOP; END $d$;
+"""
+
+# What the running old app sees: tables, their columns, enum labels, row counts (by name).
+APP_VIEW_SQL = r"""
+SELECT json_build_object(
+ 'tables', (SELECT coalesce(json_object_agg(n.nspname || '.' || c.relname,
+     (SELECT coalesce(json_agg(a.attname ORDER BY a.attnum), '[]') FROM pg_attribute a
+      WHERE a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped)), '{}')
+   FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+   WHERE c.relkind IN ('r','p','v','m','f') AND n.nspname NOT IN ('judge','pg_catalog',
+     'information_schema','pg_toast') AND n.nspname NOT LIKE 'pg_temp%'),
+ 'enums', (SELECT coalesce(json_object_agg(t.typname, (SELECT json_agg(e.enumlabel ORDER BY
+     e.enumsortorder) FROM pg_enum e WHERE e.enumtypid = t.oid)), '{}') FROM pg_type t
+   WHERE t.typtype = 'e'),
+ 'rows', (SELECT coalesce(json_object_agg(p.name, p.rows), '{}') FROM judge.pre p
+   WHERE p.kind IN ('r','p','m')));
+"""
+
+
+def count_rows_sql(names):
+    parts = ["SELECT json_build_object("]
+    items = []
+    for nm in names:
+        sch, rel = nm.split(".", 1)
+        items.append("%s, (SELECT count(*) FROM ONLY %s.%s)" % (
+            "'" + nm.replace("'", "''") + "'", '"' + sch.replace('"', '""') + '"',
+            '"' + rel.replace('"', '""') + '"'))
+    if not items:
+        return "SELECT '{}'::json;"
+    return "SELECT json_build_object(" + ", ".join(items) + ");"
+
+
+def outside_tx_mode(stmt):
+    for rx, mode in OUTSIDE_TX:
+        if rx.search(stmt):
+            return True, mode
+    return False, None
+
+
+def lock_targets(stmt, pre_tables):
+    """Pre-existing tables a statement run outside a transaction names (for the manual's mode)."""
+    low = stmt.lower()
+    hits = []
+    for name in pre_tables:
+        short = name.split(".", 1)[1]
+        if re.search(r'(^|[\s"(.,])' + re.escape(short.lower()) + r'($|[\s"(),;])', low):
+            hits.append(name)
+    return hits
+
+
+def run_migration(pg, db, stmts, tx_on):
+    """One psql session: probes around each statement; returns per-statement observations."""
+    lines = ["SET client_min_messages = notice;"]
+    if tx_on:
+        lines.append("BEGIN;")
+    user_tx = False
+    plan = []
+    for i, st in enumerate(stmts):
+        outside, _ = outside_tx_mode(st)
+        is_begin, is_end = bool(TX_BEGIN.match(st)), bool(TX_END.match(st))
+        wrap = (not tx_on) and (not user_tx) and not outside and not is_begin and not is_end
+        plan.append({"wrapped": wrap, "outside": outside and not tx_on and not user_tx})
+        if wrap:
+            lines.append("BEGIN;")
+        lines.append("SELECT judge.mark('before', %d);" % i)
+        lines.append("SET client_min_messages = debug1;")
+        lines.append("\\warn JUDGE-STMT %d" % i)
+        lines.append(st + ";")
+        lines.append("\\warn JUDGE-DONE %d" % i)
+        lines.append("SET client_min_messages = notice;")
+        lines.append("SELECT judge.mark('after', %d);" % i)
+        if wrap:
+            lines.append("COMMIT;")
+        if is_begin:
+            user_tx = True
+        elif is_end:
+            user_tx = False
+    if tx_on:
+        lines.append("\\warn JUDGE-STMT -1")
+        lines.append("COMMIT;")
+        lines.append("\\warn JUDGE-DONE -1")
+    r = pg.psql(db, "\n".join(lines) + "\n", stop=False, extra=["-o", "/dev/null"])
+    return parse_trace(r.stderr, len(stmts)), plan, user_tx
+
+
+def parse_trace(err, n):
+    obs = {i: {"before": None, "after": None, "messages": [], "error": None} for i in range(-1, n)}
+    cur = None
+    for line in err.splitlines():
+        m = re.search(r"JUDGE (before|after) (-?\d+) (\{.*\})\s*$", line)
+        if m:
+            obs[int(m.group(2))][m.group(1)] = json.loads(m.group(3))
+            continue
+        m = re.match(r"^JUDGE-(STMT|DONE) (-?\d+)$", line.strip())
+        if m:
+            cur = int(m.group(2)) if m.group(1) == "STMT" else None
+            continue
+        if cur is None:
+            continue
+        text = re.sub(r"^psql:[^:]*:\d+:\s*", "", line)
+        if text.startswith("ERROR:") and obs[cur]["error"] is None:
+            obs[cur]["error"] = text[6:].strip()
+        obs[cur]["messages"].append(text)
+    return obs
+
+
+def judge_case(pg, case_path, admin_db):
+    head, setup, mig = parse_case(case_path)
+    tx_on = head.get("transaction", "on").strip().lower() == "on"
+    db = "lint_peers_case"
+    pg.psql(admin_db, "DROP DATABASE IF EXISTS %s;" % db)
+    r = pg.psql(admin_db, "CREATE DATABASE %s TEMPLATE template0;" % db)
+    if r.returncode:
+        raise RuntimeError(r.stderr)
+    r = pg.psql(db, PROBE_SQL + "SET client_min_messages = warning;\n" + setup + "\n" + RECORD_PRE_SQL)
+    if r.returncode:
+        return {"verdict": "setup-failed", "reasons": ["setup fails: " + r.stderr.strip()[:300]]}
+    pre = pg.query_json(db, "SELECT coalesce(json_agg(json_build_object('name', name, 'kind', kind, "
+                            "'rows', rows)), '[]') FROM judge.pre;")
+    pre_rows = {p["name"]: p["rows"] for p in pre}
+    pre_kind = {p["name"]: p["kind"] for p in pre}
+    pre_tables = [p["name"] for p in pre if p["kind"] in TABLE_KINDS]
+    app_before = pg.query_json(db, APP_VIEW_SQL)
+    stmts = split_sql(mig)
+    obs, plan, left_open = run_migration(pg, db, stmts, tx_on)
+    reasons, notes = [], []
+    per_stmt = []
+    for i, st in enumerate(stmts):
+        o = obs[i]
+        b, a = o["before"], o["after"]
+        info = {"sql": st, "error": o["error"], "locks": [], "rewritten": [], "scanned": [],
+                "messages": [m for m in o["messages"] if re.search(
+                    r"rewriting|verifying|building index|validating|WARNING", m)]}
+        if o["error"] and not any(" fails: " in x for x in reasons):
+            reasons.append("statement %d fails: %s" % (i + 1, o["error"]))
+        for m in o["messages"]:
+            if m.startswith("WARNING:") and "transaction" in m:
+                reasons.append("statement %d: %s" % (i + 1, m))
+        if plan[i]["outside"] and not o["error"]:
+            _, mode = outside_tx_mode(st)
+            if mode:
+                info["locks"] = [{"rel": t, "mode": mode, "from": "manual"}
+                                 for t in lock_targets(st, pre_tables)]
+                if re.match(r"^\s*(cluster\s*;?\s*$|reindex\s+(system|database))", st, re.I):
+                    info["locks"] = [{"rel": t, "mode": mode, "from": "manual"} for t in pre_tables]
+        elif a:
+            info["locks"] = [dict(l, **{"from": "pg_locks"}) for l in a["locks"]
+                             if l["kind"] in TABLE_KINDS]
+        if b and a:
+            for name, fn in b["files"].items():
+                if name in a["files"] and a["files"][name] != fn and fn != 0:
+                    info["rewritten"].append(name)
+            for name, cnt in a["scans"].items():
+                if cnt > b["scans"].get(name, 0) and pre_rows.get(name, 0) > 0:
+                    info["scanned"].append(name)
+        for m in o["messages"]:
+            mm = re.search(r'(rewriting|verifying) table "([^"]+)"', m)
+            if mm and any(t.endswith("." + mm.group(2)) and pre_rows.get(t, 0) > 0 for t in pre_tables):
+                info["scanned"].append("%s (%s)" % (mm.group(2), mm.group(1)))
+            mm = re.search(r'building index "([^"]+)" on table "([^"]+)"', m)
+            if mm and any(t.endswith("." + mm.group(2)) and pre_rows.get(t, 0) > 0 for t in pre_tables):
+                info["scanned"].append("%s (index build %s)" % (mm.group(2), mm.group(1)))
+        if not (b and a) and plan[i]["outside"] and not o["error"]:
+            # Outside a transaction the probes still bracket the statement: compare them.
+            pass
+        long_op = [x for x in info["rewritten"]] + info["scanned"]
+        blocking = sorted({"%s %s" % (l["rel"], l["mode"]) for l in info["locks"]
+                           if l["mode"] in BLOCKING})
+        if long_op and blocking:
+            reasons.append("statement %d: %s while holding %s" % (
+                i + 1, ", ".join(sorted(set(long_op))), ", ".join(blocking)))
+        per_stmt.append(info)
+    if left_open and not tx_on:
+        reasons.append("the migration ends inside a transaction block it opened: the session "
+                       "ends and the server rolls the work back")
+    if obs[-1]["error"]:
+        reasons.append("the runner's COMMIT fails: " + obs[-1]["error"])
+    for m in obs[-1]["messages"]:
+        if m.startswith("WARNING:") and "transaction" in m:
+            reasons.append("the runner's COMMIT: " + m)
+    # What the old app still finds.
+    app_after = pg.query_json(db, APP_VIEW_SQL)
+    for t, cols in app_before["tables"].items():
+        if t not in app_after["tables"]:
+            reasons.append("table %s the old app uses is gone" % t)
+            continue
+        gone = [c for c in cols if c not in app_after["tables"][t]]
+        if gone:
+            reasons.append("column(s) %s of %s the old app uses are gone" % (", ".join(gone), t))
+    for e, labels in app_before["enums"].items():
+        now = app_after["enums"].get(e)
+        if now is None:
+            reasons.append("enum type %s is gone" % e)
+        else:
+            lost = [x for x in labels if x not in now]
+            if lost:
+                reasons.append("enum %s lost label(s) %s" % (e, ", ".join(lost)))
+    # Plain tables only: a partitioned parent's rows move with a detached partition, not lost.
+    still = [t for t in pre_tables if t in app_after["tables"] and pre_rows.get(t, 0) > 0
+             and pre_kind.get(t) == "r"]
+    counts = pg.query_json(db, count_rows_sql(still))
+    for t in still:
+        if counts.get(t, 0) < pre_rows[t]:
+            reasons.append("rows of %s were deleted (%d -> %d)" % (t, pre_rows[t], counts.get(t, 0)))
+    pg.psql(admin_db, "DROP DATABASE IF EXISTS %s;" % db)
+    return {"verdict": "dangerous" if reasons else "safe", "reasons": reasons,
+            "statements": per_stmt, "transaction": "on" if tx_on else "off"}
+
+
+def run_tandem(tandem, case_path, head, setup, mig, workdir):
+    d = os.path.join(workdir, "migrations")
+    shutil.rmtree(d, ignore_errors=True)
+    os.makedirs(d)
+    with open(os.path.join(d, "20200101000000_setup.sql"), "w") as f:
+        f.write("-- migrate:up\n" + setup)
+    tx_on = head.get("transaction", "on").strip().lower() == "on"
+    case_file = os.path.join(d, "20200101000001_case.sql")
+    with open(case_file, "w") as f:
+        f.write(("" if tx_on else "-- tandem:transaction off\n") + "-- migrate:up\n" + mig)
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL" and not k.startswith("PG")}
+    r = subprocess.run([tandem, "lint", "--format", "json", case_file], cwd=workdir,
+                       capture_output=True, text=True, env=env)
+    try:
+        out = json.loads(r.stdout)
+    except ValueError:
+        return {"flags": None, "findings": [], "raw": (r.stdout + r.stderr)[:500],
+                "exit": r.returncode}
+    fs = []
+    for f in out.get("findings", []):
+        path = f.get("file") or f.get("path") or ""
+        if path and not path.endswith("_case.sql"):
+            continue
+        fs.append({"rule": f.get("rule"), "severity": f.get("severity"),
+                   "line": f.get("line"), "message": f.get("message", "")[:200]})
+    flags = any(f["severity"] in ("error", "warning") for f in fs)
+    return {"flags": flags, "findings": fs, "exit": r.returncode}
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--tandem", required=True)
+    ap.add_argument("--psql-opts", default="")
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--only", default="")
+    args = ap.parse_args()
+    pg = Pg(args.psql_opts.split())
+    cases = []
+    for suite in ("squawk", "strong_migrations"):
+        d = os.path.join(HERE, "cases", suite)
+        for fn in sorted(os.listdir(d)):
+            if fn.endswith(".sql") and args.only in suite + "/" + fn:
+                cases.append((suite, os.path.join(d, fn)))
+    work = tempfile.mkdtemp(prefix="lint_peers_")
+    results = []
+    for suite, path in cases:
+        head, setup, mig = parse_case(path)
+        rec = {"suite": suite, "case": os.path.basename(path)[:-4], "head": head,
+               "migration": mig.strip()}
+        if head.get("exclude"):
+            rec["excluded"] = head["exclude"]
+        else:
+            rec["truth"] = judge_case(pg, path, "postgres")
+            rec["tandem"] = run_tandem(args.tandem, path, head, setup, mig, work)
+        results.append(rec)
+        v = rec.get("truth", {}).get("verdict", "excluded")
+        t = rec.get("tandem", {}).get("flags")
+        print("%-18s %-60s truth=%-12s tandem=%s" % (suite, rec["case"], v, t), file=sys.stderr)
+    shutil.rmtree(work, ignore_errors=True)
+    with open(os.path.join(args.out, "results.json"), "w") as f:
+        json.dump(results, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()
