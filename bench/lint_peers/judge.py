@@ -10,32 +10,32 @@ The verdict rules are in README.md. Usage: judge.py --tandem BIN --psql-opts "..
 import argparse
 import json
 import os
+import queue
 import re
 import shutil
 import subprocess
 import sys
 import tempfile
+import threading
+import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 BLOCKING = {"ShareLock", "ShareRowExclusiveLock", "ExclusiveLock", "AccessExclusiveLock"}
 TABLE_KINDS = {"r", "p", "m", "f"}
 
-# Statements PostgreSQL refuses inside a transaction block: the judge cannot read their locks
-# from pg_locks in the same transaction, so it takes the mode the PostgreSQL 15 manual gives
-# (README.md, "Statements run outside a transaction").
+# Statements PostgreSQL refuses inside a transaction block: their locks are read by making them
+# wait behind another session (probe_outside).
 OUTSIDE_TX = [
-    (re.compile(r"^\s*create\s+(unique\s+)?index\s+concurrently", re.I), "ShareUpdateExclusiveLock"),
-    (re.compile(r"^\s*drop\s+index\s+concurrently", re.I), "ShareUpdateExclusiveLock"),
-    (re.compile(r"^\s*reindex\s*(\(\s*concurrently\s*\)|\s+\w+\s+concurrently)", re.I),
-     "ShareUpdateExclusiveLock"),
-    (re.compile(r"^\s*alter\s+table\s+.*\s+detach\s+partition\s+\S+\s+concurrently", re.I | re.S),
-     "ShareUpdateExclusiveLock"),
-    (re.compile(r"^\s*vacuum\s*(\(\s*full\s*(true|on|1)?\s*\)|\s+full\b)", re.I), "AccessExclusiveLock"),
-    (re.compile(r"^\s*vacuum\b", re.I), "ShareUpdateExclusiveLock"),
-    (re.compile(r"^\s*(create|drop)\s+database\b", re.I), None),
-    (re.compile(r"^\s*reindex\s+(system|database)\b", re.I), "ShareLock"),
-    (re.compile(r"^\s*cluster\s*;?\s*$", re.I), "AccessExclusiveLock"),
+    re.compile(r"^\s*create\s+(unique\s+)?index\s+concurrently", re.I),
+    re.compile(r"^\s*drop\s+index\s+concurrently", re.I),
+    re.compile(r"^\s*reindex\s*(\(\s*concurrently\s*\)|\s+\w+\s+concurrently)", re.I),
+    re.compile(r"^\s*alter\s+table\s+.*\s+detach\s+partition\s+\S+\s+concurrently", re.I | re.S),
+    re.compile(r"^\s*vacuum\b", re.I),
+    re.compile(r"^\s*(create|drop)\s+database\b", re.I),
+    re.compile(r"^\s*reindex\s+(system|database|schema)\b", re.I),
+    re.compile(r"^\s*cluster\s*;?\s*$", re.I),
 ]
+DB_NAME = "lint_peers_case"  # cases that name their database (REINDEX DATABASE) use this name
 TX_BEGIN = re.compile(r"^\s*(begin|start\s+transaction)\b", re.I)
 TX_END = re.compile(r"^\s*(commit|end|rollback|abort)\b(?!\s+prepared)", re.I)
 
@@ -196,28 +196,117 @@ def count_rows_sql(names):
 
 
 def outside_tx_mode(stmt):
-    for rx, mode in OUTSIDE_TX:
-        if rx.search(stmt):
-            return True, mode
-    return False, None
+    return any(rx.search(stmt) for rx in OUTSIDE_TX), None
 
 
-def lock_targets(stmt, pre_tables):
-    """Pre-existing tables a statement run outside a transaction names (for the manual's mode)."""
-    low = stmt.lower()
-    hits = []
-    for name in pre_tables:
-        short = name.split(".", 1)[1]
-        if re.search(r'(^|[\s"(.,])' + re.escape(short.lower()) + r'($|[\s"(),;])', low):
-            hits.append(name)
-    return hits
+class Session:
+    """A psql session fed statement by statement; its stderr (notices, errors, markers) is read
+    by a thread so the judge can act while a statement waits."""
+
+    def __init__(self, pg, db):
+        cmd = ["psql", "-X", "-q", "-d", db, "-v", "ON_ERROR_STOP=0", "-o", "/dev/null"] + pg.opts
+        self.p = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                                  stderr=subprocess.PIPE, text=True, bufsize=1)
+        self.q = queue.Queue()
+        self.lines = []
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self):
+        for line in self.p.stderr:
+            self.q.put(line.rstrip("\n"))
+        self.q.put(None)
+
+    def send(self, text):
+        self.p.stdin.write(text + "\n")
+        self.p.stdin.flush()
+
+    def wait_for(self, marker, timeout=120.0):
+        """Collect lines up to marker; True when seen."""
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            try:
+                line = self.q.get(timeout=0.05)
+            except queue.Empty:
+                continue
+            if line is None:
+                return False
+            self.lines.append(line)
+            if line.strip() == marker:
+                return True
+        return False
+
+    def seen(self, marker):
+        while True:
+            try:
+                line = self.q.get_nowait()
+            except queue.Empty:
+                return marker in (x.strip() for x in self.lines[-50:])
+            if line is None:
+                return True
+            self.lines.append(line)
+            if line.strip() == marker:
+                return True
+
+    def close(self):
+        try:
+            self.p.stdin.close()
+        except OSError:
+            pass
+        self.p.wait(timeout=60)
+        while True:
+            line = self.q.get(timeout=30)
+            if line is None:
+                break
+            self.lines.append(line)
+        return "\n".join(self.lines)
 
 
-def run_migration(pg, db, stmts, tx_on):
+def probe_outside(pg, db, main, i, chunk, lockable):
+    """Run a statement that must run outside a transaction block while another session holds
+    ROW EXCLUSIVE on every pre-existing table: ROW EXCLUSIVE conflicts with exactly the modes that
+    block writes (SHARE and stronger), so the statement waits on a relation lock only if it asks
+    for one of those. The first lock it waits on is recorded, then the blocker lets go."""
+    blocker = None
+    if lockable:
+        blocker = Session(pg, db)
+        blocker.send("BEGIN;\nLOCK TABLE %s IN ROW EXCLUSIVE MODE;\n\\warn LOCKED" % ", ".join(
+            quote_name(t) for t in lockable))
+        blocker.wait_for("LOCKED", timeout=30)
+    main.send(chunk)
+    waited = None
+    deadline = time.time() + 20
+    while blocker and time.time() < deadline:
+        if main.seen("JUDGE-DONE %d" % i):
+            break
+        r = pg.psql(db, "SELECT coalesce(json_agg(json_build_object('type', l.locktype, 'mode', "
+                        "l.mode, 'rel', (SELECT n.nspname || '.' || c.relname FROM pg_class c "
+                        "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = l.relation)"
+                        ")), '[]') FROM pg_locks l WHERE NOT l.granted AND l.pid = %d;" % main.pid,
+                    extra=["-A", "-t"])
+        got = json.loads(r.stdout.strip() or "[]") if r.returncode == 0 else []
+        if got:
+            waited = got[0]
+            break
+        time.sleep(0.05)
+    if blocker:
+        blocker.send("COMMIT;")
+        blocker.close()
+    return waited
+
+
+def quote_name(qualified):
+    sch, rel = qualified.split(".", 1)
+    return '"%s"."%s"' % (sch.replace('"', '""'), rel.replace('"', '""'))
+
+
+def run_migration(pg, db, stmts, tx_on, lockable):
     """One psql session: probes around each statement; returns per-statement observations."""
-    lines = ["SET client_min_messages = notice;"]
-    if tx_on:
-        lines.append("BEGIN;")
+    main = Session(pg, db)
+    main.send("DO $p$ BEGIN RAISE NOTICE 'JUDGE-PID %', pg_backend_pid(); END $p$;\n\\warn PID")
+    main.wait_for("PID", timeout=60)
+    main.pid = int(next(re.search(r"JUDGE-PID (\d+)", x).group(1) for x in main.lines
+                        if "JUDGE-PID" in x))
+    main.send("SET client_min_messages = notice;" + ("\nBEGIN;" if tx_on else ""))
     user_tx = False
     plan = []
     for i, st in enumerate(stmts):
@@ -225,27 +314,26 @@ def run_migration(pg, db, stmts, tx_on):
         is_begin, is_end = bool(TX_BEGIN.match(st)), bool(TX_END.match(st))
         wrap = (not tx_on) and (not user_tx) and not outside and not is_begin and not is_end
         plan.append({"wrapped": wrap, "outside": outside and not tx_on and not user_tx})
-        if wrap:
-            lines.append("BEGIN;")
-        lines.append("SELECT judge.mark('before', %d);" % i)
-        lines.append("SET client_min_messages = debug1;")
-        lines.append("\\warn JUDGE-STMT %d" % i)
-        lines.append(st + ";")
-        lines.append("\\warn JUDGE-DONE %d" % i)
-        lines.append("SET client_min_messages = notice;")
-        lines.append("SELECT judge.mark('after', %d);" % i)
-        if wrap:
-            lines.append("COMMIT;")
+        pre = (["BEGIN;"] if wrap else []) + ["SELECT judge.mark('before', %d);" % i,
+                                              "SET client_min_messages = debug1;",
+                                              "\\warn JUDGE-STMT %d" % i]
+        post = ["\\warn JUDGE-DONE %d" % i, "SET client_min_messages = notice;",
+                "SELECT judge.mark('after', %d);" % i] + (["COMMIT;"] if wrap else [])
+        post.append("\\warn JUDGE-END %d" % i)
+        chunk = "\n".join(pre + [st + ";"] + post)
+        if plan[i]["outside"]:
+            plan[i]["waited"] = probe_outside(pg, db, main, i, chunk, lockable)
+        else:
+            main.send(chunk)
+        main.wait_for("JUDGE-END %d" % i)
         if is_begin:
             user_tx = True
         elif is_end:
             user_tx = False
     if tx_on:
-        lines.append("\\warn JUDGE-STMT -1")
-        lines.append("COMMIT;")
-        lines.append("\\warn JUDGE-DONE -1")
-    r = pg.psql(db, "\n".join(lines) + "\n", stop=False, extra=["-o", "/dev/null"])
-    return parse_trace(r.stderr, len(stmts)), plan, user_tx
+        main.send("\\warn JUDGE-STMT -1\nCOMMIT;\n\\warn JUDGE-DONE -1")
+    err = main.close()
+    return parse_trace(err, len(stmts)), plan, user_tx
 
 
 def parse_trace(err, n):
@@ -272,7 +360,7 @@ def parse_trace(err, n):
 def judge_case(pg, case_path, admin_db):
     head, setup, mig = parse_case(case_path)
     tx_on = head.get("transaction", "on").strip().lower() == "on"
-    db = "lint_peers_case"
+    db = DB_NAME
     pg.psql(admin_db, "DROP DATABASE IF EXISTS %s;" % db)
     r = pg.psql(admin_db, "CREATE DATABASE %s TEMPLATE template0;" % db)
     if r.returncode:
@@ -287,7 +375,8 @@ def judge_case(pg, case_path, admin_db):
     pre_tables = [p["name"] for p in pre if p["kind"] in TABLE_KINDS]
     app_before = pg.query_json(db, APP_VIEW_SQL)
     stmts = split_sql(mig)
-    obs, plan, left_open = run_migration(pg, db, stmts, tx_on)
+    lockable = [p["name"] for p in pre if p["kind"] in ("r", "p", "f")]
+    obs, plan, left_open = run_migration(pg, db, stmts, tx_on, lockable)
     reasons, notes = [], []
     per_stmt = []
     for i, st in enumerate(stmts):
@@ -301,13 +390,12 @@ def judge_case(pg, case_path, admin_db):
         for m in o["messages"]:
             if m.startswith("WARNING:") and "transaction" in m:
                 reasons.append("statement %d: %s" % (i + 1, m))
-        if plan[i]["outside"] and not o["error"]:
-            _, mode = outside_tx_mode(st)
-            if mode:
-                info["locks"] = [{"rel": t, "mode": mode, "from": "manual"}
-                                 for t in lock_targets(st, pre_tables)]
-                if re.match(r"^\s*(cluster\s*;?\s*$|reindex\s+(system|database))", st, re.I):
-                    info["locks"] = [{"rel": t, "mode": mode, "from": "manual"} for t in pre_tables]
+        if plan[i]["outside"]:
+            w = plan[i].get("waited")
+            if w and w.get("type") == "relation" and w.get("rel") in pre_tables:
+                info["locks"] = [{"rel": w["rel"], "mode": w["mode"], "kind": "r",
+                                  "from": "waited behind another session's ROW EXCLUSIVE"}]
+            info["outside_probe"] = w or "did not wait behind ROW EXCLUSIVE held by another session"
         elif a:
             info["locks"] = [dict(l, **{"from": "pg_locks"}) for l in a["locks"]
                              if l["kind"] in TABLE_KINDS]
@@ -407,7 +495,9 @@ def main():
     ap.add_argument("--psql-opts", default="")
     ap.add_argument("--out", required=True)
     ap.add_argument("--only", default="")
+    ap.add_argument("--db", default=DB_NAME)
     args = ap.parse_args()
+    globals()["DB_NAME"] = args.db
     pg = Pg(args.psql_opts.split())
     cases = []
     for suite in ("squawk", "strong_migrations"):
