@@ -4,7 +4,8 @@
 For every case file under cases/: a fresh database, the setup, then the migration statement by
 statement with probes between statements (locks from pg_locks in the same transaction, rewrites
 from pg_class.relfilenode, scans from pg_stat_xact_user_tables and the server's DEBUG1 messages),
-then a check of what the old app still finds (tables, columns, enum labels, rows).
+then a check of what the old app still finds (tables, columns, enum labels, rows) and whether its
+writes (a row written naming only the columns it knows) still succeed.
 The verdict rules are in README.md. Usage: judge.py --tandem BIN --psql-opts "..." --out DIR
 """
 import argparse
@@ -195,6 +196,41 @@ def count_rows_sql(names):
     return "SELECT json_build_object(" + ", ".join(items) + ");"
 
 
+WRITABLE_SQL = r"""
+SELECT coalesce(json_object_agg(p.name, (SELECT json_agg(a.attname ORDER BY a.attnum)
+  FROM pg_attribute a WHERE a.attrelid = p.oid AND a.attnum > 0 AND NOT a.attisdropped
+  AND a.attgenerated = '')), '{}') FROM judge.pre p WHERE p.kind = 'r' AND p.rows > 0;
+"""
+
+
+def old_app_writes(pg, db, writable, present):
+    """Replay a write the old app makes: one existing row of each pre-existing table is deleted
+    and inserted again naming only the columns the table had before the migration (a rolled-back
+    transaction per table). Returns {table: error} for the writes that fail."""
+    lines = []
+    for t, cols in sorted(writable.items()):
+        if t not in present or any(c not in present[t] for c in cols):
+            continue
+        q = quote_name(t)
+        cl = ", ".join('"%s"' % c.replace('"', '""') for c in cols)
+        lines += ["BEGIN;", "\\warn WRITE %s" % t,
+                  "WITH d AS (DELETE FROM ONLY %s WHERE ctid = (SELECT ctid FROM ONLY %s LIMIT 1) "
+                  "RETURNING %s) INSERT INTO %s (%s) OVERRIDING SYSTEM VALUE SELECT %s FROM d;"
+                  % (q, q, cl, q, cl, cl), "\\warn WRITE-END", "ROLLBACK;"]
+    if not lines:
+        return {}
+    r = pg.psql(db, "\n".join(lines) + "\n", stop=False, extra=["-o", "/dev/null"])
+    out, cur = {}, None
+    for line in r.stderr.splitlines():
+        if line.startswith("WRITE "):
+            cur = line[6:]
+        elif line == "WRITE-END":
+            cur = None
+        elif cur and "ERROR:" in line and cur not in out:
+            out[cur] = line.split("ERROR:", 1)[1].strip()
+    return out
+
+
 def outside_tx_mode(stmt):
     return any(rx.search(stmt) for rx in OUTSIDE_TX), None
 
@@ -374,6 +410,8 @@ def judge_case(pg, case_path, admin_db):
     pre_kind = {p["name"]: p["kind"] for p in pre}
     pre_tables = [p["name"] for p in pre if p["kind"] in TABLE_KINDS]
     app_before = pg.query_json(db, APP_VIEW_SQL)
+    writable = pg.query_json(db, WRITABLE_SQL)
+    writes_before = old_app_writes(pg, db, writable, app_before["tables"])
     stmts = split_sql(mig)
     lockable = [p["name"] for p in pre if p["kind"] in ("r", "p", "f")]
     obs, plan, left_open = run_migration(pg, db, stmts, tx_on, lockable)
@@ -449,6 +487,10 @@ def judge_case(pg, case_path, admin_db):
             if lost:
                 reasons.append("enum %s lost label(s) %s" % (e, ", ".join(lost)))
     # Plain tables only: a partitioned parent's rows move with a detached partition, not lost.
+    writes_after = old_app_writes(pg, db, writable, app_after["tables"])
+    for t, e in sorted(writes_after.items()):
+        if t not in writes_before:
+            reasons.append("the old app's write to %s fails: %s" % (t, e))
     still = [t for t in pre_tables if t in app_after["tables"] and pre_rows.get(t, 0) > 0
              and pre_kind.get(t) == "r"]
     counts = pg.query_json(db, count_rows_sql(still))
