@@ -197,26 +197,57 @@ def count_rows_sql(names):
 
 
 WRITABLE_SQL = r"""
-SELECT coalesce(json_object_agg(p.name, (SELECT json_agg(a.attname ORDER BY a.attnum)
-  FROM pg_attribute a WHERE a.attrelid = p.oid AND a.attnum > 0 AND NOT a.attisdropped
-  AND a.attgenerated = '')), '{}') FROM judge.pre p WHERE p.kind = 'r' AND p.rows > 0;
+SELECT coalesce(json_object_agg(p.name, json_build_object(
+  'cols', (SELECT json_agg(a.attname ORDER BY a.attnum) FROM pg_attribute a
+           WHERE a.attrelid = p.oid AND a.attnum > 0 AND NOT a.attisdropped
+           AND a.attgenerated = ''),
+  'pk', (SELECT json_agg(a.attname) FROM pg_constraint k JOIN pg_attribute a
+         ON a.attrelid = k.conrelid AND a.attnum = ANY (k.conkey)
+         WHERE k.conrelid = p.oid AND k.contype = 'p'))), '{}')
+FROM judge.pre p WHERE p.kind = 'r' AND p.rows > 0;
 """
 
 
-def old_app_writes(pg, db, writable, present):
-    """Replay a write the old app makes: one existing row of each pre-existing table is deleted
-    and inserted again naming only the columns the table had before the migration (a rolled-back
-    transaction per table). Returns {table: error} for the writes that fail."""
+def sample_rows(pg, db, writable):
+    """One existing row per table, as the old app would write it (taken before the migration)."""
+    parts = ["'%s', (SELECT to_json(x) FROM ONLY %s x LIMIT 1)" % (t.replace("'", "''"),
+                                                                   quote_name(t))
+             for t in sorted(writable)]
+    if not parts:
+        return {}
+    return pg.query_json(db, "SELECT json_build_object(%s);" % ", ".join(parts))
+
+
+def old_app_writes(pg, db, writable, rows, present):
+    """Replay a write of the old app: the sampled row (values from before the migration) is
+    deleted (by primary key, or by its values) and inserted again naming only the columns the
+    table had before, in one statement of a rolled-back transaction. Returns {table: error}
+    for the writes that fail."""
     lines = []
-    for t, cols in sorted(writable.items()):
-        if t not in present or any(c not in present[t] for c in cols):
+    for t, w in sorted(writable.items()):
+        cols, row = w["cols"] or [], rows.get(t)
+        if row is None or t not in present or any(c not in present[t] for c in cols):
             continue
         q = quote_name(t)
+        lit = "'" + json.dumps(row).replace("'", "''") + "'::json"
         cl = ", ".join('"%s"' % c.replace('"', '""') for c in cols)
+        rl = ", ".join('r."%s"' % c.replace('"', '""') for c in cols)
+        if w["pk"]:
+            pk = ", ".join('"%s"' % c.replace('"', '""') for c in w["pk"])
+            pr = ", ".join('r."%s"' % c.replace('"', '""') for c in w["pk"])
+            delete = ("WITH d AS (DELETE FROM ONLY %s WHERE (%s) = (SELECT %s FROM "
+                      "json_populate_record(NULL::%s, %s) r) RETURNING 1) " % (q, pk, pr, q, lit))
+        else:  # no primary key: the first row equal to the sample in every column it knew
+            xl = ", ".join('x."%s"' % c.replace('"', '""') for c in cols)
+            delete = ("WITH d AS (DELETE FROM ONLY %s WHERE ctid = (SELECT x.ctid FROM ONLY %s x, "
+                      "json_populate_record(NULL::%s, %s) r WHERE ROW(%s) IS NOT DISTINCT FROM "
+                      "ROW(%s) LIMIT 1) RETURNING 1) " % (q, q, q, lit, xl, rl))
+        # The INSERT reads d, so the DELETE runs first and the primary key is free again.
+        join = ", (SELECT count(*) FROM d) z"
         lines += ["BEGIN;", "\\warn WRITE %s" % t,
-                  "WITH d AS (DELETE FROM ONLY %s WHERE ctid = (SELECT ctid FROM ONLY %s LIMIT 1) "
-                  "RETURNING %s) INSERT INTO %s (%s) OVERRIDING SYSTEM VALUE SELECT %s FROM d;"
-                  % (q, q, cl, q, cl, cl), "\\warn WRITE-END", "ROLLBACK;"]
+                  "%sINSERT INTO %s (%s) OVERRIDING SYSTEM VALUE SELECT %s FROM "
+                  "json_populate_record(NULL::%s, %s) r%s;" % (delete, q, cl, rl, q, lit, join),
+                  "\\warn WRITE-END", "ROLLBACK;"]
     if not lines:
         return {}
     r = pg.psql(db, "\n".join(lines) + "\n", stop=False, extra=["-o", "/dev/null"])
@@ -401,17 +432,19 @@ def judge_case(pg, case_path, admin_db):
     r = pg.psql(admin_db, "CREATE DATABASE %s TEMPLATE template0;" % db)
     if r.returncode:
         raise RuntimeError(r.stderr)
-    r = pg.psql(db, PROBE_SQL + "SET client_min_messages = warning;\n" + setup + "\n" + RECORD_PRE_SQL)
+    r = pg.psql(db, PROBE_SQL + "SET client_min_messages = warning;\n" + setup + "\n"
+                + RECORD_PRE_SQL)
     if r.returncode:
         return {"verdict": "setup-failed", "reasons": ["setup fails: " + r.stderr.strip()[:300]]}
-    pre = pg.query_json(db, "SELECT coalesce(json_agg(json_build_object('name', name, 'kind', kind, "
-                            "'rows', rows)), '[]') FROM judge.pre;")
+    pre = pg.query_json(db, "SELECT coalesce(json_agg(json_build_object('name', name, "
+                            "'kind', kind, 'rows', rows)), '[]') FROM judge.pre;")
     pre_rows = {p["name"]: p["rows"] for p in pre}
     pre_kind = {p["name"]: p["kind"] for p in pre}
     pre_tables = [p["name"] for p in pre if p["kind"] in TABLE_KINDS]
     app_before = pg.query_json(db, APP_VIEW_SQL)
     writable = pg.query_json(db, WRITABLE_SQL)
-    writes_before = old_app_writes(pg, db, writable, app_before["tables"])
+    rows_before = sample_rows(pg, db, writable)
+    writes_before = old_app_writes(pg, db, writable, rows_before, app_before["tables"])
     stmts = split_sql(mig)
     lockable = [p["name"] for p in pre if p["kind"] in ("r", "p", "f")]
     obs, plan, left_open = run_migration(pg, db, stmts, tx_on, lockable)
@@ -446,14 +479,13 @@ def judge_case(pg, case_path, admin_db):
                     info["scanned"].append(name)
         for m in o["messages"]:
             mm = re.search(r'(rewriting|verifying) table "([^"]+)"', m)
-            if mm and any(t.endswith("." + mm.group(2)) and pre_rows.get(t, 0) > 0 for t in pre_tables):
+            if mm and any(t.endswith("." + mm.group(2)) and pre_rows.get(t, 0) > 0
+                          for t in pre_tables):
                 info["scanned"].append("%s (%s)" % (mm.group(2), mm.group(1)))
             mm = re.search(r'building index "([^"]+)" on table "([^"]+)"', m)
-            if mm and any(t.endswith("." + mm.group(2)) and pre_rows.get(t, 0) > 0 for t in pre_tables):
+            if mm and any(t.endswith("." + mm.group(2)) and pre_rows.get(t, 0) > 0
+                          for t in pre_tables):
                 info["scanned"].append("%s (index build %s)" % (mm.group(2), mm.group(1)))
-        if not (b and a) and plan[i]["outside"] and not o["error"]:
-            # Outside a transaction the probes still bracket the statement: compare them.
-            pass
         long_op = [x for x in info["rewritten"]] + info["scanned"]
         blocking = sorted({"%s %s" % (l["rel"], l["mode"]) for l in info["locks"]
                            if l["mode"] in BLOCKING})
@@ -487,7 +519,7 @@ def judge_case(pg, case_path, admin_db):
             if lost:
                 reasons.append("enum %s lost label(s) %s" % (e, ", ".join(lost)))
     # Plain tables only: a partitioned parent's rows move with a detached partition, not lost.
-    writes_after = old_app_writes(pg, db, writable, app_after["tables"])
+    writes_after = old_app_writes(pg, db, writable, rows_before, app_after["tables"])
     for t, e in sorted(writes_after.items()):
         if t not in writes_before:
             reasons.append("the old app's write to %s fails: %s" % (t, e))
@@ -496,7 +528,8 @@ def judge_case(pg, case_path, admin_db):
     counts = pg.query_json(db, count_rows_sql(still))
     for t in still:
         if counts.get(t, 0) < pre_rows[t]:
-            reasons.append("rows of %s were deleted (%d -> %d)" % (t, pre_rows[t], counts.get(t, 0)))
+            reasons.append("rows of %s were deleted (%d -> %d)" % (
+                t, pre_rows[t], counts.get(t, 0)))
     pg.psql(admin_db, "DROP DATABASE IF EXISTS %s;" % db)
     return {"verdict": "dangerous" if reasons else "safe", "reasons": reasons,
             "statements": per_stmt, "transaction": "on" if tx_on else "off"}

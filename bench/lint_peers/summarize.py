@@ -17,7 +17,9 @@ def truth_of(r):
     if j:
         return j.split(":", 1)[0].strip() == "dangerous", "judgement: " + j
     t = r["truth"]
-    return t["verdict"] == "dangerous", "; ".join(t["reasons"]) or "no blocking lock held across a rewrite or scan, nothing the old app uses is gone, no failure"
+    return t["verdict"] == "dangerous", "; ".join(t["reasons"]) or (
+        "no blocking lock held across a rewrite or scan, nothing the old app uses is gone or "
+        "refused, no failure")
 
 
 def peer_of(r):
@@ -79,7 +81,8 @@ def main():
         rows.append((s, st["cases"], st["dangerous"], st["tp"], st["fp"], st["fn"], st["tn"],
                      ratio(st["tp"], st["tp"] + st["fp"]), ratio(st["tp"], st["tp"] + st["fn"]),
                      "%d/%d" % (st["peer_agree"], st["peer_cases"]),
-                     ratio(st["ptp"], st["ptp"] + st["pfp"]), ratio(st["ptp"], st["ptp"] + st["pfn"])))
+                     ratio(st["ptp"], st["ptp"] + st["pfp"]),
+                     ratio(st["ptp"], st["ptp"] + st["pfn"])))
     hdr = ("suite", "cases", "dangerous", "tp", "fp", "fn", "tn", "tandem precision",
            "tandem recall", "peer agrees", "peer precision", "peer recall")
     print("%-18s %5s %9s %4s %4s %4s %4s %9s %9s %11s %9s %9s" % (
