@@ -310,6 +310,11 @@ Result<std::vector<LintSequence>> CollectPaths(const std::vector<std::string>& p
       if (!u.report) {
         u.report = true;
         u.info.file = f.given;
+        // The down file sits beside the up file: name it the way the up file was named.
+        std::filesystem::path down(u.down_file);
+        if (!u.down_file.empty() && down.parent_path() == f.file.parent_path()) {
+          u.down_file = (std::filesystem::path(f.given).parent_path() / down.filename()).string();
+        }
       }
       if (context.last_named == 0) context.order = ++next_order;
       context.last_named = std::max(context.last_named, unit->second + 1);
