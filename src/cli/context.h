@@ -7,6 +7,7 @@
 #include <iosfwd>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 
 #include "base/status.h"
@@ -25,7 +26,7 @@ struct GlobalFlags {
   std::string dir;
   std::string layout;
   std::string schema;
-  std::string lock_wait;
+  std::optional<std::string> lock_wait;  // unset: the configured value
 };
 
 class Context {
