@@ -29,6 +29,18 @@ size_t Utf8CharLength(std::string_view text, size_t i) {
   return 0;
 }
 
+std::string PrintableLines(std::string_view text) {
+  if (!NeedsPrintable(text)) return std::string(text);
+  std::string out;
+  while (true) {
+    size_t eol = text.find('\n');
+    out += Printable(text.substr(0, eol));
+    if (eol == std::string_view::npos) return out;
+    out += '\n';
+    text.remove_prefix(eol + 1);
+  }
+}
+
 size_t FindInvalidUtf8(std::string_view text) {
   size_t i = 0;
   while (i < text.size()) {

@@ -15,6 +15,9 @@ namespace tandem {
 // its own rules and does not need this.
 std::string Printable(std::string_view text);
 
+// Printable for text of several lines: each line escaped, the line breaks kept.
+std::string PrintableLines(std::string_view text);
+
 // Whether `text` needs Printable (cheap: most text does not).
 bool NeedsPrintable(std::string_view text);
 

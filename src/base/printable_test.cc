@@ -17,6 +17,11 @@ TEST(PrintableTest, EscapesControlCharactersAndLeavesTheRest) {
   EXPECT_TRUE(NeedsPrintable("x\n"));
 }
 
+TEST(PrintableTest, LinesKeepTheirBreaks) {
+  EXPECT_EQ(PrintableLines("one\ntwo\x1b"), "one\ntwo\\x1B");
+  EXPECT_EQ(PrintableLines("plain\ntext"), "plain\ntext");
+}
+
 TEST(PrintableTest, FindsTheFirstInvalidUtf8Byte) {
   EXPECT_EQ(FindInvalidUtf8("plain ascii"), std::string_view::npos);
   EXPECT_EQ(FindInvalidUtf8("caf\xc3\xa9 \xf0\x9f\x98\x80"), std::string_view::npos);

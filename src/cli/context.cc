@@ -62,7 +62,10 @@ int Context::Fail(const Status& status) {
   if (format() == Format::kJson) {
     nlohmann::json error = StatusToJson(status);
     error["exit_code"] = ExitCodeFor(status);
-    out << nlohmann::json{{"error", error}}.dump(2) << "\n";
+    // Replace, not throw, on text that is not UTF-8 (a file name can be anything).
+    out << nlohmann::json{{"error", error}}.dump(2, ' ', false,
+                                                 nlohmann::json::error_handler_t::replace)
+        << "\n";
   } else {
     err << "tandem: " << status.ToString() << "\n";
   }

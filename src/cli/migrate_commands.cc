@@ -30,7 +30,9 @@ Result<Prepared> Prepare(Context& context) {
 
 int PrintRunReport(Context& context, const migrate::RunReport& report) {
   if (context.format() == Format::kJson) {
-    context.out << RunReportJson(report).dump(2) << "\n";
+    context.out << RunReportJson(report).dump(2, ' ', false,
+                                              nlohmann::json::error_handler_t::replace)
+                << "\n";
     return ExitCodeFor(report.status);
   }
   context.out << RunReportText(report, UseColor());

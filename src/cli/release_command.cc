@@ -114,7 +114,7 @@ int Run(Context& context, const ReleaseFlags& flags) {
   if (context.format() == Format::kJson) {
     nlohmann::json json = release::ReleaseReportJson(report);
     json["exit_code"] = ExitCodeFor(report.status);
-    context.out << json.dump(2) << "\n";
+    context.out << json.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
     return ExitCodeFor(report.status);
   }
   context.out << release::ReleaseReportText(report);

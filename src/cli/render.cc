@@ -8,6 +8,7 @@
 
 #include "base/duration.h"
 #include "base/json_text.h"
+#include "base/printable.h"
 #include "base/status_json.h"
 
 namespace tandem::cli {
@@ -149,15 +150,17 @@ std::string StatusText(const std::vector<migrate::StatusEntry>& entries, bool co
     out << "no migrations yet: create one with \"tandem new NAME\"\n";
     return out.str();
   }
+  // Names come from file names: escaped (Printable) so that a newline cannot break the table.
   size_t name_width = 4;
-  for (const auto& e : entries) name_width = std::max(name_width, e.name.size());
+  for (const auto& e : entries) name_width = std::max(name_width, Printable(e.name).size());
   name_width = std::min<size_t>(name_width, 40);
   out << Pad("VERSION", 16) << Pad("NAME", name_width + 2) << Pad("PHASE", 13) << "STATUS\n";
   std::map<std::string, int> counts;
   for (const auto& e : entries) {
     std::string state(migrate::StateName(e.state));
     counts[state]++;
-    std::string name = e.name.size() > 40 ? e.name.substr(0, 39) + "~" : e.name;
+    std::string name = Printable(e.name);
+    if (name.size() > 40) name = name.substr(0, 39) + "~";
     out << Pad(e.version, 16) << Pad(name, name_width + 2)
         << Pad(std::string(migrate::PhaseName(e.phase)), 13)
         << Paint(state, StateColor(e.state), color);
@@ -170,7 +173,8 @@ std::string StatusText(const std::vector<migrate::StatusEntry>& entries, bool co
       const auto& r = *e.row;
       out << "  after " << r.statements_done << "/" << r.statements_total << " statements";
       if (!r.error_message.empty()) {
-        out << "\n    " << r.error_file << ":" << r.error_line << ": " << r.error_message;
+        out << "\n    " << Printable(r.error_file) << ":" << r.error_line << ": "
+            << Printable(r.error_message);
         if (!r.error_sqlstate.empty()) out << " (SQLSTATE " << r.error_sqlstate << ")";
       } else if (r.status == "running") {
         out << "\n    interrupted: the runner stopped mid-way; the next run resumes";
@@ -224,7 +228,7 @@ std::string RunReportText(const migrate::RunReport& report, bool color) {
     return out.str();
   }
   for (const auto& run : report.runs) {
-    std::string label = run.version + " " + run.name;
+    std::string label = Printable(run.version + " " + run.name);
     if (run.action == "would-apply" || run.action == "would-revert") {
       out << run.action << " " << label << " (" << migrate::PhaseName(run.phase) << ")\n";
       for (const auto& s : run.statements) {
