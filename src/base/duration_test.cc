@@ -27,8 +27,8 @@ TEST(DurationTest, RejectsGarbageWithAHint) {
 TEST(DurationTest, RefusesWhatPostgresCannotTakeAsTooLarge) {
   EXPECT_EQ(ParseDuration("2147483647ms")->count(), 2147483647);
   EXPECT_EQ(ParseDuration("596h")->count(), 596LL * 3'600'000);
-  for (const char* big : {"2147483648", "3000000s", "597h", "99999999999999999999999999h",
-                          "1e400"}) {
+  for (const char* big :
+       {"2147483648", "3000000s", "597h", "99999999999999999999999999h", "1e400"}) {
     auto r = ParseDuration(big);
     ASSERT_FALSE(r.ok()) << big;
     EXPECT_EQ(r.status().code(), StatusCode::kInvalidInput);

@@ -62,7 +62,8 @@ bool IsControl(uint8_t b) { return b < 0x20 || b == 0x7F; }
 
 // C1 controls are U+0080..U+009F, encoded C2 80..C2 9F.
 bool IsC1(std::string_view text, size_t i, size_t n) {
-  return n == 2 && static_cast<uint8_t>(text[i]) == 0xC2 && static_cast<uint8_t>(text[i + 1]) < 0xA0;
+  return n == 2 && static_cast<uint8_t>(text[i]) == 0xC2 &&
+         static_cast<uint8_t>(text[i + 1]) < 0xA0;
 }
 
 void AppendHex(std::string& out, uint8_t b) {

@@ -26,10 +26,10 @@ TEST(PrintableTest, FindsTheFirstInvalidUtf8Byte) {
   EXPECT_EQ(FindInvalidUtf8("plain ascii"), std::string_view::npos);
   EXPECT_EQ(FindInvalidUtf8("caf\xc3\xa9 \xf0\x9f\x98\x80"), std::string_view::npos);
   EXPECT_EQ(FindInvalidUtf8("ab\xff"), 2u);
-  EXPECT_EQ(FindInvalidUtf8("ab\xc3"), 2u);              // truncated
-  EXPECT_EQ(FindInvalidUtf8("a\xc0\xaf"), 1u);           // overlong '/'
-  EXPECT_EQ(FindInvalidUtf8("a\xed\xa0\x80"), 1u);       // surrogate
-  EXPECT_EQ(FindInvalidUtf8("a\xf4\x90\x80\x80"), 1u);   // above U+10FFFF
+  EXPECT_EQ(FindInvalidUtf8("ab\xc3"), 2u);             // truncated
+  EXPECT_EQ(FindInvalidUtf8("a\xc0\xaf"), 1u);          // overlong '/'
+  EXPECT_EQ(FindInvalidUtf8("a\xed\xa0\x80"), 1u);      // surrogate
+  EXPECT_EQ(FindInvalidUtf8("a\xf4\x90\x80\x80"), 1u);  // above U+10FFFF
   EXPECT_EQ(FindInvalidUtf8("caf\xe9 latin-1"), 3u);
 }
 

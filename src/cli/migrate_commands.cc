@@ -117,10 +117,10 @@ void RegisterDown(CLI::App& app, Context& context, Runner& selected) {
     selected = [&context, f]() -> int {
       // Checked before anything is loaded: a negative count once reverted one migration.
       if (f->steps && *f->steps < 1) {
-        return context.Fail(Status::InvalidInput("--steps must be at least 1, not " +
-                                                 std::to_string(*f->steps))
-                                .WithHint("to revert nothing, do not run \"tandem down\"; to "
-                                          "revert back to a version, use --to"));
+        return context.Fail(
+            Status::InvalidInput("--steps must be at least 1, not " + std::to_string(*f->steps))
+                .WithHint("to revert nothing, do not run \"tandem down\"; to "
+                          "revert back to a version, use --to"));
       }
       auto prepared = Prepare(context);
       if (!prepared.ok()) return context.Fail(prepared.status());

@@ -82,7 +82,8 @@ Status GetDuration(const std::string& path, const toml::table& table, const std:
   }
   auto d = ParseDuration(text);
   if (!d.ok()) {
-    return ErrorAt(path, node->source(), "invalid value for \"" + key + "\": " + d.status().message())
+    return ErrorAt(path, node->source(),
+                   "invalid value for \"" + key + "\": " + d.status().message())
         .WithDetail(d.status().detail())
         .WithHint(d.status().hint());
   }

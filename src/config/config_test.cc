@@ -81,7 +81,8 @@ TEST(ConfigTest, DurationsMustBeStringsOrIntegers) {
 
 TEST(ConfigTest, DurationsBeyondPostgresLimitAreTooLarge) {
   for (const char* value : {"\"3000000s\"", "3000000000", "\"597h\""}) {
-    auto c = ParseConfigText(std::string("[release]\nstatement_timeout = ") + value + "\n", "t.toml");
+    auto c =
+        ParseConfigText(std::string("[release]\nstatement_timeout = ") + value + "\n", "t.toml");
     ASSERT_FALSE(c.ok()) << value;
     EXPECT_EQ(c.status().location().line, 2);
     EXPECT_NE(c.status().message().find("\"statement_timeout\""), std::string::npos);

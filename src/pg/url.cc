@@ -104,8 +104,9 @@ Result<DatabaseUrl> ParseDatabaseUrl(std::string_view conninfo) {
     while (!reason.empty() && (reason.back() == '\n' || reason.back() == '.')) reason.pop_back();
     return Status::InvalidInput("malformed database URL \"" + RedactSecrets(text) + "\"")
         .WithDetail(RedactSecrets(RedactTokens(reason, SecretRegion(text))))
-        .WithHint("write it as postgresql://user@host:port/dbname, with special characters in "
-                  "the password percent-encoded (@ as %40, / as %2F, % as %25)");
+        .WithHint(
+            "write it as postgresql://user@host:port/dbname, with special characters in "
+            "the password percent-encoded (@ as %40, / as %2F, % as %25)");
   }
   DatabaseUrl url;
   url.conninfo = text;
@@ -124,8 +125,8 @@ Result<DatabaseUrl> ParseDatabaseUrl(std::string_view conninfo) {
   // Likewise a '/' in the password ends the authority early: "app:12/pw@db/x" has the host
   // "app", the port 12 and the database "pw@db/x". An '@' in the path is only ever that.
   std::string_view before_query = std::string_view(text).substr(0, text.find('?'));
-  size_t path = IsUrl(text) ? before_query.find('/', before_query.find("://") + 3)
-                            : std::string_view::npos;
+  size_t path =
+      IsUrl(text) ? before_query.find('/', before_query.find("://") + 3) : std::string_view::npos;
   bool at_in_path =
       path != std::string_view::npos && before_query.find('@', path) != std::string_view::npos;
   if (IsUrl(text) && (url.host.find('@') != std::string::npos || at_in_path)) {
@@ -137,8 +138,9 @@ Result<DatabaseUrl> ParseDatabaseUrl(std::string_view conninfo) {
   if (!ValidPorts(url.port)) {
     return Status::InvalidInput("malformed database URL \"" + RedactSecrets(text) + "\"")
         .WithDetail("the port is not a number from 1 to 65535")
-        .WithHint("write it as postgresql://user@host:port/dbname, with special characters in "
-                  "the password percent-encoded (@ as %40, / as %2F, % as %25)");
+        .WithHint(
+            "write it as postgresql://user@host:port/dbname, with special characters in "
+            "the password percent-encoded (@ as %40, / as %2F, % as %25)");
   }
   return url;
 }

@@ -72,8 +72,7 @@ TEST(UrlTest, PortThatIsNotANumberIsInvalidInput) {
   auto slash = ParseDatabaseUrl("postgresql://app:s3/cr3t@db/x");
   ASSERT_FALSE(slash.ok());
   EXPECT_EQ(slash.status().ToString().find("s3"), std::string::npos) << slash.status().ToString();
-  EXPECT_EQ(slash.status().ToString().find("cr3t"), std::string::npos)
-      << slash.status().ToString();
+  EXPECT_EQ(slash.status().ToString().find("cr3t"), std::string::npos) << slash.status().ToString();
   auto numeric = ParseDatabaseUrl("postgresql://app:1234/cr3t@db/x");
   ASSERT_FALSE(numeric.ok());
   EXPECT_EQ(numeric.status().ToString().find("cr3t"), std::string::npos)

@@ -110,9 +110,7 @@ TransactionControl ClassifyTransactionControl(std::string_view statement) {
 
 namespace {
 
-bool IsIdentChar(unsigned char c) {
-  return std::isalnum(c) || c == '_' || c == '$' || c >= 0x80;
-}
+bool IsIdentChar(unsigned char c) { return std::isalnum(c) || c == '_' || c == '$' || c >= 0x80; }
 bool IsIdentStart(unsigned char c) { return std::isalpha(c) || c == '_' || c >= 0x80; }
 
 // Where each statement may end: one past every ';' at the top level, as PostgreSQL's lexer
@@ -228,7 +226,6 @@ class LineCounter {
 // Above this, a chunk is parsed on its own; its parse tree is the peak of splitting.
 constexpr size_t kChunkBytes = 256 * 1024;
 
-
 // What one parse of a chunk says, whichever libpg_query entry point made it.
 struct Attempt {
   const PgQueryError* error = nullptr;
@@ -262,8 +259,8 @@ Status ForEachChunk(std::string_view text, Parse parse, Take take, Drop drop) {
         pending.push_back(next_cut);
         next_cut = cuts.Next();
       }
-      bool final_chunk = pending.empty() ||
-                         (pending.back() - begin < want && next_cut == std::string_view::npos);
+      bool final_chunk =
+          pending.empty() || (pending.back() - begin < want && next_cut == std::string_view::npos);
       size_t end = final_chunk ? text.size() : pending.back();
       // Where the chunk's last proposed statement starts.
       size_t last_start = final_chunk ? (pending.empty() ? begin : pending.back())
@@ -297,6 +294,13 @@ Status ForEachChunk(std::string_view text, Parse parse, Take take, Drop drop) {
 }
 
 }  // namespace
+
+size_t StatementCountBound(std::string_view text) {
+  CutFinder cuts(text);
+  size_t n = 1;
+  while (cuts.Next() != std::string_view::npos) ++n;
+  return n;
+}
 
 Result<std::vector<SplitStatement>> SplitStatements(std::string_view text) {
   std::vector<SplitStatement> out;
@@ -374,8 +378,7 @@ bool LastStatementExtent(std::string_view json, size_t& location, size_t& length
 
 Status ParseToJsonInPieces(
     std::string_view text,
-    const std::function<Status(size_t offset, std::string_view piece, std::string& json)>&
-        each) {
+    const std::function<Status(size_t offset, std::string_view piece, std::string& json)>& each) {
   PgQueryParseResult result{};
   bool held = false;
   auto drop = [&] {

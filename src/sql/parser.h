@@ -35,9 +35,9 @@ struct SplitStatement {
 
 // Splits SQL into statements with the real parser, so dollar quoting, comments, strings and
 // BEGIN ATOMIC bodies are handled exactly as the server does. The parser sees a piece of whole
-// statements (about 256 KB) at a time, so memory follows the largest statement, not the text. On a syntax error returns
-// kInvalidInput with the PostgreSQL message; the error's location (line, column relative to
-// `text`) is set with an empty file name for the caller to fill in.
+// statements (about 256 KB) at a time, so memory follows the largest statement, not the text. On a
+// syntax error returns kInvalidInput with the PostgreSQL message; the error's location (line,
+// column relative to `text`) is set with an empty file name for the caller to fill in.
 Result<std::vector<SplitStatement>> SplitStatements(std::string_view text);
 
 // The parse tree of `text` as libpg_query's JSON (one RawStmt per statement), for the
@@ -52,8 +52,12 @@ Result<std::string> ParseToJson(std::string_view text);
 // ParseToJson's, with its line and column in `text`.
 Status ParseToJsonInPieces(
     std::string_view text,
-    const std::function<Status(size_t offset, std::string_view piece, std::string& json)>&
-        each);
+    const std::function<Status(size_t offset, std::string_view piece, std::string& json)>& each);
+
+// At least the number of statements in `text` (one more than its top-level semicolons, found
+// by a lexical scan without the parser), for reserving room for them: the statement model of a
+// large file is big enough that growing its vector by doubling would set the peak.
+size_t StatementCountBound(std::string_view text);
 
 // Where the /* */ comment that opens at `i` ends (one past its "*/"; comments nest, as in
 // PostgreSQL), or npos when it is never closed.

@@ -104,15 +104,15 @@ TEST(SplitStatementsTest, PiecesGiveTheSameStatementsAsOneParse) {
   }
   // The JSON pieces cover the same statements.
   size_t statements = 0;
-  Status s = ParseToJsonInPieces(text, [&](size_t offset, std::string_view piece,
-                                           std::string& json) {
-    EXPECT_EQ(text.compare(offset, piece.size(), piece), 0);
-    for (size_t at = json.find("\"stmt\":"); at != std::string::npos;
-         at = json.find("\"stmt\":", at + 1)) {
-      ++statements;
-    }
-    return Status::Ok();
-  });
+  Status s =
+      ParseToJsonInPieces(text, [&](size_t offset, std::string_view piece, std::string& json) {
+        EXPECT_EQ(text.compare(offset, piece.size(), piece), 0);
+        for (size_t at = json.find("\"stmt\":"); at != std::string::npos;
+             at = json.find("\"stmt\":", at + 1)) {
+          ++statements;
+        }
+        return Status::Ok();
+      });
   ASSERT_TRUE(s.ok()) << s.ToString();
   EXPECT_EQ(statements, expected.size());
 }
