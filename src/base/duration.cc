@@ -48,6 +48,15 @@ Result<Duration> ParseDuration(std::string_view text) {
   } else {
     return invalid();
   }
+  // Checked as a double, before the cast: a value beyond int64 would otherwise wrap negative.
+  if (!(ms + 0.5 < static_cast<double>(kMaxDuration.count()) + 1)) {
+    return Status::InvalidInput("duration \"" + std::string(text) + "\" is too large")
+        .WithDetail("the largest duration tandem accepts is " +
+                    std::to_string(kMaxDuration.count()) +
+                    "ms (about 24.8 days), PostgreSQL's limit for lock_timeout and "
+                    "statement_timeout")
+        .WithHint("use at most 596h");
+  }
   return Duration(static_cast<int64_t>(ms + 0.5));
 }
 

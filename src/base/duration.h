@@ -12,7 +12,13 @@ namespace tandem {
 
 using Duration = std::chrono::milliseconds;
 
-// Fails with kInvalidInput naming the accepted units.
+// The longest duration tandem accepts anywhere: PostgreSQL's timeouts (lock_timeout,
+// statement_timeout, idle_in_transaction_session_timeout) are int milliseconds, and one limit
+// for every setting keeps the rule simple (about 24.8 days).
+inline constexpr Duration kMaxDuration{2147483647};
+
+// Fails with kInvalidInput naming the accepted units, or saying the value is too large (above
+// kMaxDuration), so that no value fails only after tandem has connected.
 Result<Duration> ParseDuration(std::string_view text);
 
 // The form PostgreSQL accepts in SET, e.g. "500ms".

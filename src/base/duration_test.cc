@@ -24,6 +24,21 @@ TEST(DurationTest, RejectsGarbageWithAHint) {
   }
 }
 
+TEST(DurationTest, RefusesWhatPostgresCannotTakeAsTooLarge) {
+  EXPECT_EQ(ParseDuration("2147483647ms")->count(), 2147483647);
+  EXPECT_EQ(ParseDuration("596h")->count(), 596LL * 3'600'000);
+  for (const char* big :
+       {"2147483648", "3000000s", "597h", "99999999999999999999999999h", "1e400"}) {
+    auto r = ParseDuration(big);
+    ASSERT_FALSE(r.ok()) << big;
+    EXPECT_EQ(r.status().code(), StatusCode::kInvalidInput);
+    if (std::string(big) != "1e400") {
+      EXPECT_NE(r.status().message().find("too large"), std::string::npos) << big;
+      EXPECT_EQ(r.status().message().find("negative"), std::string::npos) << big;
+    }
+  }
+}
+
 TEST(DurationTest, FormatsForHumans) {
   EXPECT_EQ(FormatDuration(Duration(850)), "850ms");
   EXPECT_EQ(FormatDuration(Duration(12'300)), "12.3s");

@@ -1,11 +1,14 @@
 // Rendering of Status in PostgreSQL's message style.
 #include "base/status.h"
 
+#include "base/printable.h"
+
 namespace tandem {
 
 std::string SourceLocation::ToString() const {
   if (file.empty()) return "";
-  std::string out = file;
+  // A file name may hold a newline or an escape sequence: printed escaped, on one line.
+  std::string out = Printable(file);
   if (line > 0) {
     out += ":" + std::to_string(line);
     if (column > 0) out += ":" + std::to_string(column);
@@ -17,10 +20,12 @@ std::string Status::ToString() const {
   if (ok()) return "ok";
   std::string out;
   if (location_.known()) out += location_.ToString() + ": ";
-  out += "error: " + message_;
+  // Messages are one line (PostgreSQL's style), so any control character in one came from a
+  // file name or other outside text and is escaped; details and hints keep their line breaks.
+  out += "error: " + Printable(message_);
   if (!sqlstate_.empty()) out += " (SQLSTATE " + sqlstate_ + ")";
-  if (!detail_.empty()) out += "\nDETAIL: " + detail_;
-  if (!hint_.empty()) out += "\nHINT: " + hint_;
+  if (!detail_.empty()) out += "\nDETAIL: " + PrintableLines(detail_);
+  if (!hint_.empty()) out += "\nHINT: " + PrintableLines(hint_);
   return out;
 }
 

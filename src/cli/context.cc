@@ -25,8 +25,8 @@ Result<config::Config> Context::LoadConfig() {
     overrides.dir = flags.dir;
     overrides.layout = flags.layout;
     overrides.schema = flags.schema;
-    if (!flags.lock_wait.empty()) {
-      auto wait = ParseDuration(flags.lock_wait);
+    if (flags.lock_wait) {
+      auto wait = ParseDuration(*flags.lock_wait);
       if (!wait.ok()) {
         Status status = wait.status();
         config_ = std::move(status).Prefix("--lock-wait");
@@ -62,7 +62,10 @@ int Context::Fail(const Status& status) {
   if (format() == Format::kJson) {
     nlohmann::json error = StatusToJson(status);
     error["exit_code"] = ExitCodeFor(status);
-    out << nlohmann::json{{"error", error}}.dump(2) << "\n";
+    // Replace, not throw, on text that is not UTF-8 (a file name can be anything).
+    out << nlohmann::json{{"error", error}}.dump(2, ' ', false,
+                                                 nlohmann::json::error_handler_t::replace)
+        << "\n";
   } else {
     err << "tandem: " << status.ToString() << "\n";
   }
@@ -115,8 +118,9 @@ int RunCli(int argc, char** argv, std::ostream& out, std::ostream& err) {
     out << e.what() << "\n";
     return 0;
   } catch (const CLI::ParseError& e) {
-    // Usage errors are exit 2 like every other bad input.
-    std::string message = e.what();
+    // Usage errors are exit 2 like every other bad input. CLI11 quotes the arguments it did
+    // not expect, and one of them may be a database URL with its password.
+    std::string message = pg::RedactSecrets(e.what());
     if (!message.empty()) message[0] = static_cast<char>(std::tolower(message[0]));
     while (!message.empty() && message.back() == '.') message.pop_back();
     return context.Fail(Status::InvalidInput(message).WithHint("see \"tandem --help\""));

@@ -7,6 +7,7 @@
 #include <iosfwd>
 #include <memory>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 
 #include "base/interrupt.h"
@@ -26,7 +27,7 @@ struct GlobalFlags {
   std::string dir;
   std::string layout;
   std::string schema;
-  std::string lock_wait;
+  std::optional<std::string> lock_wait;  // unset: the configured value
 };
 
 class Context {

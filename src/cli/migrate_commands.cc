@@ -1,6 +1,7 @@
 // tandem status, tandem up, tandem down.
 #include <iostream>
 #include <memory>
+#include <optional>
 
 #include "cli/context.h"
 #include "cli/render.h"
@@ -30,7 +31,9 @@ Result<Prepared> Prepare(Context& context) {
 
 int PrintRunReport(Context& context, const migrate::RunReport& report) {
   if (context.format() == Format::kJson) {
-    context.out << RunReportJson(report).dump(2) << "\n";
+    context.out << RunReportJson(report).dump(2, ' ', false,
+                                              nlohmann::json::error_handler_t::replace)
+                << "\n";
     return ExitCodeFor(report.status);
   }
   context.out << RunReportText(report, UseColor());
@@ -109,7 +112,7 @@ void RegisterDown(CLI::App& app, Context& context, Runner& selected) {
   auto* cmd = app.add_subcommand("down", "revert applied migrations, newest first (default: one)");
   struct Flags {
     std::string to;
-    int steps = -1;
+    std::optional<int> steps;
     bool dry_run = false;
   };
   auto f = std::make_shared<Flags>();
@@ -118,6 +121,13 @@ void RegisterDown(CLI::App& app, Context& context, Runner& selected) {
   cmd->add_flag("--dry-run", f->dry_run, "print what would run and change nothing");
   cmd->callback([&context, &selected, f] {
     selected = [&context, f]() -> int {
+      // Checked before anything is loaded: a negative count once reverted one migration.
+      if (f->steps && *f->steps < 1) {
+        return context.Fail(
+            Status::InvalidInput("--steps must be at least 1, not " + std::to_string(*f->steps))
+                .WithHint("to revert nothing, do not run \"tandem down\"; to "
+                          "revert back to a version, use --to"));
+      }
       auto prepared = Prepare(context);
       if (!prepared.ok()) return context.Fail(prepared.status());
       StopOnSignal stop_on_signal(*prepared->connection);
@@ -126,7 +136,7 @@ void RegisterDown(CLI::App& app, Context& context, Runner& selected) {
       options.lock_wait = prepared->config.lock_wait;
       options.dry_run = f->dry_run;
       options.to_version = OptionalString(f->to);
-      options.steps = f->steps == -1 ? 1 : f->steps;
+      options.steps = f->steps.value_or(1);
       auto report = migrate::Down(*prepared->connection, prepared->files, options);
       return PrintRunReport(context, report);
     };

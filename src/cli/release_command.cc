@@ -1,6 +1,7 @@
 // tandem release: the release-phase step (Heroku `release:`, a Kubernetes Job, a CI step).
 // Flags override tandem.toml [release]; migration directives override both (release.h).
 #include <memory>
+#include <optional>
 
 #include <unistd.h>
 
@@ -19,18 +20,20 @@ namespace {
 struct ReleaseFlags {
   bool plan = false;
   bool verify = false;
-  std::string lock_timeout;
-  std::string statement_timeout;
-  std::string idle_in_transaction_timeout;
-  std::string retry_budget;
-  std::string backoff_initial;
-  std::string backoff_max;
+  std::optional<std::string> lock_timeout;
+  std::optional<std::string> statement_timeout;
+  std::optional<std::string> idle_in_transaction_timeout;
+  std::optional<std::string> retry_budget;
+  std::optional<std::string> backoff_initial;
+  std::optional<std::string> backoff_max;
 };
 
-// Applies one duration flag, if given, naming the flag when it does not parse.
-Status Override(const std::string& flag, const std::string& text, Duration& setting) {
-  if (text.empty()) return Status::Ok();
-  auto parsed = ParseDuration(text);
+// Applies one duration flag, if given, naming the flag when it does not parse. Given empty
+// (--lock-timeout "", an unset variable in a script) is an error, not the default.
+Status Override(const std::string& flag, const std::optional<std::string>& text,
+                Duration& setting) {
+  if (!text) return Status::Ok();
+  auto parsed = ParseDuration(*text);
   if (!parsed.ok()) {
     Status status = parsed.status();
     return std::move(status).Prefix(flag);
@@ -112,7 +115,7 @@ int Run(Context& context, const ReleaseFlags& flags) {
   if (context.format() == Format::kJson) {
     nlohmann::json json = release::ReleaseReportJson(report);
     json["exit_code"] = ExitCodeFor(report.status);
-    context.out << json.dump(2) << "\n";
+    context.out << json.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
     return ExitCodeFor(report.status);
   }
   context.out << release::ReleaseReportText(report);

@@ -8,6 +8,7 @@
 
 #include "base/duration.h"
 #include "base/json_text.h"
+#include "base/printable.h"
 #include "base/status_json.h"
 
 namespace tandem::cli {
@@ -152,12 +153,13 @@ std::string StatusText(const std::vector<migrate::StatusEntry>& entries, bool co
     return out.str();
   }
   // Column widths from the data, so that 18- and 20-digit versions stay aligned; names are
-  // cut at 40 characters (with "~"), which keeps the table readable beside long ones.
+  // cut at 40 characters (with "~"), which keeps the table readable beside long ones. Names
+  // come from file names: escaped (Printable) so that a newline cannot break the table.
   constexpr size_t kMaxName = 40;
   size_t version_width = 7, name_width = 4;
   for (const auto& e : entries) {
     version_width = std::max(version_width, e.version.size());
-    name_width = std::max(name_width, std::min(e.name.size(), kMaxName));
+    name_width = std::max(name_width, std::min(Printable(e.name).size(), kMaxName));
   }
   out << Pad("VERSION", version_width + 2) << Pad("NAME", name_width + 2) << Pad("PHASE", 13)
       << "STATUS\n";
@@ -165,8 +167,9 @@ std::string StatusText(const std::vector<migrate::StatusEntry>& entries, bool co
   for (const auto& e : entries) {
     std::string state(migrate::StateName(e.state));
     counts[state]++;
-    std::string name = e.name.size() > kMaxName ? e.name.substr(0, kMaxName - 1) + "~" : e.name;
-    out << Pad(e.version, version_width + 2) << Pad(name, name_width + 2)
+    std::string name = Printable(e.name);
+    if (name.size() > kMaxName) name = name.substr(0, kMaxName - 1) + "~";
+    out << Pad(Printable(e.version), version_width + 2) << Pad(name, name_width + 2)
         << Pad(std::string(migrate::PhaseName(e.phase)), 13)
         << Paint(state, StateColor(e.state), color);
     if (e.out_of_order) out << " (out of order)";
@@ -179,7 +182,8 @@ std::string StatusText(const std::vector<migrate::StatusEntry>& entries, bool co
       const auto& r = *e.row;
       out << "  after " << r.statements_done << "/" << r.statements_total << " statements";
       if (!r.error_message.empty()) {
-        out << "\n    " << r.error_file << ":" << r.error_line << ": " << r.error_message;
+        out << "\n    " << Printable(r.error_file) << ":" << r.error_line << ": "
+            << Printable(r.error_message);
         if (!r.error_sqlstate.empty()) out << " (SQLSTATE " << r.error_sqlstate << ")";
       } else if (r.status == "running") {
         out << "\n    interrupted: the runner stopped mid-way; the next run resumes";
@@ -233,7 +237,7 @@ std::string RunReportText(const migrate::RunReport& report, bool color) {
     return out.str();
   }
   for (const auto& run : report.runs) {
-    std::string label = run.version + " " + run.name;
+    std::string label = Printable(run.version + " " + run.name);
     if (run.action == "would-apply" || run.action == "would-revert") {
       out << run.action << " " << label << " (" << migrate::PhaseName(run.phase) << ")\n";
       for (const auto& s : run.statements) {

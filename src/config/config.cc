@@ -35,11 +35,31 @@ Status CheckKeys(const std::string& path, const toml::table& table, const std::s
   return Status::Ok();
 }
 
+std::string_view TypeName(const toml::node& node) {
+  switch (node.type()) {
+    case toml::node_type::boolean:
+      return "boolean";
+    case toml::node_type::floating_point:
+      return "floating-point number";
+    case toml::node_type::integer:
+      return "integer";
+    case toml::node_type::array:
+      return "array";
+    case toml::node_type::table:
+      return "table";
+    case toml::node_type::string:
+      return "string";
+    default:
+      return "date or time";
+  }
+}
+
 Result<std::string> GetString(const std::string& path, const toml::table& table,
                               const std::string& key, const std::string& current) {
   const toml::node* node = table.get(key);
   if (!node) return current;
-  if (auto s = node->value<std::string>()) return *s;
+  // as_string, not value<std::string>: toml++ converts other types on request.
+  if (const auto* s = node->as_string()) return s->get();
   return ErrorAt(path, node->source(), "\"" + key + "\" must be a string");
 }
 
@@ -48,16 +68,23 @@ Status GetDuration(const std::string& path, const toml::table& table, const std:
   const toml::node* node = table.get(key);
   if (!node) return Status::Ok();
   std::string text;
-  if (auto s = node->value<std::string>()) {
-    text = *s;
-  } else if (auto n = node->value<int64_t>()) {
-    text = std::to_string(*n);
+  // Only a string or an integer (milliseconds): toml++'s value<int64_t>() would also turn
+  // true into 1 ms and 2.5 into 2 ms.
+  if (const auto* s = node->as_string()) {
+    text = s->get();
+  } else if (const auto* n = node->as_integer()) {
+    text = std::to_string(n->get());
   } else {
-    return ErrorAt(path, node->source(), "\"" + key + "\" must be a duration such as \"500ms\"");
+    return ErrorAt(path, node->source(),
+                   "\"" + key + "\" must be a duration such as \"500ms\", not a " +
+                       std::string(TypeName(*node)))
+        .WithHint("write it as a string with a unit, for example " + key + " = \"500ms\"");
   }
   auto d = ParseDuration(text);
   if (!d.ok()) {
-    return ErrorAt(path, node->source(), "invalid value for \"" + key + "\": " + text)
+    return ErrorAt(path, node->source(),
+                   "invalid value for \"" + key + "\": " + d.status().message())
+        .WithDetail(d.status().detail())
         .WithHint(d.status().hint());
   }
   out = *d;
@@ -126,24 +153,24 @@ Status ApplyText(const std::string& text, const std::string& path, Config& confi
   if (const toml::table* l = root["lint"].as_table()) {
     TANDEM_RETURN_IF_ERROR(CheckKeys(path, *l, "lint.", {"pg_version", "rules"}));
     if (const toml::node* v = l->get("pg_version")) {
-      auto n = v->value<int64_t>();
-      if (!n || *n < 9 || *n > 99) {
+      const auto* n = v->as_integer();
+      if (!n || n->get() < 9 || n->get() > 99) {
         return ErrorAt(path, v->source(), "\"pg_version\" must be a major version such as 15");
       }
-      config.lint_pg_version = static_cast<int>(*n);
+      config.lint_pg_version = static_cast<int>(n->get());
     }
     if (const toml::node* rules_node = l->get("rules")) {
       const toml::table* rules = rules_node->as_table();
       if (!rules) return ErrorAt(path, rules_node->source(), "\"lint.rules\" must be a table");
       for (const auto& [rule, level] : *rules) {
-        auto value = level.value<std::string>();
+        const auto* value = level.as_string();
         static const std::set<std::string> kLevels = {"off", "error", "warning", "info"};
-        if (!value || !kLevels.count(*value)) {
+        if (!value || !kLevels.count(value->get())) {
           return ErrorAt(path, level.source(),
                          "invalid level for rule \"" + std::string(rule.str()) + "\"")
               .WithHint("use \"off\", \"error\", \"warning\" or \"info\"");
         }
-        config.lint_rules[std::string(rule.str())] = *value;
+        config.lint_rules[std::string(rule.str())] = value->get();
       }
     }
   }

@@ -64,5 +64,38 @@ TEST(ConfigTest, BadValuesAreRejected) {
   EXPECT_FALSE(ParseConfigText("[lint.rules]\nx = \"loud\"\n", "t").ok());
 }
 
+TEST(ConfigTest, DurationsMustBeStringsOrIntegers) {
+  for (const char* value : {"true", "false", "2.5", "[1]", "1979-05-27"}) {
+    auto c = ParseConfigText(std::string("[release]\n\nlock_timeout = ") + value + "\n", "t.toml");
+    ASSERT_FALSE(c.ok()) << value;
+    EXPECT_EQ(c.status().code(), StatusCode::kInvalidInput);
+    EXPECT_EQ(c.status().location().file, "t.toml");
+    EXPECT_EQ(c.status().location().line, 3) << value;
+    EXPECT_NE(c.status().message().find("\"lock_timeout\" must be a duration"), std::string::npos)
+        << c.status().ToString();
+  }
+  auto ms = ParseConfigText("[release]\nlock_timeout = 750\n", "t.toml");
+  ASSERT_TRUE(ms.ok()) << ms.status().ToString();
+  EXPECT_EQ(ms->release.lock_timeout.count(), 750);
+}
+
+TEST(ConfigTest, DurationsBeyondPostgresLimitAreTooLarge) {
+  for (const char* value : {"\"3000000s\"", "3000000000", "\"597h\""}) {
+    auto c =
+        ParseConfigText(std::string("[release]\nstatement_timeout = ") + value + "\n", "t.toml");
+    ASSERT_FALSE(c.ok()) << value;
+    EXPECT_EQ(c.status().location().line, 2);
+    EXPECT_NE(c.status().message().find("\"statement_timeout\""), std::string::npos);
+    EXPECT_NE(c.status().message().find("too large"), std::string::npos) << c.status().ToString();
+  }
+}
+
+TEST(ConfigTest, OtherSettingsAreNotConvertedFromOtherTypes) {
+  EXPECT_FALSE(ParseConfigText("[lint]\npg_version = true\n", "t").ok());
+  EXPECT_FALSE(ParseConfigText("[lint]\npg_version = 15.0\n", "t").ok());
+  EXPECT_FALSE(ParseConfigText("[database]\nschema = 5\n", "t").ok());
+  EXPECT_FALSE(ParseConfigText("[lint.rules]\nx = true\n", "t").ok());
+}
+
 }  // namespace
 }  // namespace tandem::config

@@ -130,8 +130,11 @@ class LineParser {
     }
     auto duration = ParseDuration(value);
     if (!duration.ok()) {
+      // Too large is refused here too, before anything connects: PostgreSQL would refuse the
+      // SET only after tandem's schema exists and the migration is recorded as failed.
       return Error(at, duration.status().message() + " for " + Quoted(d_.word),
-                   duration.status().hint());
+                   duration.status().hint())
+          .WithDetail(duration.status().detail());
     }
     d_.duration = *duration;
     return Status::Ok();

@@ -91,6 +91,9 @@ TEST(DirectiveTest, BadValuesPointAtTheValue) {
   EXPECT_EQ(Error("-- tandem:lock-timeout soon"),
             "7:24: invalid duration \"soon\" for \"tandem:lock-timeout\" | write a number followed "
             "by ms, s, min (or m) or h, for example 500ms or 10min");
+  EXPECT_EQ(Error("-- tandem:lock-timeout 3000000s"),
+            "7:24: duration \"3000000s\" is too large for \"tandem:lock-timeout\" | use at "
+            "most 596h");
   EXPECT_EQ(Error("-- tandem:statement-timeout"),
             "7:4: directive \"tandem:statement-timeout\" needs a value | write a duration, for "
             "example 500ms, 15s or 10min");

@@ -16,6 +16,15 @@ struct CorpusCase {
   size_t at_least;
 };
 
+// The corpus suite (ctest label "corpus", run by .ci/run) must fail, not pass vacuously, when
+// the corpus is not there.
+TEST(SharedCorpus, IsPresent) {
+  for (const char* folder : {"/lemmy/migrations", "/kratos/migrations", "/harbor/postgresql"}) {
+    EXPECT_TRUE(std::filesystem::is_directory(std::string(TANDEM_CORPUS_DIR) + folder))
+        << "the shared corpus is missing: " << TANDEM_CORPUS_DIR << folder;
+  }
+}
+
 class LayoutCorpusTest : public ::testing::TestWithParam<CorpusCase> {};
 
 TEST_P(LayoutCorpusTest, LoadsWithTheLayoutDetected) {

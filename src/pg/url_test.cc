@@ -37,6 +37,57 @@ TEST(UrlTest, RedactSecretsCoversUrlsAndKeyValues) {
   EXPECT_EQ(RedactSecrets("host=h password='p w' dbname=x"), "host=h password=*** dbname=x");
 }
 
+TEST(UrlTest, BadPercentEncodingInThePasswordIsNotEchoed) {
+  auto url = ParseDatabaseUrl("postgresql://app:s3%zzcr3t@db/x");
+  ASSERT_FALSE(url.ok());
+  EXPECT_EQ(url.status().code(), StatusCode::kInvalidInput);
+  std::string all = url.status().ToString();
+  EXPECT_EQ(all.find("cr3t"), std::string::npos) << all;
+  EXPECT_EQ(all.find("zz"), std::string::npos) << all;
+  EXPECT_NE(all.find("percent-encoded"), std::string::npos) << all;
+}
+
+TEST(UrlTest, UnencodedAtInThePasswordIsRefusedWithoutShowingAnyOfIt) {
+  auto url = ParseDatabaseUrl("postgresql://app:p4@ss@w0rd@db:5432/x");
+  ASSERT_FALSE(url.ok());
+  EXPECT_EQ(url.status().code(), StatusCode::kInvalidInput);
+  std::string all = url.status().ToString();
+  for (const char* part : {"p4", "ss@", "w0rd"}) {
+    EXPECT_EQ(all.find(part), std::string::npos) << all;
+  }
+  EXPECT_NE(all.find("postgresql://app:***@db:5432/x"), std::string::npos) << all;
+  EXPECT_NE(all.find("%40"), std::string::npos) << all;
+}
+
+TEST(UrlTest, PortThatIsNotANumberIsInvalidInput) {
+  for (const char* bad : {"postgresql://app:pw@db:notaport/x", "postgresql://app:pw@db:99999/x",
+                          "host=db port=5x dbname=x"}) {
+    auto url = ParseDatabaseUrl(bad);
+    ASSERT_FALSE(url.ok()) << bad;
+    EXPECT_EQ(url.status().code(), StatusCode::kInvalidInput) << bad;
+    EXPECT_NE(url.status().detail().find("port"), std::string::npos) << bad;
+  }
+  // A '/' in an unencoded password makes libpq read "app:se" as host and port: the port (part
+  // of the password) is not shown.
+  auto slash = ParseDatabaseUrl("postgresql://app:s3/cr3t@db/x");
+  ASSERT_FALSE(slash.ok());
+  EXPECT_EQ(slash.status().ToString().find("s3"), std::string::npos) << slash.status().ToString();
+  EXPECT_EQ(slash.status().ToString().find("cr3t"), std::string::npos) << slash.status().ToString();
+  auto numeric = ParseDatabaseUrl("postgresql://app:1234/cr3t@db/x");
+  ASSERT_FALSE(numeric.ok());
+  EXPECT_EQ(numeric.status().ToString().find("cr3t"), std::string::npos)
+      << numeric.status().ToString();
+  EXPECT_TRUE(ParseDatabaseUrl("postgresql://app@h1:5432,h2:5433/x").ok());
+  EXPECT_TRUE(ParseDatabaseUrl("postgresql://app:p%40ss@db/x?sslmode=disable").ok());
+  EXPECT_TRUE(ParseDatabaseUrl("postgresql://app@h1,h2:5433/x").ok());
+}
+
+TEST(UrlTest, RedactionRunsToTheLastAt) {
+  EXPECT_EQ(RedactSecrets("unexpected postgresql://app:se@cr@et@db/x here"),
+            "unexpected postgresql://app:***@db/x here");
+  EXPECT_EQ(RedactSecrets("postgresql://app@db/x"), "postgresql://app@db/x");
+}
+
 TEST(UrlTest, ChildProcessesGetThePasswordThroughTheEnvironment) {
   auto url = ParseDatabaseUrl("postgresql://app:s3cr'et@db:6543/shop?sslmode=disable");
   ASSERT_TRUE(url.ok());

@@ -1,5 +1,6 @@
-// Translation of libpg_query's parse tree into tandem's statement model (see ast.h). One parse
-// per section: ParseToJson of the whole text gives every RawStmt with its location. The JSON is
+// Translation of libpg_query's parse tree into tandem's statement model (see ast.h). The text is
+// parsed in pieces of whole statements (ParseToJsonInPieces), each RawStmt with its location in
+// its piece. The JSON is
 // read with RapidJSON (why, and the member accessors used here: ast_expr.h).
 #include "sql/ast.h"
 
@@ -412,33 +413,66 @@ void TranslateBody(std::string_view node, const Json& b, std::string_view text, 
 
 }  // namespace
 
+namespace {
+
+// Moves every offset of a statement translated from a piece by the piece's offset in the text.
+void ShiftOffsets(Statement& st, size_t by) {
+  auto constraint = [&](Constraint& c) { c.offset += by; };
+  auto column = [&](ColumnDef& col) {
+    col.offset += by;
+    for (Constraint& c : col.constraints) constraint(c);
+  };
+  st.offset += by;
+  for (ColumnDef& col : st.columns) column(col);
+  for (Constraint& c : st.table_constraints) constraint(c);
+  for (AlterCmd& cmd : st.cmds) {
+    cmd.offset += by;
+    column(cmd.column_def);
+    constraint(cmd.constraint);
+  }
+  for (AssignedColumn& a : st.assigned_columns) a.offset += by;
+}
+
+}  // namespace
+
+// Parsed a piece of whole statements at a time (ParseToJsonInPieces): the JSON tree of a whole
+// 50 MB file would take gigabytes. Each piece is translated against its own text, then its
+// offsets are moved to the whole text's.
 Result<std::vector<Statement>> ParseStatements(std::string_view text) {
-  TANDEM_ASSIGN_OR_RETURN(std::string json_text, ParseToJson(text));
-  rapidjson::Document tree;  // its strings point into json_text
-  if (!internal::ParseTree(json_text, tree)) {
-    return Status::Internal("could not read the parser's output");
-  }
   std::vector<Statement> out;
-  for (const Json& raw : Elements(Child(tree, "stmts"))) {
-    size_t begin = static_cast<size_t>(IntField(raw, "stmt_location", 0));
-    size_t len = static_cast<size_t>(IntField(raw, "stmt_len", 0));
-    size_t end = len == 0 ? text.size() : std::min(text.size(), begin + len);
-    begin = SkipBlankAndComments(text, begin);
-    while (end > begin &&
-           (std::isspace(static_cast<unsigned char>(text[end - 1])) || text[end - 1] == ';')) {
-      --end;
-    }
-    Statement st;
-    st.offset = begin;
-    st.text = std::string(text.substr(begin, end - begin));
-    auto [node, body] = Unwrap(Child(raw, "stmt"));
-    st.node = node;
-    // A shape the translation did not expect must not take the linter down: the accessors read
-    // a missing or mistyped member as absent, so the statement keeps what could be read (kind
-    // kOther when its node is not recognised) and the rest of the file is still analysed.
-    if (body) TranslateBody(node, *body, text, st);
-    out.push_back(std::move(st));
-  }
+  // A Statement is about 760 bytes: for a large file of short statements, doubling the vector
+  // (old and new buffers at once) would be the peak of the whole lint.
+  if (text.size() > (1 << 20)) out.reserve(StatementCountBound(text));
+  TANDEM_RETURN_IF_ERROR(ParseToJsonInPieces(
+      text, [&](size_t piece_offset, std::string_view piece, std::string& json_text) {
+        rapidjson::Document tree;  // its strings point into json_text
+        if (!internal::ParseTree(json_text, tree)) {
+          return Status::Internal("could not read the parser's output");
+        }
+        for (const Json& raw : Elements(Child(tree, "stmts"))) {
+          size_t begin = static_cast<size_t>(IntField(raw, "stmt_location", 0));
+          size_t len = static_cast<size_t>(IntField(raw, "stmt_len", 0));
+          size_t end = len == 0 ? piece.size() : std::min(piece.size(), begin + len);
+          begin = SkipBlankAndComments(piece, begin);
+          while (end > begin && (std::isspace(static_cast<unsigned char>(piece[end - 1])) ||
+                                 piece[end - 1] == ';')) {
+            --end;
+          }
+          Statement st;
+          st.offset = begin;
+          st.text = std::string(piece.substr(begin, end - begin));
+          auto [node, body] = Unwrap(Child(raw, "stmt"));
+          st.node = node;
+          // A shape the translation did not expect must not take the linter down: the
+          // accessors read a missing or mistyped member as absent, so the statement keeps what
+          // could be read (kind kOther when its node is not recognised) and the rest of the
+          // file is still analysed.
+          if (body) TranslateBody(node, *body, piece, st);
+          ShiftOffsets(st, piece_offset);
+          out.push_back(std::move(st));
+        }
+        return Status::Ok();
+      }));
   return out;
 }
 
