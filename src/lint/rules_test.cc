@@ -303,9 +303,20 @@ TEST(RuleNarrowColumnTypePreDeploy, PhaseAware) {
 TEST(RuleConcurrentlyInTransaction, TransactionAware) {
   const std::string r = "concurrently-in-transaction";
   ExpectFires(r, {"CREATE INDEX CONCURRENTLY i ON users (email);"});
-  ExpectFires(r, {.sql = "BEGIN;\nDROP INDEX CONCURRENTLY i;\nCOMMIT;", .transactional = false});
+  ExpectFires(
+      r, {.sql = "BEGIN;\nDROP INDEX CONCURRENTLY i;\nCOMMIT;\nSELECT 1;", .transactional = false});
+  // A wrapper around the whole section is dropped by the runner: the statements inside run one
+  // by one (transaction off) or in tandem's own transaction.
+  ExpectFires(r, {"BEGIN;\nDROP INDEX CONCURRENTLY i;\nCOMMIT;"});
+  ExpectQuiet(r, {.sql = "BEGIN;\nDROP INDEX CONCURRENTLY i;\nCOMMIT;", .transactional = false});
   ExpectQuiet(r, {.sql = "CREATE INDEX CONCURRENTLY i ON users (email);", .transactional = false});
   ExpectQuiet(r, {"CREATE INDEX i ON users (email);"});
+  // Item 6 of issue 11: after COMMIT the statement runs outside any transaction block.
+  ExpectQuiet(r, {"ALTER TABLE users ADD COLUMN plan text;\nCOMMIT;\n"
+                  "CREATE INDEX CONCURRENTLY users_plan ON users (plan);\nBEGIN;"});
+  EXPECT_TRUE(Fires("transaction-control-in-migration",
+                    {"ALTER TABLE users ADD COLUMN plan text;\nCOMMIT;\n"
+                     "CREATE INDEX CONCURRENTLY users_plan ON users (plan);\nBEGIN;"}));
 }
 
 TEST(RuleDdlAndDataInTransaction, TransactionAware) {
@@ -326,12 +337,10 @@ TEST(RuleNotValidValidateSameTransaction, TransactionAware) {
   const std::string r = "not-valid-validate-same-transaction";
   ExpectFires(r, {"ALTER TABLE t ADD CONSTRAINT c CHECK (a > 0) NOT VALID;\nALTER TABLE t VALIDATE "
                   "CONSTRAINT c;"});
+  // The wrapper is dropped; tandem's own transaction still holds both statements.
   ExpectFires(
-      r,
-      {.sql =
-           "BEGIN;\nALTER TABLE t ADD CONSTRAINT f FOREIGN KEY (p) REFERENCES p (id) NOT VALID;\n"
-           "ALTER TABLE t VALIDATE CONSTRAINT f;\nCOMMIT;",
-       .transactional = false});
+      r, {"BEGIN;\nALTER TABLE t ADD CONSTRAINT f FOREIGN KEY (p) REFERENCES p (id) NOT VALID;\n"
+          "ALTER TABLE t VALIDATE CONSTRAINT f;\nCOMMIT;"});
   ExpectQuiet(r, {"ALTER TABLE t VALIDATE CONSTRAINT c;"});
   ExpectQuiet(
       r, {.sql = "ALTER TABLE t ADD CONSTRAINT c CHECK (a > 0) NOT VALID;\nALTER TABLE t VALIDATE "
@@ -455,8 +464,16 @@ TEST(RuleDropDatabase, FiresAndNot) {
 
 TEST(RuleTransactionControlInMigration, FiresAndNot) {
   const std::string r = "transaction-control-in-migration";
-  ExpectFires(r, {"BEGIN;\nALTER TABLE users ADD COLUMN a int;\nCOMMIT;"});
   ExpectFires(r, {"COMMIT;"});
+  ExpectFires(r, {"BEGIN;\nALTER TABLE users ADD COLUMN a int;\nCOMMIT;\nSELECT 1;"});
+  // Item 14 of issue 11: what `up` refuses in a transaction-off file is an error too.
+  ExpectFires(r, {.sql = "BEGIN;\nALTER TABLE users ADD COLUMN a int;", .transactional = false});
+  ExpectFires(r, {.sql = "BEGIN;\nBEGIN;\nSELECT 1;\nCOMMIT;\nCOMMIT;", .transactional = false});
+  ExpectFires(
+      r, {.sql = "BEGIN;\nSELECT 1;\nCOMMIT;\nBEGIN;\nSELECT 2;\nCOMMIT;", .transactional = false});
+  // Item 1: a wrapper around the whole section (golang-migrate style) is no finding.
+  ExpectQuiet(r, {"BEGIN;\nALTER TABLE users ADD COLUMN a int;\nCOMMIT;"});
+  ExpectQuiet(r, {"-- up\nbegin;\nALTER TABLE users ADD COLUMN a int;\ncommit;\n"});
   ExpectQuiet(
       r, {.sql = "BEGIN;\nALTER TABLE users ADD COLUMN a int;\nCOMMIT;", .transactional = false});
   ExpectQuiet(r, {"ALTER TABLE users ADD COLUMN a int;"});

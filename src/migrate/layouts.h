@@ -16,6 +16,7 @@
 
 #include "base/status.h"
 #include "migrate/migration.h"
+#include "sql/parser.h"
 
 namespace tandem::migrate {
 
@@ -39,5 +40,12 @@ Result<MigrationSet> LoadMigrations(const std::string& directory, const LoadOpti
 // Splits the up and down sections into statements with the real parser; kInvalidInput with
 // the statement's file, line and column on a syntax error. Idempotent.
 Status SplitSections(Migration& migration);
+
+// The runner's check of a section's transaction control, shared with lint so that both refuse
+// the same files: drops a BEGIN ... COMMIT wrapper around the whole section (tandem runs each
+// migration in one transaction already), then refuses any other BEGIN, COMMIT, ROLLBACK or
+// SAVEPOINT with kInvalidInput located at the statement (line and column as in `parts`, no
+// file).
+Status UnwrapTransactionControl(std::vector<sql::SplitStatement>& parts);
 
 }  // namespace tandem::migrate

@@ -16,6 +16,32 @@ std::string Excerpt(std::string_view sql) {
   return std::string(sql);
 }
 
+}  // namespace
+
+Status UnwrapTransactionControl(std::vector<sql::SplitStatement>& parts) {
+  // A section that wraps itself in BEGIN; ... COMMIT; (common in golang-migrate projects):
+  // tandem already runs each migration in one transaction, so the wrapper is dropped. Running
+  // it would commit tandem's transaction half-way, before the history row is written.
+  if (parts.size() >= 2 && parts.front().transaction_control == sql::TransactionControl::kBegin &&
+      parts.back().transaction_control == sql::TransactionControl::kCommit) {
+    parts.pop_back();
+    parts.erase(parts.begin());
+  }
+  for (const sql::SplitStatement& part : parts) {
+    if (part.transaction_control != sql::TransactionControl::kNone) {
+      return Status::InvalidInput("transaction control statement " + ("\"" + Excerpt(part.text)) +
+                                  "\" is not allowed in a migration")
+          .WithLocation(SourceLocation{"", part.start.line, part.start.column})
+          .WithHint(
+              "remove it: tandem runs each migration in one transaction; use \"-- "
+              "tandem:transaction off\" to run statements one by one");
+    }
+  }
+  return Status::Ok();
+}
+
+namespace {
+
 Status SplitSection(Section& section, std::vector<Allow>& file_allows) {
   if (!section.present || section.split) return Status::Ok();
   auto split = sql::SplitStatements(section.text);
@@ -29,28 +55,18 @@ Status SplitSection(Section& section, std::vector<Allow>& file_allows) {
   }
   std::vector<sql::SplitStatement>& parts = *split;
 
-  // A section that wraps itself in BEGIN; ... COMMIT; (common in golang-migrate projects):
-  // tandem already runs each migration in one transaction, so the wrapper is dropped. Running
-  // it would commit tandem's transaction half-way, before the history row is written.
-  if (parts.size() >= 2 && parts.front().transaction_control == sql::TransactionControl::kBegin &&
-      parts.back().transaction_control == sql::TransactionControl::kCommit) {
-    parts.pop_back();
-    parts.erase(parts.begin());
+  Status control = UnwrapTransactionControl(parts);
+  if (!control.ok()) {
+    SourceLocation at = control.location();
+    at.file = section.path;
+    at.line += section.text_line - 1;
+    return std::move(control).WithLocation(at);
   }
-
   std::vector<Statement> statements;
   statements.reserve(parts.size());
   for (sql::SplitStatement& part : parts) {
     SourceLocation location{section.path, part.start.line + section.text_line - 1,
                             part.start.column};
-    if (part.transaction_control != sql::TransactionControl::kNone) {
-      return Status::InvalidInput("transaction control statement " + ("\"" + Excerpt(part.text)) +
-                                  "\" is not allowed in a migration")
-          .WithLocation(location)
-          .WithHint(
-              "remove it: tandem runs each migration in one transaction; use \"-- "
-              "tandem:transaction off\" to run statements one by one");
-    }
     statements.push_back(Statement{std::move(part.text), std::move(location), {}});
   }
 
