@@ -530,5 +530,24 @@ TEST_F(RuleTruth, LintAndUpAgreeOnTransactionControl) {
   EXPECT_EQ(up.exit_code, 0) << up.out << up.err;
 }
 
+// Item 20: --list-rules follows --format.
+TEST(LintListRules, JsonThroughTheRealBinary) {
+  TempDir dir;
+  auto json = RunTandem({"lint", "--list-rules", "--format", "json"}, dir.path().string());
+  ASSERT_EQ(json.exit_code, 0) << json.err;
+  auto parsed = nlohmann::json::parse(json.out, nullptr, false);
+  ASSERT_FALSE(parsed.is_discarded()) << json.out;
+  ASSERT_EQ(parsed["rules"].size(), AllRules().size());
+  EXPECT_EQ(parsed["rules"][0]["id"], AllRules()[0]->id);
+  for (const auto& rule : parsed["rules"]) {
+    EXPECT_FALSE(rule["severity"].get<std::string>().empty());
+    EXPECT_EQ(rule["lock"].get<std::string>().find("{table}"), std::string::npos);
+  }
+  auto text = RunTandem({"lint", "--list-rules"}, dir.path().string());
+  ASSERT_EQ(text.exit_code, 0) << text.err;
+  EXPECT_EQ(text.out.find("{"), std::string::npos);
+  EXPECT_NE(text.out.find("rename-schema (error): "), std::string::npos);
+}
+
 }  // namespace
 }  // namespace tandem::lint::testing

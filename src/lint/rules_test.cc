@@ -47,6 +47,24 @@ TEST(RuleAddColumnVolatileDefault, FiresAndNot) {
   ExpectQuiet(r, {"ALTER TABLE users ADD COLUMN t timestamptz DEFAULT now();"});
   ExpectQuiet(
       r, {"CREATE TABLE n (id int);\nALTER TABLE n ADD COLUMN t uuid DEFAULT gen_random_uuid();"});
+  // Item 17 of issue 11: by signature. now(123) and public.now() are not the built-in now().
+  ExpectFires(r, {"ALTER TABLE users ADD COLUMN t timestamptz DEFAULT now(123);"});
+  ExpectFires(r, {"ALTER TABLE users ADD COLUMN t timestamptz DEFAULT public.now();"});
+  ExpectFires(r, {"ALTER TABLE users ADD COLUMN t text DEFAULT lower('A', 'B');"});
+  ExpectQuiet(r, {"ALTER TABLE users ADD COLUMN t timestamptz DEFAULT pg_catalog.now();"});
+  ExpectQuiet(r, {"ALTER TABLE users ADD COLUMN t text DEFAULT lower('A');"});
+  ExpectQuiet(r, {.sql = "ALTER TABLE users ADD COLUMN t int DEFAULT f(1);",
+                  .prior = "CREATE FUNCTION f(a int, b int DEFAULT 0) RETURNS int IMMUTABLE "
+                           "LANGUAGE sql AS 'SELECT a + b';"});
+  ExpectFires(r, {.sql = "ALTER TABLE users ADD COLUMN t int DEFAULT f(1, 2, 3);",
+                  .prior = "CREATE FUNCTION f(a int, b int DEFAULT 0) RETURNS int IMMUTABLE "
+                           "LANGUAGE sql AS 'SELECT a + b';"});
+  ExpectFires(r, {.sql = "ALTER TABLE users ADD COLUMN t int DEFAULT f(1);",
+                  .prior = "CREATE FUNCTION f(a int) RETURNS int LANGUAGE sql AS 'SELECT a';"});
+  ExpectFires(
+      r, {.sql = "ALTER TABLE users ADD COLUMN t int DEFAULT f(1);",
+          .prior = "CREATE FUNCTION f(a int) RETURNS int STABLE LANGUAGE sql AS 'SELECT a';\n"
+                   "CREATE OR REPLACE FUNCTION f(a int) RETURNS int LANGUAGE sql AS 'SELECT a';"});
 }
 
 TEST(RuleAddColumnRequired, FiresAndNot) {
@@ -404,6 +422,10 @@ TEST(RuleRenameEnumValue, FiresAndNot) {
   ExpectFires(r, {"ALTER TYPE s.status RENAME VALUE 'x' TO 'y';"});
   ExpectQuiet(r, {"ALTER TYPE status ADD VALUE 'c';"});
   ExpectQuiet(r, {"ALTER TYPE status RENAME TO state;"});
+  // Item 7 of issue 11: a type created in the same migration has no app using its labels.
+  ExpectQuiet(r, {"CREATE TYPE status AS ENUM ('a');\nALTER TYPE status RENAME VALUE 'a' TO 'b';"});
+  ExpectFires(r, {.sql = "ALTER TYPE status RENAME VALUE 'a' TO 'b';",
+                  .prior = "CREATE TYPE status AS ENUM ('a');"});
 }
 
 TEST(RuleAlterDomainAddConstraint, FiresAndNot) {
