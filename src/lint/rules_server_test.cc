@@ -487,6 +487,15 @@ TEST_F(RuleTruth, ReindexSystemHasNoConcurrentRecipe) {
   EXPECT_EQ(found[0].recipe.find("REINDEX SYSTEM CONCURRENTLY"), std::string::npos)
       << found[0].recipe;
   EXPECT_NE(found[0].lock.find("ACCESS EXCLUSIVE"), std::string::npos) << found[0].lock;
+  // It cannot run in a transaction block either.
+  ASSERT_TRUE(c->Exec("BEGIN").ok());
+  Status in_tx = c->Exec("REINDEX SYSTEM " + pg::QuoteIdentifier(database()));
+  EXPECT_NE(in_tx.message().find("cannot run inside a transaction block"), std::string::npos)
+      << in_tx.ToString();
+  ASSERT_TRUE(c->Exec("ROLLBACK").ok());
+  EXPECT_EQ(Lint("concurrently-in-transaction", "", "REINDEX SYSTEM app;").size(), 1u);
+  EXPECT_TRUE(Lint("concurrently-in-transaction", "", "REINDEX SYSTEM app;", false).empty());
+  EXPECT_TRUE(Lint("concurrently-in-transaction", "", "REINDEX TABLE t;").empty());
 }
 
 // Item 14: `tandem up` and `tandem lint` refuse the same files for their transaction control,
