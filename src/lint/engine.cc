@@ -69,16 +69,22 @@ TransactionControl CheckTransactionControl(const std::string& text,
     parts.push_back(std::move(part));
   }
   if (!any) return out;  // the common case: no line/column work
+  auto starts = LineStarts(text);
   for (size_t i = 0; i < parts.size(); ++i) {
     parts[i].text = statements[i].text;
-    parts[i].start = sql::LineColumnAt(text, parts[i].offset);
+    auto it = std::upper_bound(starts.begin(), starts.end(), parts[i].offset);
+    size_t line = static_cast<size_t>(it - starts.begin()) - 1;
+    parts[i].start = {static_cast<int>(line) + 1,
+                      static_cast<int>(parts[i].offset - starts[line]) + 1};
   }
+  std::vector<sql::LineColumn> at;
+  at.reserve(parts.size());
+  for (const auto& part : parts) at.push_back(part.start);
   Status status = migrate::UnwrapTransactionControl(parts);
   out.wrapped = parts.size() + 2 == statements.size();
   if (status.ok()) return out;
-  for (size_t i = 0; i < statements.size(); ++i) {
-    sql::LineColumn at = sql::LineColumnAt(text, statements[i].offset);
-    if (at.line == status.location().line && at.column == status.location().column) {
+  for (size_t i = 0; i < at.size(); ++i) {
+    if (at[i].line == status.location().line && at[i].column == status.location().column) {
       out.refused = i;
       break;
     }
