@@ -67,7 +67,10 @@ const Rule kAddColumnVolatileDefault = {
     "volatile defaults: all versions; constant and stable defaults: before 11 only",
     "ALTER TABLE t ADD COLUMN c uuid;\nALTER TABLE t ALTER COLUMN c SET DEFAULT "
     "gen_random_uuid();\n"
-    "-- backfill existing rows in batches from a background migration",
+    "-- backfill existing rows in batches from a background migration\n"
+    "-- functions are known by signature (name and argument count): now() is the stable "
+    "built-in,\n-- now(123) is not; a user-defined function counts as volatile unless its "
+    "CREATE FUNCTION\n-- (replayed from earlier migrations) says IMMUTABLE or STABLE",
     "ALTER TABLE users ADD COLUMN token uuid DEFAULT gen_random_uuid();",
     &Check,
 };

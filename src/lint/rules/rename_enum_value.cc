@@ -23,7 +23,8 @@ void Check(const RuleContext& c) {
 const Rule kRenameEnumValue = {
     "rename-enum-value",
     Severity::kError,
-    "ALTER TYPE ... RENAME VALUE",
+    "ALTER TYPE ... RENAME VALUE of an enum the running app uses (not one created earlier in the "
+    "same migration)",
     "the app version that still uses the old label fails to write it",
     "none on tables (a catalog change)",
     "nothing",
