@@ -146,7 +146,12 @@ TEST_F(RuleTruth, TypeChangesRewriteExactlyWhenTheServerDoes) {
       {"varchar(10)", "TYPE text USING c::text", ""},
       {"timestamptz", "TYPE timestamp", "SET TIME ZONE 'UTC'"},
       {"timestamp", "TYPE timestamptz", "SET TIME ZONE 'UTC'"},
+      {"timestamp(3)", "TYPE timestamptz", "SET TIME ZONE 'UTC'"},
+      {"timestamptz(0)", "TYPE timestamp", "SET TIME ZONE 'UTC'"},
       // Rewrites.
+      {"timestamp(3)", "TYPE timestamptz(3)", "SET TIME ZONE 'UTC'"},
+      {"timestamp(0)", "TYPE timestamptz(3)", "SET TIME ZONE 'UTC'"},
+      {"timestamptz(3)", "TYPE timestamp(0)", "SET TIME ZONE 'UTC'"},
       {"interval", "TYPE interval(3)", ""},
       {"timestamp(3)", "TYPE timestamp(0)", ""},
       {"citext", "TYPE varchar(10)", ""},

@@ -198,7 +198,8 @@ const Rule kChangeColumnType = {
     "text->varchar, citext<->text, varchar->citext, citext->varchar, "
     "numeric(p,s)->numeric(q>=p,s), "
     "numeric->numeric, cidr->inet, more (or unlimited) precision of timestamp, timestamptz, time, "
-    "timetz and interval, USING col::newtype; timestamp<->timestamptz no rewrite on 12+ under "
+    "timetz and interval, USING col::newtype; timestamp<->timestamptz (to the type without a "
+    "precision) no rewrite on 12+ under "
     "TimeZone UTC. Even without a rewrite, indexes whose expression or WHERE reads the column are "
     "rebuilt, plain indexes on it too when the operator class changes (citext, timestamptz), and "
     "validated CHECK constraints reading it are re-checked with a full scan",

@@ -159,6 +159,10 @@ TypeChange ClassifyTypeChange(const sql::TypeName* from, const sql::TypeName& to
   }
   if ((from->name == "timestamp" && to.name == "timestamptz") ||
       (from->name == "timestamptz" && to.name == "timestamp")) {
+    // Only to an unconstrained type: with a precision, even the same or a larger one, the
+    // server rewrites under UTC too (measured on 15: timestamp(3) -> timestamptz(3) rewrites,
+    // timestamp(3) -> timestamptz does not).
+    if (!to.modifiers.empty()) return TypeChange::kRewrite;
     return pg_major >= 12 ? TypeChange::kRewriteUnlessUtc : TypeChange::kRewrite;
   }
   if (from->name == to.name && IsTimeType(to.name)) {
