@@ -197,12 +197,14 @@ const Rule kChangeColumnType = {
     "all. No rewrite (measured on 15) for varchar(n)->varchar(m>=n), varchar->text, "
     "text->varchar, citext<->text, varchar->citext, citext->varchar, "
     "numeric(p,s)->numeric(q>=p,s), "
-    "numeric->numeric, cidr->inet, more (or unlimited) precision of timestamp, timestamptz, time, "
+    "numeric->numeric, cidr->inet, bit(n)->varbit, more (or unlimited) precision of timestamp, "
+    "timestamptz, time, "
     "timetz and interval, USING col::newtype; timestamp<->timestamptz (to the type without a "
     "precision) no rewrite on 12+ under "
     "TimeZone UTC. Even without a rewrite, indexes whose expression or WHERE reads the column are "
     "rebuilt, plain indexes on it too when the operator class changes (citext, timestamptz), and "
-    "validated CHECK constraints reading it are re-checked with a full scan",
+    "validated CHECK constraints reading it are re-checked with a full scan. Arrays are always "
+    "rewritten (varchar(10)[]->text[] too)",
     "ALTER TABLE t ADD COLUMN c_new bigint;\n-- trigger to dual-write, batched backfill, then swap "
     "names in one short transaction\n"
     "-- index rebuilt without a rewrite: DROP INDEX CONCURRENTLY, change the type, CREATE INDEX "

@@ -62,6 +62,7 @@ bool KeepsPrecision(const sql::TypeName& from, const sql::TypeName& to) {
     size_t at = interval ? 1 : 0;
     return t.modifiers.size() > at ? t.modifiers[at] : -1;  // -1: unconstrained
   };
+  if (to.modifiers.empty()) return true;  // unconstrained: every value fits as it is
   if (fields(from) != fields(to)) return false;
   if (precision(to) < 0) return true;
   return precision(from) >= 0 && precision(to) >= precision(from);
@@ -130,6 +131,9 @@ TypeChange ClassifyTypeChange(const sql::TypeName* from, const sql::TypeName& to
   if (!from) return TypeChange::kUnknown;
   if (from->is_array != to.is_array) return TypeChange::kRewrite;
   if (from->name == to.name && from->modifiers == to.modifiers) return TypeChange::kSame;
+  // An array's elements are converted one by one, even between binary-coercible element types
+  // (measured on 15: varchar(10)[] to text[] rewrites).
+  if (to.is_array) return TypeChange::kRewrite;
   if (IsVarchar(*from) && IsVarchar(to)) {
     if (to.modifiers.empty()) return TypeChange::kNoRewrite;
     if (from->modifiers.empty()) return TypeChange::kRewrite;  // unbounded -> bounded checks
@@ -147,6 +151,10 @@ TypeChange ClassifyTypeChange(const sql::TypeName* from, const sql::TypeName& to
                : TypeChange::kRewrite;
   }
   if (from->name == "cidr" && to.name == "inet") return TypeChange::kNoRewrite;
+  // bit(n) to unlimited bit varying is binary coercible (measured: no rewrite; to varbit(m) the
+  // length is checked, a rewrite even for m > n).
+  if (from->name == "bit" && to.name == "varbit" && to.modifiers.empty())
+    return TypeChange::kNoRewrite;
   if ((from->name == "varbit" && to.name == "varbit") ||
       (from->name == "bpchar" && to.name == "bpchar")) {
     // bit varying widening is coercible; char(n) always pads, so a length change rewrites.
