@@ -202,7 +202,8 @@ const Rule kChangeColumnType = {
     "timetz and interval, USING col::newtype; timestamp<->timestamptz (to the type without a "
     "precision) no rewrite on 12+ under "
     "TimeZone UTC. Even without a rewrite, indexes whose expression or WHERE reads the column are "
-    "rebuilt, plain indexes on it too when the operator class changes (citext, timestamptz), and "
+    "rebuilt, plain indexes on it too when the operator class changes (citext, timestamptz, "
+    "bit->varbit), and "
     "validated CHECK constraints reading it are re-checked with a full scan. Arrays are always "
     "rewritten (varchar(10)[]->text[] too)",
     "ALTER TABLE t ADD COLUMN c_new bigint;\n-- trigger to dual-write, batched backfill, then swap "

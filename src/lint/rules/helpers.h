@@ -62,8 +62,9 @@ enum class TypeChange {
 };
 // True when an index on a column of type `from` needs another operator class for `to`: the
 // server rebuilds a plain index on the column even when the table keeps its data (citext to or
-// from text, timestamp to or from timestamptz; measured on 15). Indexes whose expressions or
-// predicate read the column are rebuilt on any type change.
+// from text, timestamp to or from timestamptz, bit to varbit; measured on 15). varchar and
+// text share one, and so do cidr and inet. Indexes whose expressions or predicate read the
+// column are rebuilt on any type change.
 bool ChangesIndexOpclass(const sql::TypeName& from, const sql::TypeName& to);
 TypeChange ClassifyTypeChange(const sql::TypeName* from, const sql::TypeName& to, int pg_major);
 // True when `to` can hold fewer values than `from` (the old app may write values that no
