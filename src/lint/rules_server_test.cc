@@ -228,6 +228,9 @@ TEST_F(RuleTruth, CatalogOnlyTypeChangesThatRebuildAnIndex) {
     EXPECT_NE(found[0].recipe.find("CREATE INDEX CONCURRENTLY t_c ON t"), std::string::npos)
         << found[0].recipe;
     EXPECT_EQ(e.locks.count("AccessExclusiveLock"), 1u);
+    // Under UTC only: the recipe's ALTER sets the time zone again.
+    EXPECT_EQ(found[0].recipe.find("SET TIME ZONE 'UTC';") != std::string::npos, !k.session.empty())
+        << found[0].recipe;
   }
   // The recipe, run on the server: the type change alone then rebuilds nothing.
   Effect split =

@@ -50,7 +50,11 @@ std::string NameList(const std::vector<std::string>& names) {
 
 // A type change that keeps the table's files: the indexes it rebuilds and the CHECK
 // constraints it re-verifies still run under ACCESS EXCLUSIVE.
-void CheckCatalogOnlyChange(const RuleContext& c, const sql::AlterCmd& cmd, const ColumnInfo* old) {
+void CheckCatalogOnlyChange(const RuleContext& c, const sql::AlterCmd& cmd, const ColumnInfo* old,
+                            bool needs_utc) {
+  // timestamp <-> timestamptz is catalog-only only under TimeZone UTC: the recipe's ALTER,
+  // run from another migration, needs the SET again.
+  std::string alter = (needs_utc ? "SET TIME ZONE 'UTC';\n" : "") + AlterSql(c, cmd);
   const sql::TypeName& to = cmd.column_def.type;
   bool opclass = old && ChangesIndexOpclass(old->type, to);
   bool collation = cmd.column_def.after_type_sql.find("COLLATE") != std::string::npos ||
@@ -99,7 +103,7 @@ void CheckCatalogOnlyChange(const RuleContext& c, const sql::AlterCmd& cmd, cons
       std::string drop;
       for (const auto& name : dropped) drop += "DROP INDEX CONCURRENTLY " + Ident(name) + ";\n";
       f.recipe = "-- 1. in a migration with -- tandem:transaction off:\n" + drop +
-                 "-- 2. the type change alone is then catalog-only:\n" + AlterSql(c, cmd) +
+                 "-- 2. the type change alone is then catalog-only:\n" + alter +
                  "\n-- 3. in a migration with -- tandem:transaction off, rebuild without "
                  "blocking writes:\n" +
                  recreate;
@@ -125,7 +129,7 @@ void CheckCatalogOnlyChange(const RuleContext& c, const sql::AlterCmd& cmd, cons
     std::string validate;
     for (const auto& name : checks)
       validate += "\nALTER TABLE " + t + " VALIDATE CONSTRAINT " + Ident(name) + ";";
-    f.recipe = drop + AlterSql(c, cmd) + "\n" + readd +
+    f.recipe = drop + alter + "\n" + readd +
                "-- in a later migration (post-deploy), without blocking writes:" + validate;
     c.Report(std::move(f));
   }
@@ -147,11 +151,11 @@ void Check(const RuleContext& c) {
     switch (change) {
       case TypeChange::kSame:
       case TypeChange::kNoRewrite:
-        CheckCatalogOnlyChange(c, cmd, old);
+        CheckCatalogOnlyChange(c, cmd, old, false);
         break;
       case TypeChange::kRewriteUnlessUtc:
         if (c.utc_session) {
-          CheckCatalogOnlyChange(c, cmd, old);
+          CheckCatalogOnlyChange(c, cmd, old, true);
           break;
         }
         c.Report(kChangeColumnType, cmd.offset,
