@@ -58,17 +58,15 @@ struct TransactionControl {
 TransactionControl CheckTransactionControl(const std::string& text,
                                            const std::vector<sql::Statement>& statements) {
   TransactionControl out;
-  std::vector<sql::SplitStatement> parts;
-  parts.reserve(statements.size());
+  // The common case, decided from the parse alone: no TransactionStmt, nothing to check.
   bool any = false;
-  for (const auto& st : statements) {
-    sql::SplitStatement part;
-    part.offset = st.offset;
-    part.transaction_control = sql::ClassifyTransactionControl(st.text);
-    any |= part.transaction_control != sql::TransactionControl::kNone;
-    parts.push_back(std::move(part));
+  for (const auto& st : statements) any |= st.node == "TransactionStmt";
+  if (!any) return out;
+  std::vector<sql::SplitStatement> parts(statements.size());
+  for (size_t i = 0; i < statements.size(); ++i) {
+    parts[i].offset = statements[i].offset;
+    parts[i].transaction_control = sql::ClassifyTransactionControl(statements[i].text);
   }
-  if (!any) return out;  // the common case: no line/column work
   auto starts = LineStarts(text);
   for (size_t i = 0; i < parts.size(); ++i) {
     parts[i].text = statements[i].text;
