@@ -239,6 +239,12 @@ TEST_F(RuleTruth, CatalogOnlyTypeChangesThatRebuildAnIndex) {
               "ALTER TABLE t ALTER COLUMN c TYPE text;");
   EXPECT_FALSE(split.rewritten);
   EXPECT_TRUE(split.rebuilt.empty());
+  // And lint, given the recipe's first two steps, is quiet about the type change.
+  EXPECT_TRUE(Lint("change-column-type",
+                   "CREATE TABLE t (id int, c varchar(10));\nCREATE INDEX t_c ON t (lower(c));\n"
+                   "DROP INDEX CONCURRENTLY t_c;",
+                   "ALTER TABLE t ALTER COLUMN c TYPE text;")
+                  .empty());
 }
 
 // Item 10: a type change re-checks the validated CHECK constraints that read the column: a full
@@ -262,6 +268,7 @@ TEST_F(RuleTruth, TypeChangeReChecksCheckConstraints) {
   Effect fixed = Observe(table + "\n" + kRows, recipe);
   ASSERT_TRUE(fixed.ok) << fixed.error << "\n" << recipe;
   EXPECT_FALSE(fixed.verified) << recipe;
+  EXPECT_TRUE(Lint("change-column-type", table, recipe).empty()) << recipe;
   Exec(*Connect(), "DROP TABLE t");
 
   // Quiet: a NOT VALID check, or a check on another column.
