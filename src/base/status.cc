@@ -35,6 +35,8 @@ int ExitCodeFor(const Status& status) {
     case StatusCode::kFailed:
     case StatusCode::kInternal:
       return 1;
+    case StatusCode::kInterrupted:
+      return 128 + status.signal();
   }
   return 1;
 }

@@ -20,6 +20,9 @@ enum class StatusCode {
   kFailed,        // the work failed: a migration, a lint gate, a check (exit 1)
   kUnavailable,   // could not reach or lock the database (exit 3)
   kInternal,      // a bug in tandem (exit 1)
+  // stopped by SIGINT or SIGTERM, after recording how far it got (exit 128 + the signal, as a
+  // shell reports a process killed by it: 130 for SIGINT, 143 for SIGTERM)
+  kInterrupted,
 };
 
 struct SourceLocation {
@@ -49,6 +52,11 @@ class Status {
   static Status Internal(std::string message) {
     return Status(StatusCode::kInternal, std::move(message));
   }
+  static Status Interrupted(std::string message, int signal) {
+    Status status(StatusCode::kInterrupted, std::move(message));
+    status.signal_ = signal;
+    return status;
+  }
 
   bool ok() const { return code_ == StatusCode::kOk; }
   StatusCode code() const { return code_; }
@@ -59,6 +67,8 @@ class Status {
   const SourceLocation& location() const { return location_; }
   // 1-based character offset of a server error inside the statement text, 0 when unknown.
   int statement_position() const { return statement_position_; }
+  // kInterrupted: the signal that stopped the work.
+  int signal() const { return signal_; }
 
   // Builders; each returns *this so that errors read as one expression.
   Status& WithDetail(std::string detail) & {
@@ -115,9 +125,11 @@ class Status {
   std::string sqlstate_;
   SourceLocation location_;
   int statement_position_ = 0;
+  int signal_ = 0;
 };
 
-// 0 ok, 1 the work failed, 2 bad usage or input, 3 could not reach or lock the database.
+// 0 ok, 1 the work failed, 2 bad usage or input, 3 could not reach or lock the database,
+// 128 + signal when interrupted.
 int ExitCodeFor(const Status& status);
 
 // A value or the Status explaining why there is none.

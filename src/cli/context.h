@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "base/interrupt.h"
 #include "base/status.h"
 #include "config/config.h"
 #include "migrate/migration.h"
@@ -48,6 +49,20 @@ class Context {
 
  private:
   std::optional<Result<config::Config>> config_;
+};
+
+// For the commands that change the database (up, down, release): while alive, SIGINT and
+// SIGTERM cancel the statement running on `connection` and let the command record what
+// happened, print its report and exit 128 + the signal, instead of killing the process at once.
+// Declare it after the connection it cancels, so that it is destroyed first.
+class StopOnSignal {
+ public:
+  explicit StopOnSignal(pg::Connection& connection)
+      : cancel_([&connection] { connection.RequestCancel(); }) {}
+
+ private:
+  interrupt::Graceful graceful_;
+  interrupt::CancelHook cancel_;
 };
 
 // A command registers its subcommand and, when chosen, the function that runs it.

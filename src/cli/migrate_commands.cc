@@ -6,6 +6,7 @@
 #include "cli/render.h"
 #include "migrate/history.h"
 #include "migrate/runner.h"
+#include "migrate/runner_lock.h"
 #include "pg/url.h"
 
 namespace tandem::cli {
@@ -55,6 +56,10 @@ void RegisterStatus(CLI::App& app, Context& context, Runner& selected) {
       auto history = migrate::ReadHistory(*prepared->connection, prepared->config.schema);
       if (!history.ok()) return context.Fail(history.status());
       auto entries = migrate::ComputeStatus(prepared->files, *history);
+      // A row left "running" is a runner that died, unless one holds the lock right now.
+      auto holders = migrate::FindLockHolders(*prepared->connection,
+                                              migrate::RunnerLockKey(prepared->config.schema));
+      migrate::MarkRunning(entries, holders.ok() && !holders->empty());
       bool work = false;
       for (const auto& e : entries) work |= e.state != migrate::MigrationState::kApplied;
       if (context.format() == Format::kJson) {
@@ -86,6 +91,7 @@ void RegisterUp(CLI::App& app, Context& context, Runner& selected) {
     selected = [&context, f]() -> int {
       auto prepared = Prepare(context);
       if (!prepared.ok()) return context.Fail(prepared.status());
+      StopOnSignal stop_on_signal(*prepared->connection);
       migrate::UpOptions options;
       options.schema = prepared->config.schema;
       options.lock_wait = prepared->config.lock_wait;
@@ -114,6 +120,7 @@ void RegisterDown(CLI::App& app, Context& context, Runner& selected) {
     selected = [&context, f]() -> int {
       auto prepared = Prepare(context);
       if (!prepared.ok()) return context.Fail(prepared.status());
+      StopOnSignal stop_on_signal(*prepared->connection);
       migrate::DownOptions options;
       options.schema = prepared->config.schema;
       options.lock_wait = prepared->config.lock_wait;

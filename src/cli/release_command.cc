@@ -64,6 +64,7 @@ int Run(Context& context, const ReleaseFlags& flags) {
   if (!files.ok()) return context.Fail(files.status());
   auto connection = context.Connect(*config);
   if (!connection.ok()) return context.Fail(connection.status());
+  StopOnSignal stop_on_signal(**connection);
 
   release::ReleaseOptions options;
   options.schema = config->schema;

@@ -23,6 +23,7 @@ const char* StateColor(migrate::MigrationState state) {
     case migrate::MigrationState::kApplied:
       return "32";
     case migrate::MigrationState::kPending:
+    case migrate::MigrationState::kRunning:
       return "33";
     default:
       return "31";
@@ -101,6 +102,7 @@ std::string StatusJsonText(const std::vector<migrate::StatusEntry>& entries,
     item.String("phase", std::string(migrate::PhaseName(e.phase)));
     item.String("status", state);
     item.Bool("out_of_order", e.out_of_order);
+    item.Bool("down_changed", e.down_changed);
     if (e.migration) {
       item.String("file", e.migration->paths.empty() ? "" : e.migration->paths.front());
       item.String("checksum", e.migration->checksum);
@@ -149,19 +151,26 @@ std::string StatusText(const std::vector<migrate::StatusEntry>& entries, bool co
     out << "no migrations yet: create one with \"tandem new NAME\"\n";
     return out.str();
   }
-  size_t name_width = 4;
-  for (const auto& e : entries) name_width = std::max(name_width, e.name.size());
-  name_width = std::min<size_t>(name_width, 40);
-  out << Pad("VERSION", 16) << Pad("NAME", name_width + 2) << Pad("PHASE", 13) << "STATUS\n";
+  // Column widths from the data, so that 18- and 20-digit versions stay aligned; names are
+  // cut at 40 characters (with "~"), which keeps the table readable beside long ones.
+  constexpr size_t kMaxName = 40;
+  size_t version_width = 7, name_width = 4;
+  for (const auto& e : entries) {
+    version_width = std::max(version_width, e.version.size());
+    name_width = std::max(name_width, std::min(e.name.size(), kMaxName));
+  }
+  out << Pad("VERSION", version_width + 2) << Pad("NAME", name_width + 2) << Pad("PHASE", 13)
+      << "STATUS\n";
   std::map<std::string, int> counts;
   for (const auto& e : entries) {
     std::string state(migrate::StateName(e.state));
     counts[state]++;
-    std::string name = e.name.size() > 40 ? e.name.substr(0, 39) + "~" : e.name;
-    out << Pad(e.version, 16) << Pad(name, name_width + 2)
+    std::string name = e.name.size() > kMaxName ? e.name.substr(0, kMaxName - 1) + "~" : e.name;
+    out << Pad(e.version, version_width + 2) << Pad(name, name_width + 2)
         << Pad(std::string(migrate::PhaseName(e.phase)), 13)
         << Paint(state, StateColor(e.state), color);
     if (e.out_of_order) out << " (out of order)";
+    if (e.down_changed) out << " (down section changed)";
     if (e.row && e.state == migrate::MigrationState::kApplied && !e.row->finished_at.empty()) {
       out << "  " << e.row->finished_at.substr(0, 19);
       if (e.row->duration_ms) out << "  " << FormatDuration(Duration(*e.row->duration_ms));
@@ -180,7 +189,7 @@ std::string StatusText(const std::vector<migrate::StatusEntry>& entries, bool co
   }
   out << "\n";
   bool first = true;
-  for (const char* s : {"applied", "pending", "failed", "drifted", "missing-file"}) {
+  for (const char* s : {"applied", "running", "pending", "failed", "drifted", "missing-file"}) {
     if (!counts[s]) continue;
     out << (first ? "" : ", ") << counts[s] << " " << s;
     first = false;

@@ -10,6 +10,7 @@
 #include <tuple>
 
 #include "base/parallel_for.h"
+#include "migrate/inline_data.h"
 #include "migrate/layouts.h"
 #include "sql/ast.h"
 #include "sql/parser.h"
@@ -184,6 +185,7 @@ class SequenceLinter {
       Track(st, tx, created, utc);
       schema_.Apply(st);
     }
+    if (unit.report) CheckDownSection(unit);
     if (unit.report) CheckUnusedAllows(unit);
   }
 
@@ -193,6 +195,20 @@ class SequenceLinter {
     size_t at = out.find("{table}");
     if (at != std::string::npos) out.replace(at, 7, table);
     return out;
+  }
+
+  void CheckDownSection(const LintUnit& unit) {
+    if (unit.down_text.empty()) return;
+    auto split = sql::SplitStatements(migrate::BlankInlineData(unit.down_text));
+    if (split.ok()) return;
+    Finding f = Base(kSyntaxErrorRule, unit);
+    const Status& s = split.status();
+    f.file = unit.down_file;
+    f.message = s.message();
+    f.line = unit.down_text_line + std::max(0, s.location().line - 1);
+    f.column = std::max(1, s.location().column);
+    f.recipe = kSyntaxErrorRule.recipe;
+    Add(std::move(f), unit, -1);
   }
 
   Finding Base(const Rule& rule, const LintUnit& unit) {
@@ -341,8 +357,10 @@ struct Parsed {  // Result has no default state
 };
 
 ParsedUnit ParseUnit(const LintUnit& unit) {
+  // COPY ... FROM STDIN rows written inline are data, not SQL: blanked in place.
+  std::string text = migrate::BlankInlineData(unit.text);
   return sql::ParseStatements(
-      unit.info.phase == migrate::Phase::kBackground ? MaskPlaceholders(unit.text) : unit.text);
+      unit.info.phase == migrate::Phase::kBackground ? MaskPlaceholders(text) : text);
 }
 
 // Every unit parsed exactly once, by whichever thread needs it first. A sequence's linter
@@ -409,6 +427,11 @@ LintUnit UnitFromMigration(const migrate::Migration& migration, bool report) {
     }
   }
   unit.report = report;
+  if (migration.down.present) {
+    unit.down_text = migration.down.text;
+    unit.down_file = migration.down.path;
+    unit.down_text_line = migration.down.text_line;
+  }
   return unit;
 }
 

@@ -24,6 +24,11 @@ struct LintUnit {
   std::vector<migrate::StatementAllow> statement_allows;
   // false: replayed into the schema model only (earlier migrations), no findings.
   bool report = true;
+  // The down section, checked for syntax only (the rules judge what applying runs): a down
+  // section that does not parse is a syntax-error finding in its own file. Empty: none.
+  std::string down_text;
+  std::string down_file;
+  int down_text_line = 1;
 };
 
 // Migrations in apply order; the schema model carries from one to the next.

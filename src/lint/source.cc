@@ -24,12 +24,12 @@ bool StartsWithMarker(std::string_view line, std::string_view marker) {
   return line.substr(i, marker.size()) == marker;
 }
 
-// Lint reads up SQL only and never compares checksums.
+// Lint never compares checksums; down files are read to check their syntax.
 migrate::LoadOptions LintLoadOptions(std::optional<migrate::Layout> layout) {
   migrate::LoadOptions options;
   options.layout = layout;
   options.checksums = false;
-  options.read_down_files = false;
+  options.read_down_files = true;
   return options;
 }
 

@@ -43,7 +43,7 @@ Result<std::vector<std::string>> ReadToolVersions(pg::Connection& connection,
   std::vector<std::string> versions;
   auto all_up_to = [&](const std::string& last) {
     for (const auto& m : files.migrations)
-      if (CompareVersions(m.version, last) <= 0) versions.push_back(m.version);
+      if (files.Compare(m.version, last) <= 0) versions.push_back(m.version);
   };
   switch (source) {
     case AdoptSource::kRails:
@@ -126,7 +126,7 @@ Result<AdoptReport> Adopt(pg::Connection& connection, const MigrationSet& files,
   TANDEM_ASSIGN_OR_RETURN(std::vector<HistoryRow> history, ReadHistory(connection, options.schema));
   auto recorded = [&](const std::string& v) {
     for (const auto& row : history)
-      if (CompareVersions(row.version, v) == 0 && row.status == "succeeded") return true;
+      if (files.Compare(row.version, v) == 0 && row.status == "succeeded") return true;
     return false;
   };
   struct Entry {

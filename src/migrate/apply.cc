@@ -7,7 +7,11 @@
 #include <set>
 #include <span>
 
+#include "base/interrupt.h"
 #include "base/sha256.h"
+#include "migrate/bare_statement.h"
+#include "migrate/execute_statement.h"
+#include "migrate/runner_lock.h"
 #include "migrate/state.h"
 #include "pg/quote.h"
 #include "sql/parser.h"
@@ -78,14 +82,6 @@ Status ResetLimits(pg::Connection& connection, const SessionLimits& limits) {
   return Status::Ok();
 }
 
-bool MentionsConcurrently(const std::string& sql) {
-  std::string upper;
-  upper.reserve(sql.size());
-  for (char c : sql)
-    upper.push_back(static_cast<char>(std::toupper(static_cast<unsigned char>(c))));
-  return upper.find("CONCURRENTLY") != std::string::npos;
-}
-
 Result<std::set<std::string>> InvalidIndexes(pg::Connection& connection) {
   TANDEM_ASSIGN_OR_RETURN(
       auto result,
@@ -103,23 +99,53 @@ std::string DropCommand(const std::string& entry) {
   return "DROP INDEX CONCURRENTLY IF EXISTS " + entry.substr(0, entry.find('\t')) + ";";
 }
 
-// Invalid indexes whose name appears in the statement: what a failed or interrupted attempt
-// of this very statement left behind.
-std::vector<std::string> LeftoversOf(const std::set<std::string>& invalid, const std::string& sql) {
-  std::vector<std::string> out;
-  for (const auto& entry : invalid) {
-    std::string name = entry.substr(entry.find('\t') + 1);
-    if (sql.find(name) != std::string::npos) out.push_back(DropCommand(entry));
-  }
-  return out;
+bool ContainsIgnoreCase(std::string_view haystack, std::string_view needle) {
+  auto it = std::search(haystack.begin(), haystack.end(), needle.begin(), needle.end(),
+                        [](char a, char b) {
+                          return std::tolower(static_cast<unsigned char>(a)) ==
+                                 std::tolower(static_cast<unsigned char>(b));
+                        });
+  return it != haystack.end();
 }
 
+// One more statement of a transaction-off migration done, with its checksum.
+std::string ProgressSql(const ApplyOptions& options) {
+  return "UPDATE " + Table(options) +
+         " SET statements_done = $2::integer, statement_checksums = "
+         "array_append(statement_checksums, $3::text) WHERE version = $1";
+}
+
+Status InterruptedError(int statement_index, bool cancelled) {
+  int signal = interrupt::Signal();
+  std::string what = cancelled ? "statement " + std::to_string(statement_index + 1) +
+                                     " was cancelled on the server"
+                               : "stopped before statement " + std::to_string(statement_index + 1);
+  return Status::Interrupted(
+             std::string("interrupted by ") + interrupt::SignalName(signal) + ": " + what, signal)
+      .WithSqlState("57014")
+      .WithHint("run again to resume: nothing that committed is run twice");
+}
+
+Status InterruptedBefore(int statement_index) {
+  return InterruptedError(statement_index, /*cancelled=*/false);
+}
+
+// A statement that failed because tandem itself cancelled it on a signal.
+Status AsInterruption(Status error, int statement_index) {
+  if (error.code() == StatusCode::kInterrupted) return error;
+  if (!interrupt::Requested() || error.sqlstate() != "57014") return error;
+  return InterruptedError(statement_index, /*cancelled=*/true);
+}
+
+std::string FirstLine(const std::string& text) { return text.substr(0, text.find('\n')); }
+
 std::string ErrorJson(const ApplyOutcome& outcome) {
-  nlohmann::json detail = {{"message", outcome.error.message()},
-                           {"sqlstate", outcome.error.sqlstate()},
-                           {"file", outcome.error.location().file},
-                           {"line", outcome.error.location().line},
-                           {"statements_done", outcome.statements_done}};
+  nlohmann::json detail = {
+      {"message", outcome.error.message()},         {"sqlstate", outcome.error.sqlstate()},
+      {"file", outcome.error.location().file},      {"line", outcome.error.location().line},
+      {"statements_done", outcome.statements_done}, {"statements_total", outcome.statements_total}};
+  if (outcome.error.code() == StatusCode::kInterrupted)
+    detail["signal"] = interrupt::SignalName(outcome.error.signal());
   return detail.dump();
 }
 
@@ -135,6 +161,43 @@ ApplyOutcome Fail(ApplyOutcome outcome, const Statement* statement, Status error
   outcome.error = std::move(error);
   outcome.succeeded = false;
   return outcome;
+}
+
+// Puts tandem's own limits back, inside the transaction, before its bookkeeping statements.
+pg::PipelineStep BookkeepingLimitsStep(const SessionLimits& limits) {
+  auto value = [](const std::optional<Duration>& d) {
+    return d ? ToPostgresInterval(*d) : std::string("0");
+  };
+  return {
+      "SELECT pg_catalog.set_config('statement_timeout', $1, true), "
+      "pg_catalog.set_config('lock_timeout', $2, true)",
+      {value(limits.statement_timeout), value(limits.lock_timeout)},
+      /*reuse_plan=*/true};
+}
+
+// Whether a migration may have changed session state (settings, role) that must not leak into
+// the next one. Resetting costs four statements, which for a thousand small migrations is a
+// fifth of the run, so only migrations that can change it pay: SET, RESET, set_config(), and
+// code that may call either (DO blocks, procedures).
+bool MayChangeSession(const Migration& migration) {
+  auto starts_with_word = [](std::string_view sql, std::string_view word) {
+    size_t i = 0;
+    while (i < sql.size() && std::isspace(static_cast<unsigned char>(sql[i]))) ++i;
+    if (sql.size() - i < word.size()) return false;
+    for (size_t k = 0; k < word.size(); ++k) {
+      if (std::toupper(static_cast<unsigned char>(sql[i + k])) != word[k]) return false;
+    }
+    size_t after = i + word.size();
+    return after == sql.size() ||
+           !(std::isalnum(static_cast<unsigned char>(sql[after])) || sql[after] == '_');
+  };
+  for (const Statement& statement : migration.up.statements) {
+    for (std::string_view word : {"SET", "RESET", "DO", "CALL"}) {
+      if (starts_with_word(statement.sql, word)) return true;
+    }
+    if (ContainsIgnoreCase(statement.sql, "set_config")) return true;
+  }
+  return false;
 }
 
 // Each migration's BEGIN, limits, statements, history row and COMMIT, for all the migrations
@@ -158,9 +221,11 @@ std::vector<ApplyOutcome> ApplyTransactionalRun(pg::Connection& connection,
     steps.push_back({"BEGIN", {}});
     for (auto& step : LimitSteps(options.limits, /*local=*/true)) steps.push_back(std::move(step));
     size_t first_statement = steps.size();
-    for (const Statement& statement : statements) steps.push_back({statement.sql, {}});
+    for (const Statement& statement : statements) steps.push_back(StatementStep(statement));
     std::vector<std::string> checksums;
     for (const auto& st : statements) checksums.push_back(StatementChecksum(st));
+    // The history row runs under tandem's limits, not a timeout the migration SET for itself.
+    if (MayChangeSession(migration)) steps.push_back(BookkeepingLimitsStep(options.limits));
     steps.push_back({RecordAppliedSql(options),
                      {migration.version, migration.name, std::string(PhaseName(migration.phase)),
                       migration.checksum, std::to_string(statements.size()), ToTextArray(checksums),
@@ -168,6 +233,9 @@ std::vector<ApplyOutcome> ApplyTransactionalRun(pg::Connection& connection,
                      /*reuse_plan=*/true});
     steps.push_back({"COMMIT", {}});
     spans.push_back({first_statement, steps.size()});
+    if (MayChangeSession(migration)) {
+      for (auto& step : connection.ResetSessionSteps()) steps.push_back(std::move(step));
+    }
   }
   auto started = Clock::now();
   pg::PipelineOutcome run = connection.ExecPipeline(steps);
@@ -212,14 +280,58 @@ std::vector<ApplyOutcome> ApplyTransactionalRun(pg::Connection& connection,
     if (run.succeeded >= first && run.succeeded < first + statements.size())
       failed = &statements[run.succeeded - first];
     // Rolled back: nothing of it stayed.
-    ApplyOutcome failed_outcome = Fail(outcome, failed, run.error);
+    Status error = run.error;
+    if (failed) error = AsInterruption(std::move(error), static_cast<int>(failed - &statements[0]));
+    ApplyOutcome failed_outcome = Fail(outcome, failed, std::move(error));
     if (items[i].options.record_failure) {
-      RecordFailure(connection, migration, items[i].previous, items[i].options, failed_outcome);
+      RecordFailureSafely(connection, migration, items[i].previous, items[i].options,
+                          failed_outcome);
     }
     outcomes.push_back(std::move(failed_outcome));
     break;
   }
   return outcomes;
+}
+
+// The statement, its limits and its progress row in one transaction, sent together: a crash
+// or a kill at any moment leaves both or neither, so a resumed run never repeats it.
+Status RunWithProgress(pg::Connection& connection, const Migration& migration,
+                       const Statement& statement, int done_after, const ApplyOptions& options) {
+  std::vector<pg::PipelineStep> steps;
+  steps.push_back({"BEGIN", {}});
+  for (auto& step : LimitSteps(options.limits, /*local=*/true)) steps.push_back(std::move(step));
+  steps.push_back(StatementStep(statement));
+  steps.push_back(BookkeepingLimitsStep(options.limits));
+  steps.push_back({ProgressSql(options),
+                   {migration.version, std::to_string(done_after), StatementChecksum(statement)},
+                   /*reuse_plan=*/true});
+  steps.push_back({"COMMIT", {}});
+  pg::PipelineOutcome run = connection.ExecPipeline(steps);
+  if (!run.error.ok() && connection.in_transaction()) connection.Exec("ROLLBACK");
+  return run.error;
+}
+
+// A statement PostgreSQL refuses inside a transaction block, with the limits set for the
+// session around it; its progress row follows in a transaction of its own.
+Status RunBare(pg::Connection& connection, const std::string& sql, const ApplyOptions& options) {
+  TANDEM_RETURN_IF_ERROR(SetLimits(connection, options.limits, /*local=*/false));
+  Status status = connection.Exec(sql);
+  Status reset = connection.alive() ? ResetLimits(connection, options.limits) : Status::Ok();
+  return status.ok() ? reset : status;
+}
+
+Status RecordProgress(pg::Connection& connection, const Migration& migration,
+                      const Statement& statement, int done_after, const ApplyOptions& options) {
+  return connection.Exec(ProgressSql(options), {migration.version, std::to_string(done_after),
+                                                StatementChecksum(statement)});
+}
+
+// Whether a previous run may have died inside its last statement without hearing how it ended:
+// the runner vanished ("running"), or it lost the connection or was cancelled.
+bool EndUnknown(const HistoryRow& row) {
+  if (row.status == "running") return true;
+  const std::string& s = row.error_sqlstate;
+  return s.empty() || s.rfind("08", 0) == 0 || s.rfind("57P", 0) == 0;
 }
 
 ApplyOutcome ApplyStatementByStatement(pg::Connection& connection, const Migration& migration,
@@ -230,29 +342,13 @@ ApplyOutcome ApplyStatementByStatement(pg::Connection& connection, const Migrati
   auto started = Clock::now();
 
   // Resume where a failed or interrupted attempt stopped, if what it applied is unchanged.
-  int start = 0;
-  if (previous && (previous->status == "failed" || previous->status == "running") &&
-      !previous->transactional) {
-    start = previous->statements_done;
-    if (start > static_cast<int>(statements.size())) start = 0;
-    for (int i = 0; i < start; ++i) {
-      std::string recorded = i < static_cast<int>(previous->statement_checksums.size())
-                                 ? previous->statement_checksums[i]
-                                 : "";
-      if (recorded != StatementChecksum(statements[i])) {
-        return Fail(outcome, nullptr,
-                    Status::InvalidInput("statement " + std::to_string(i + 1) + " of migration " +
-                                         migration.version + " was edited after it was applied")
-                        .WithLocation(statements[i].location)
-                        .WithDetail(std::to_string(start) +
-                                    " statements of this transaction-off migration ran before "
-                                    "it failed; they cannot be run again")
-                        .WithHint("restore the statements that already ran and change only the "
-                                  "failed one and those after it"));
-      }
-    }
-    outcome.resumed = start > 0;
+  // Callers check this before changing anything (CheckResume); this is the last guard, and it
+  // writes nothing.
+  if (Status resumable = CheckResume(migration, previous); !resumable.ok()) {
+    return Fail(outcome, nullptr, resumable);
   }
+  int start = ResumePoint(previous);
+  outcome.resumed = start > 0;
   outcome.resumed_at = start;
   outcome.statements_done = start;
 
@@ -282,56 +378,80 @@ ApplyOutcome ApplyStatementByStatement(pg::Connection& connection, const Migrati
   }
   if (!status.ok()) return Fail(outcome, nullptr, status);
 
-  if (Status s = SetLimits(connection, options.limits, /*local=*/false); !s.ok())
-    return Fail(outcome, nullptr, s);
+  // Ends the migration as failed at `statement` (recording it unless the caller records).
+  auto fail = [&](const Statement* statement, Status error) {
+    outcome.duration = std::chrono::duration_cast<Duration>(Clock::now() - started);
+    ApplyOutcome failed = Fail(outcome, statement, std::move(error));
+    if (options.record_failure)
+      RecordFailureSafely(connection, migration, previous, options, failed);
+    return failed;
+  };
+
   for (int i = start; i < static_cast<int>(statements.size()); ++i) {
     const Statement& statement = statements[i];
-    bool concurrent = MentionsConcurrently(statement.sql);
-    // INVALID indexes to drop before the next attempt (options.retry_statement and
-    // options.drop_leftover_indexes); a drop is bounded by the same limits as the statement.
+    if (interrupt::Requested()) return fail(&statement, InterruptedBefore(i));
+    BareStatement bare = ClassifyBare(statement);
+
+    // Where an earlier run stopped at a statement that runs outside a transaction, the
+    // catalog says whether it completed and what it left behind.
+    std::string sql = statement.sql;
     std::vector<std::string> to_drop;
     auto add_drop = [&to_drop](const std::string& command) {
       if (std::find(to_drop.begin(), to_drop.end(), command) == to_drop.end())
         to_drop.push_back(command);
     };
+    if (i == start && previous && bare.kind != BareKind::kNone &&
+        (bare.kind != BareKind::kUnknown || EndUnknown(*previous))) {
+      auto plan = PlanBareResume(connection, bare, statement);
+      if (!plan.ok()) return fail(&statement, plan.status());
+      nlohmann::json detail = {{"statement", i + 1}, {"decision", plan->explanation}};
+      RecordEvent(connection, options.schema, migration.version, "resumed", detail.dump());
+      outcome.notices.push_back("statement " + std::to_string(i + 1) + ": " + plan->explanation);
+      if (plan->done) {
+        status = RecordProgress(connection, migration, statement, i + 1, options);
+        if (!status.ok()) return fail(nullptr, status);
+        ++outcome.statements_done;
+        continue;
+      }
+      for (const auto& command : plan->cleanup) add_drop(command);
+      if (!plan->replacement.empty()) sql = plan->replacement;
+    }
+
     while (true) {
       std::set<std::string> invalid_before;
+      bool concurrent = bare.kind == BareKind::kCreateIndexConcurrently;
       if (concurrent) {
         auto invalid = InvalidIndexes(connection);
-        if (invalid.ok()) {
-          invalid_before = *invalid;
-          // An earlier attempt of this statement left an INVALID index: running it again would
-          // fail with "already exists" (or leave two); drop it, or say exactly how to clean up.
-          auto leftovers = LeftoversOf(invalid_before, statement.sql);
-          if (!leftovers.empty() && options.drop_leftover_indexes) {
-            for (const auto& command : leftovers) add_drop(command);
-          } else if (!leftovers.empty()) {
-            outcome.cleanup_commands = leftovers;
-            Status error = Status::Failed(
-                               "an INVALID index left by an earlier attempt of this statement "
-                               "is in the way")
-                               .WithDetail(
-                                   "a failed or interrupted CREATE INDEX CONCURRENTLY leaves an "
-                                   "invalid index that is maintained on every write but never used")
-                               .WithHint("drop it, then run again: " + leftovers.front());
-            ResetLimits(connection, options.limits);
-            ApplyOutcome failed = Fail(outcome, &statement, error);
-            failed.error.WithLocation(statement.location);
-            if (options.record_failure)
-              RecordFailure(connection, migration, previous, options, failed);
-            return failed;
-          }
-        }
+        if (invalid.ok()) invalid_before = *invalid;
       }
       status = Status::Ok();
       while (!to_drop.empty() && status.ok()) {
-        status = connection.Exec(to_drop.front());
+        status = RunBare(connection, to_drop.front(), options);
         if (status.ok()) to_drop.erase(to_drop.begin());
       }
-      if (status.ok()) status = connection.Exec(statement.sql);
+      bool wrapped = bare.kind == BareKind::kNone;
+      if (status.ok() && wrapped) {
+        status = RunWithProgress(connection, migration, statement, i + 1, options);
+        // Refused inside a transaction block by a rule the model does not know: it runs bare.
+        if (status.sqlstate() == "25001") {
+          bare.kind = BareKind::kUnknown;
+          wrapped = false;
+        }
+      }
+      if (status.ok() && !wrapped) status = RunBare(connection, sql, options);
+      if (status.ok() && !wrapped) {
+        // The window between a bare statement and its progress row is what the catalog
+        // check above closes on the next run.
+        status = RecordProgress(connection, migration, statement, i + 1, options);
+        if (!status.ok()) {
+          CollectNotices(connection, outcome);
+          ++outcome.statements_done;
+          return fail(nullptr, status);
+        }
+      }
       CollectNotices(connection, outcome);
       if (status.ok()) break;
-      if (concurrent) {
+      if (concurrent && connection.alive()) {
         auto invalid = InvalidIndexes(connection);
         if (invalid.ok()) {
           for (const auto& entry : *invalid) {
@@ -339,27 +459,24 @@ ApplyOutcome ApplyStatementByStatement(pg::Connection& connection, const Migrati
           }
         }
       }
-      if (options.retry_statement && options.retry_statement(status, i)) continue;
+      if (status.code() != StatusCode::kInterrupted && !interrupt::Requested() &&
+          connection.alive() && options.retry_statement && options.retry_statement(status, i)) {
+        continue;
+      }
       outcome.cleanup_commands = to_drop;
       if (!outcome.cleanup_commands.empty()) {
-        status.WithHint("the failed statement left an INVALID index; drop it with: " +
-                        outcome.cleanup_commands.front());
+        status.WithHint(
+            "the failed statement left an INVALID index, which the next run drops; "
+            "to drop it now: " +
+            outcome.cleanup_commands.front());
       }
-      ResetLimits(connection, options.limits);
-      outcome.duration = std::chrono::duration_cast<Duration>(Clock::now() - started);
-      ApplyOutcome failed = Fail(outcome, &statement, status);
-      if (options.record_failure) RecordFailure(connection, migration, previous, options, failed);
-      return failed;
+      return fail(&statement, AsInterruption(std::move(status), i));
     }
     ++outcome.statements_done;
-    status = connection.Exec(
-        "UPDATE " + Table(options) +
-            " SET statements_done = $2, statement_checksums = "
-            "array_append(statement_checksums, $3) WHERE version = $1",
-        {migration.version, std::to_string(outcome.statements_done), StatementChecksum(statement)});
-    if (!status.ok()) return Fail(outcome, nullptr, status);
   }
-  ResetLimits(connection, options.limits);
+  if (MayChangeSession(migration)) {
+    if (Status reset = connection.ResetSession(); !reset.ok()) return fail(nullptr, reset);
+  }
   outcome.duration = std::chrono::duration_cast<Duration>(Clock::now() - started);
   status = connection.Exec("BEGIN");
   if (status.ok()) {
@@ -387,6 +504,54 @@ ApplyOutcome ApplyStatementByStatement(pg::Connection& connection, const Migrati
 }
 
 }  // namespace
+
+Status CheckResume(const Migration& migration, const HistoryRow* previous) {
+  if (!previous || previous->transactional || previous->statements_done <= 0) return Status::Ok();
+  if (previous->status != "failed" && previous->status != "running") return Status::Ok();
+  const std::string file = migration.paths.empty() ? "" : migration.paths.front();
+  int done = previous->statements_done;
+  std::string ran = std::to_string(done) + " statement" + (done == 1 ? "" : "s") +
+                    " of this transaction-off migration ran before it stopped; they cannot be run "
+                    "again";
+  if (migration.transactional) {
+    return Status::InvalidInput("the \"transaction off\" directive was removed from migration " +
+                                migration.version + " after part of it was applied")
+        .WithLocation({file, migration.up.location.line, 0})
+        .WithDetail(ran + ", and in one transaction they would all run again")
+        .WithHint("restore \"-- tandem:transaction off\"; change only the statements after the " +
+                  std::to_string(done) + " that ran");
+  }
+  const auto& statements = migration.up.statements;
+  if (static_cast<int>(statements.size()) < done) {
+    return Status::InvalidInput("migration " + migration.version + " now has " +
+                                std::to_string(statements.size()) + " statements, but " +
+                                std::to_string(done) + " of it were already applied")
+        .WithLocation({file, migration.up.location.line, 0})
+        .WithDetail(ran + "; statements were removed from the file since")
+        .WithHint("restore the statements that ran; to undo them, write a new migration");
+  }
+  for (int i = 0; i < done; ++i) {
+    std::string recorded = i < static_cast<int>(previous->statement_checksums.size())
+                               ? previous->statement_checksums[i]
+                               : "";
+    if (recorded != StatementChecksum(statements[i])) {
+      return Status::InvalidInput("statement " + std::to_string(i + 1) + " of migration " +
+                                  migration.version + " was edited after it was applied")
+          .WithLocation(statements[i].location)
+          .WithDetail(ran)
+          .WithHint(
+              "restore the statements that already ran and change only the failed one and "
+              "those after it");
+    }
+  }
+  return Status::Ok();
+}
+
+int ResumePoint(const HistoryRow* previous) {
+  if (!previous || previous->transactional) return 0;
+  if (previous->status != "failed" && previous->status != "running") return 0;
+  return std::max(0, previous->statements_done);
+}
 
 SessionLimits WithMigrationLimits(const Migration& migration, SessionLimits limits) {
   if (migration.lock_timeout) limits.lock_timeout = migration.lock_timeout;
@@ -443,7 +608,61 @@ Status RecordFailure(pg::Connection& connection, const Migration& migration,
        std::to_string(e.location().column), HostName(), TANDEM_VERSION});
   if (!status.ok()) return status;
   (void)previous;
-  return RecordEvent(connection, options.schema, migration.version, "failed", ErrorJson(outcome));
+  bool interrupted = e.code() == StatusCode::kInterrupted;
+  return RecordEvent(connection, options.schema, migration.version,
+                     interrupted ? "interrupted" : "failed", ErrorJson(outcome));
+}
+
+void RecordFailureSafely(pg::Connection& connection, const Migration& migration,
+                         const HistoryRow* previous, const ApplyOptions& options,
+                         ApplyOutcome& outcome) {
+  if (connection.alive() && outcome.error.code() != StatusCode::kUnavailable) {
+    if (connection.in_transaction()) connection.Exec("ROLLBACK");
+    Status recorded = RecordFailure(connection, migration, previous, options, outcome);
+    if (!recorded.ok()) {
+      outcome.error.WithDetail(
+          (outcome.error.detail().empty() ? "" : outcome.error.detail() + "\n") +
+          "the failure could not be recorded: " + recorded.message());
+    }
+    return;
+  }
+  // The connection is gone (or going: a FATAL error such as 57P01 closes it): one message for
+  // every kind of migration, then the record over a new session.
+  const Status& cause = outcome.error;
+  std::string applied =
+      migration.transactional || outcome.statements_done == 0
+          ? "nothing of this migration was applied (its transaction was rolled back)"
+          : std::to_string(outcome.statements_done) + " of " +
+                std::to_string(outcome.statements_total) +
+                " statements were applied and recorded; the next run resumes at statement " +
+                std::to_string(outcome.statements_done + 1);
+  Status lost =
+      Status::Unavailable(
+          "lost the connection to the database while applying "
+          "migration " +
+          migration.version + " (" + migration.name + ")")
+          .WithDetail("the server said: " + FirstLine(cause.message()) +
+                      (cause.sqlstate().empty() ? "" : " (SQLSTATE " + cause.sqlstate() + ")") +
+                      "\n" + applied)
+          .WithHint("check that the server is up, then run again")
+          .WithSqlState(cause.sqlstate());
+  lost.WithLocation(cause.location());
+  outcome.error = lost;
+  Status recorded = [&]() -> Status {
+    pg::ConnectOptions reconnect;
+    reconnect.connect_timeout_seconds = 5;
+    TANDEM_ASSIGN_OR_RETURN(auto fresh, pg::Connection::Open(connection.url(), reconnect));
+    // The dead session's runner lock is released when the server notices it is gone; another
+    // runner may have started since, and then this record must not overwrite its work.
+    TANDEM_ASSIGN_OR_RETURN(RunnerLock lock,
+                            RunnerLock::Acquire(*fresh, options.schema, Duration(5000)));
+    return RecordFailure(*fresh, migration, previous, options, outcome);
+  }();
+  outcome.error.WithDetail(outcome.error.detail() + "\n" +
+                           (recorded.ok() ? "the failure was recorded over a new connection"
+                                          : "the failure could not be recorded (" +
+                                                FirstLine(recorded.message()) +
+                                                "); the history may still say \"running\""));
 }
 
 ApplyOutcome ApplyUp(pg::Connection& connection, const Migration& migration,
@@ -465,8 +684,12 @@ std::vector<ApplyOutcome> ApplyUpAll(pg::Connection& connection, const std::vect
       ++begin;
       continue;
     }
-    size_t end = begin;
-    while (end < items.size() && items[end].migration->transactional) ++end;
+    // A migration with COPY rows goes alone: pipeline mode cannot carry COPY.
+    size_t end = begin + 1;
+    while (!HasCopyRows(*item.migration) && end < items.size() &&
+           items[end].migration->transactional && !HasCopyRows(*items[end].migration)) {
+      ++end;
+    }
     auto run = ApplyTransactionalRun(connection,
                                      std::span<const UpItem>(items.data() + begin, end - begin));
     bool failed = run.size() < end - begin || !run.back().succeeded;
@@ -493,7 +716,7 @@ ApplyOutcome ApplyDown(pg::Connection& connection, const Migration& migration,
   }
   for (const Statement& statement : statements) {
     if (!status.ok()) break;
-    status = connection.Exec(statement.sql);
+    status = ExecuteStatement(connection, statement);
     if (!status.ok()) {
       failed = &statement;
       break;
@@ -519,6 +742,10 @@ ApplyOutcome ApplyDown(pg::Connection& connection, const Migration& migration,
   CollectNotices(connection, outcome);
   if (!status.ok()) {
     if (connection.in_transaction()) connection.Exec("ROLLBACK");
+    if (failed) {
+      status = AsInterruption(std::move(status),
+                              static_cast<int>(failed - &migration.down.statements[0]));
+    }
     ApplyOutcome f = Fail(outcome, failed, status);
     nlohmann::json detail = {{"message", f.error.message()},
                              {"sqlstate", f.error.sqlstate()},

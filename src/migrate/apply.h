@@ -2,9 +2,13 @@
 //
 // Transactional migrations run in one transaction together with their history row: either
 // everything (schema change, row, event) commits, or nothing does and the failure is recorded
-// afterwards. With `-- tandem:transaction off` statements run one by one and progress is
-// committed after each, so a rerun resumes at the statement that failed, after checking that
-// the statements already applied were not edited.
+// afterwards. With `-- tandem:transaction off` statements run one by one, each in a transaction
+// of its own together with its progress row, so a rerun resumes at the first statement that
+// did not commit, after checking that the statements already applied were not edited. The few
+// statements PostgreSQL refuses inside a transaction block (CONCURRENTLY, VACUUM, ...) run bare,
+// and a rerun that stops at one reads the catalog to learn whether it completed
+// (bare_statement.h). Each migration starts from the session state tandem set up: what one
+// SETs does not leak into the next.
 #pragma once
 
 #include <functional>
@@ -57,10 +61,15 @@ struct ApplyOptions {
   // attempt left. The callee decides (a lock timeout within a retry budget) and sleeps before
   // returning. `tandem release` sets it; unset, the first failure ends the migration.
   std::function<bool(const Status& error, int statement_index)> retry_statement;
-  // Transaction-off only. An INVALID index that an earlier attempt of a statement left behind
-  // is dropped concurrently before the statement runs, instead of refusing to run it.
-  bool drop_leftover_indexes = false;
 };
+
+// Whether `migration` may run given its history row: a transaction-off migration that stopped
+// part-way resumes after the statements it applied, so those must be unchanged, still there,
+// and still run without a transaction. kInvalidInput (exit 2) naming the file and line
+// otherwise. Callers check every migration before applying any.
+Status CheckResume(const Migration& migration, const HistoryRow* previous);
+// The 0-based index of the first statement to run (CheckResume has passed).
+int ResumePoint(const HistoryRow* previous);
 
 // Requires SplitSections(migration) to have run. `previous` is the migration's history row,
 // if any (for attempts and transaction-off resume).
@@ -86,10 +95,18 @@ std::vector<ApplyOutcome> ApplyUpAll(pg::Connection& connection, const std::vect
 ApplyOutcome ApplyDown(pg::Connection& connection, const Migration& migration,
                        const ApplyOptions& options);
 
-// Records a failure that happened outside ApplyUp (for callers that retried and gave up).
+// Records a failure that happened outside ApplyUp (for callers that retried and gave up). The
+// event is "interrupted" for a migration stopped by a signal, else "failed".
 Status RecordFailure(pg::Connection& connection, const Migration& migration,
                      const HistoryRow* previous, const ApplyOptions& options,
                      const ApplyOutcome& outcome);
+
+// RecordFailure, and when the connection was lost mid-migration: replaces outcome.error with the
+// one message and exit code (3) for a lost connection, then records the failure over a new
+// connection that takes the runner lock again, or says in the error why it could not.
+void RecordFailureSafely(pg::Connection& connection, const Migration& migration,
+                         const HistoryRow* previous, const ApplyOptions& options,
+                         ApplyOutcome& outcome);
 
 // The exact location of a server error inside a statement: the statement's own location,
 // moved by the error's statement position.

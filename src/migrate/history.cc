@@ -21,8 +21,18 @@ std::string_view StateName(MigrationState state) {
       return "drifted";
     case MigrationState::kMissingFile:
       return "missing-file";
+    case MigrationState::kRunning:
+      return "running";
   }
   return "unknown";
+}
+
+void MarkRunning(std::vector<StatusEntry>& entries, bool runner_lock_held) {
+  if (!runner_lock_held) return;
+  for (StatusEntry& e : entries) {
+    if (e.row && e.row->status == "running" && e.state == MigrationState::kFailed)
+      e.state = MigrationState::kRunning;
+  }
 }
 
 std::string FormatEpochMillis(long long millis) {
@@ -110,10 +120,38 @@ Result<std::vector<HistoryRow>> ReadHistory(pg::Connection& connection, const st
   return rows;
 }
 
+ChecksumMatch MatchRecordedChecksum(const Migration& migration, const std::string& recorded) {
+  ChecksumMatch match;
+  // Rows adopted from tools that record no checksum, and files loaded without checksums.
+  if (recorded.empty() || migration.checksum.empty()) {
+    match.up_unchanged = true;
+    return match;
+  }
+  size_t slash = recorded.find('/');
+  if (slash != std::string::npos) {
+    match.up_unchanged = recorded.compare(0, slash, migration.up_checksum) == 0;
+    match.down_changed =
+        recorded.compare(slash + 1, std::string::npos, migration.down_checksum) != 0;
+    return match;
+  }
+  if (recorded == migration.up_checksum) {
+    // Recorded without a down part: one was added since.
+    match.up_unchanged = true;
+    match.down_changed = !migration.down_checksum.empty();
+    return match;
+  }
+  // A whole-file checksum recorded before up and down were separated: unchanged files still
+  // match it; a changed one cannot tell which part changed, so it counts as drift.
+  match.up_unchanged = recorded == migration.legacy_checksum;
+  return match;
+}
+
 std::vector<StatusEntry> ComputeStatus(const MigrationSet& files,
                                        const std::vector<HistoryRow>& history) {
-  std::map<std::string, const HistoryRow*, bool (*)(const std::string&, const std::string&)> rows(
-      [](const std::string& a, const std::string& b) { return CompareVersions(a, b) < 0; });
+  auto less = [&files](const std::string& a, const std::string& b) {
+    return files.Compare(a, b) < 0;
+  };
+  std::map<std::string, const HistoryRow*, decltype(less)> rows(less);
   for (const auto& row : history) rows[row.version] = &row;
 
   // The newest version that is applied (succeeded), for out-of-order detection.
@@ -138,7 +176,7 @@ std::vector<StatusEntry> ComputeStatus(const MigrationSet& files,
     entries.push_back(std::move(e));
   };
   for (const Migration& m : files.migrations) {
-    while (row_it != rows.end() && CompareVersions(row_it->first, m.version) < 0) {
+    while (row_it != rows.end() && files.Compare(row_it->first, m.version) < 0) {
       emit_missing(row_it->second);
       ++row_it;
     }
@@ -147,13 +185,14 @@ std::vector<StatusEntry> ComputeStatus(const MigrationSet& files,
     e.name = m.name;
     e.phase = m.phase;
     e.migration = &m;
-    if (row_it != rows.end() && CompareVersions(row_it->first, m.version) == 0) {
+    if (row_it != rows.end() && files.Compare(row_it->first, m.version) == 0) {
       const HistoryRow* row = row_it->second;
       e.row = row;
       ++row_it;
       if (row->status == "succeeded") {
-        e.state = row->checksum.empty() || row->checksum == m.checksum ? MigrationState::kApplied
-                                                                       : MigrationState::kDrifted;
+        ChecksumMatch match = MatchRecordedChecksum(m, row->checksum);
+        e.state = match.up_unchanged ? MigrationState::kApplied : MigrationState::kDrifted;
+        e.down_changed = match.up_unchanged && match.down_changed;
       } else if (row->status == "failed" || row->status == "running") {
         // "running" in the table with the runner lock free means the runner died mid-way.
         e.state = MigrationState::kFailed;
@@ -164,7 +203,7 @@ std::vector<StatusEntry> ComputeStatus(const MigrationSet& files,
       e.state = MigrationState::kPending;
     }
     if (e.state == MigrationState::kPending && newest_applied &&
-        CompareVersions(m.version, *newest_applied) < 0) {
+        files.Compare(m.version, *newest_applied) < 0) {
       e.out_of_order = true;
     }
     entries.push_back(std::move(e));

@@ -46,6 +46,7 @@ enum class MigrationState {
   kFailed,       // the last attempt failed, or was interrupted
   kDrifted,      // applied, but the file changed since
   kMissingFile,  // applied, but no file has this version
+  kRunning,      // another runner is applying it right now (it holds the runner lock)
 };
 std::string_view StateName(MigrationState state);
 
@@ -54,14 +55,29 @@ struct StatusEntry {
   std::string name;
   Phase phase = Phase::kPreDeploy;
   MigrationState state = MigrationState::kPending;
-  bool out_of_order = false;             // pending, but older than the newest applied migration
+  bool out_of_order = false;  // pending, but older than the newest applied migration
+  // Applied, and only the down section (or down file) changed since: not drift, since applying
+  // never ran it, but `tandem down` will run the new text.
+  bool down_changed = false;
   const Migration* migration = nullptr;  // nullptr for missing-file
   const HistoryRow* row = nullptr;       // nullptr when never recorded
 };
 
-// One entry per version in the files or the history, ordered by version.
+// Whether an applied migration's recorded checksum still matches its files; see
+// Migration::checksum for the recorded forms.
+struct ChecksumMatch {
+  bool up_unchanged = false;
+  bool down_changed = false;
+};
+ChecksumMatch MatchRecordedChecksum(const Migration& migration, const std::string& recorded);
+
+// One entry per version in the files or the history, ordered by version (the layout's order).
 std::vector<StatusEntry> ComputeStatus(const MigrationSet& files,
                                        const std::vector<HistoryRow>& history);
+
+// A "running" row means a runner died mid-way (kFailed) unless a runner holds the lock now:
+// then it is being applied. Call with whether the runner lock is held.
+void MarkRunning(std::vector<StatusEntry>& entries, bool runner_lock_held);
 
 // 1700000000123 -> "2023-11-14T22:13:20.123Z" (UTC, ISO 8601).
 std::string FormatEpochMillis(long long millis);

@@ -11,6 +11,7 @@ Migration File(const std::string& version, const std::string& checksum = "c") {
   m.version = version;
   m.name = "m" + version;
   m.checksum = checksum;
+  m.up_checksum = checksum;
   return m;
 }
 
@@ -71,6 +72,51 @@ TEST(TextArrayTest, RoundTrips) {
   EXPECT_EQ(ToTextArray(items), "{\"ab\",\"cd\"}");
   EXPECT_EQ(ParseTextArray("{ab,cd}"), items);
   EXPECT_TRUE(ParseTextArray("{}").empty());
+}
+
+// Drift is judged on the up part; rows recorded as one whole-file checksum still match.
+TEST(ComputeStatusTest, RecordedChecksumForms) {
+  Migration m;
+  m.up_checksum = "u";
+  m.down_checksum = "d";
+  m.checksum = "u/d";
+  m.legacy_checksum = "whole";
+  auto match = MatchRecordedChecksum(m, "u/d");
+  EXPECT_TRUE(match.up_unchanged);
+  EXPECT_FALSE(match.down_changed);
+  match = MatchRecordedChecksum(m, "u/old");
+  EXPECT_TRUE(match.up_unchanged);
+  EXPECT_TRUE(match.down_changed);
+  match = MatchRecordedChecksum(m, "old/d");
+  EXPECT_FALSE(match.up_unchanged);
+  match = MatchRecordedChecksum(m, "u");  // recorded without a down part: one was added
+  EXPECT_TRUE(match.up_unchanged);
+  EXPECT_TRUE(match.down_changed);
+  match = MatchRecordedChecksum(m, "whole");
+  EXPECT_TRUE(match.up_unchanged);
+  EXPECT_FALSE(match.down_changed);
+  EXPECT_FALSE(MatchRecordedChecksum(m, "other").up_unchanged);
+  EXPECT_TRUE(MatchRecordedChecksum(m, "").up_unchanged);  // adopted without a checksum
+}
+
+// Diesel compares versions as strings, the other layouts as numbers.
+TEST(ComputeStatusTest, EachLayoutsOrder) {
+  EXPECT_LT(CompareVersions("202512310000000000", "20260101000000", Layout::kDiesel), 0);
+  EXPECT_GT(CompareVersions("202512310000000000", "20260101000000", Layout::kGolangMigrate), 0);
+  EXPECT_NE(CompareVersions("007", "7", Layout::kDiesel), 0);
+  EXPECT_EQ(CompareVersions("007", "7", Layout::kGoose), 0);
+  EXPECT_LT(CompareVersions("1.2.9", "1.2.10", Layout::kFlyway), 0);
+  MigrationSet files;
+  files.layout = Layout::kDiesel;
+  files.migrations = {File("20250101000000"), File("202512310000000000"), File("20260101000000")};
+  std::vector<HistoryRow> history = {Row("20250101000000", "succeeded"),
+                                     Row("202512310000000000", "succeeded")};
+  auto entries = ComputeStatus(files, history);
+  ASSERT_EQ(entries.size(), 3u);
+  EXPECT_EQ(entries[1].state, MigrationState::kApplied);
+  EXPECT_EQ(entries[2].state, MigrationState::kPending);
+  EXPECT_FALSE(entries[2].out_of_order);
+  EXPECT_NE(files.Find("202512310000000000"), nullptr);
 }
 
 }  // namespace

@@ -27,7 +27,7 @@ TEST_P(LayoutCorpusTest, LoadsWithTheLayoutDetected) {
   EXPECT_EQ(set->layout, c.layout);
   EXPECT_GE(set->migrations.size(), c.at_least);
   for (size_t i = 1; i < set->migrations.size(); ++i) {
-    EXPECT_LT(CompareVersions(set->migrations[i - 1].version, set->migrations[i].version), 0);
+    EXPECT_LT(set->Compare(set->migrations[i - 1].version, set->migrations[i].version), 0);
   }
   // The corpus has files that are not PostgreSQL 15 SQL (templates, other dialects): each one
   // must fail with its file and line, and not stop the others from being read.

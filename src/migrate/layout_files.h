@@ -86,9 +86,16 @@ Status ReadSectionedFile(Layout layout, const std::string& path, std::string_vie
 // One whole file as the up (or down) section of a multi-file layout, with its directives.
 Status ReadWholeFile(const std::string& path, std::string_view text, bool up, Migration& migration);
 
-// The migration's checksum over its files (paths and normalised texts, up first): the SHA-256
-// of the file for one file; otherwise of each file's base name, a NUL byte and its text,
-// concatenated.
+// Sets up_checksum, down_checksum and checksum from the up and down parts of the migration's
+// normalised text (`down` empty: no down part).
+void SetChecksums(Migration& migration, std::string_view up, std::string_view down);
+// The same for a file with sections: the down part runs from the down marker to the end. Also
+// sets legacy_checksum (the whole file's).
+void SetSectionedChecksums(Migration& migration, std::string_view text);
+
+// The checksum tandem recorded before up and down were checksummed apart (legacy_checksum) over
+// a migration's files (paths and normalised texts, up first): the SHA-256 of the file for one
+// file; otherwise of each file's base name, a NUL byte and its text, concatenated.
 std::string Checksum(const std::vector<std::string>& paths, const std::vector<std::string>& texts);
 
 }  // namespace tandem::migrate::layout

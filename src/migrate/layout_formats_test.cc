@@ -39,9 +39,14 @@ TEST_F(LayoutFormatsTest, GolangMigrate) {
   EXPECT_EQ(m.up.text_line, 1);
   EXPECT_EQ(m.up.location.line, 1);
   EXPECT_EQ(m.down.path, Path("1_create_users.down.sql"));
-  EXPECT_EQ(m.checksum, Framed({{"1_create_users.up.sql",
-                                 "-- tandem:lock-timeout 2s\nCREATE TABLE users (id int);\n"},
-                                {"1_create_users.down.sql", "DROP TABLE users;\n"}}));
+  // Up and down apart (drift is judged on the up file); the whole, as recorded before.
+  EXPECT_EQ(m.up_checksum, Sha256Hex("-- tandem:lock-timeout 2s\nCREATE TABLE users (id int);\n"));
+  EXPECT_EQ(m.down_checksum, Sha256Hex("DROP TABLE users;\n"));
+  EXPECT_EQ(m.checksum, m.up_checksum + "/" + m.down_checksum);
+  EXPECT_EQ(m.legacy_checksum,
+            Framed({{"1_create_users.up.sql",
+                     "-- tandem:lock-timeout 2s\nCREATE TABLE users (id int);\n"},
+                    {"1_create_users.down.sql", "DROP TABLE users;\n"}}));
   // One file: the checksum is the file's.
   EXPECT_EQ(set.migrations[1].checksum, Sha256Hex("ALTER TABLE users ADD COLUMN email text;\n"));
   EXPECT_FALSE(set.migrations[1].down.present);
@@ -133,6 +138,8 @@ TEST_F(LayoutFormatsTest, Diesel) {
   EXPECT_EQ(u.paths, (std::vector<std::string>{Path("2019-02-26-002946_create_user/up.sql"),
                                                Path("2019-02-26-002946_create_user/down.sql")}));
   EXPECT_EQ(u.checksum,
+            Sha256Hex("CREATE TABLE u (id int);\n") + "/" + Sha256Hex("DROP TABLE u;\n"));
+  EXPECT_EQ(u.legacy_checksum,
             Framed({{"up.sql", "CREATE TABLE u (id int);\n"}, {"down.sql", "DROP TABLE u;\n"}}));
   EXPECT_TRUE(u.transactional);
   EXPECT_EQ(set.migrations[2].version, "202510080845080000");
@@ -210,6 +217,7 @@ TEST_F(LayoutFormatsTest, Goose) {
   EXPECT_EQ(m.up.text_line, 2);
   EXPECT_EQ(m.down.location.line, 8);
   ASSERT_TRUE(SplitSections(m).ok());
+  ASSERT_TRUE(SplitDownSection(m).ok());
   ASSERT_EQ(m.up.statements.size(), 1u);
   EXPECT_EQ(m.up.statements[0].location.line, 4);
   ASSERT_EQ(m.up.statements[0].allows.size(), 1u);  // StatementBegin does not separate them

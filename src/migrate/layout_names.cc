@@ -3,6 +3,7 @@
 #include <cctype>
 
 #include "migrate/layout_files.h"
+#include "migrate/layouts.h"
 
 namespace tandem::migrate::layout {
 namespace {
@@ -148,3 +149,42 @@ std::string LayoutPattern(Layout layout) {
 }
 
 }  // namespace tandem::migrate::layout
+
+namespace tandem::migrate {
+
+std::string DownSectionHint(Layout layout, const Migration& migration) {
+  using layout::EndsWith;
+  const std::string up = migration.paths.empty() ? "" : migration.paths.front();
+  std::string what;
+  switch (layout) {
+    case Layout::kTandem:
+      what = "add a \"-- migrate:down\" section at the end of " + up;
+      break;
+    case Layout::kGoose:
+      what = "add a \"-- +goose Down\" section at the end of " + up;
+      break;
+    case Layout::kGolangMigrate: {
+      std::string down = EndsWith(up, ".up.sql")
+                             ? up.substr(0, up.size() - 7) + ".down.sql"
+                             : migration.version + "_" + migration.name + ".down.sql";
+      what = "add the down file " + down;
+      break;
+    }
+    case Layout::kDiesel: {
+      size_t slash = up.rfind('/');
+      what = "add " + (slash == std::string::npos ? std::string() : up.substr(0, slash + 1)) +
+             "down.sql";
+      break;
+    }
+    case Layout::kFlyway: {
+      size_t slash = up.rfind('/');
+      std::string base = slash == std::string::npos ? up : up.substr(slash + 1);
+      std::string dir = slash == std::string::npos ? "" : up.substr(0, slash + 1);
+      what = "add the undo file " + dir + (base.empty() ? "U" : "U" + base.substr(1));
+      break;
+    }
+  }
+  return what + ", or revert with a new forward migration";
+}
+
+}  // namespace tandem::migrate

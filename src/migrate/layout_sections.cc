@@ -185,6 +185,7 @@ Status ReadSectionedFile(Layout layout, const std::string& path, std::string_vie
     section.path = path;
     section.text = std::string(text.substr(marker.next, end - marker.next));
     section.text_offset = marker.next;
+    section.marker_offset = marker.start;
     section.text_line = marker.line + 1;
   };
   fill(migration.up, *up, down ? down->start : text.size());
@@ -236,6 +237,20 @@ Status ReadWholeFile(const std::string& path, std::string_view text, bool up,
   TANDEM_RETURN_IF_ERROR(ApplyDirectives(directives, up, migration));
   section.statement_allows = std::move(directives.statement_allows);
   return Status::Ok();
+}
+
+void SetChecksums(Migration& migration, std::string_view up, std::string_view down) {
+  migration.up_checksum = Sha256Hex(up);
+  migration.down_checksum = down.empty() ? "" : Sha256Hex(down);
+  migration.checksum = migration.up_checksum;
+  if (!migration.down_checksum.empty()) migration.checksum += "/" + migration.down_checksum;
+}
+
+void SetSectionedChecksums(Migration& migration, std::string_view text) {
+  size_t down = migration.down.present ? migration.down.marker_offset : text.size();
+  SetChecksums(migration, text.substr(0, down), text.substr(down));
+  // Without a down section the legacy checksum is the whole file's, which is up_checksum.
+  migration.legacy_checksum = down < text.size() ? Sha256Hex(text) : migration.up_checksum;
 }
 
 std::string Checksum(const std::vector<std::string>& paths, const std::vector<std::string>& texts) {

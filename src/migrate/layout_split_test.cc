@@ -56,6 +56,11 @@ TEST_F(LayoutSplitTest, SyntaxErrorHasFileLineAndColumn) {
 TEST_F(LayoutSplitTest, SyntaxErrorInTheDownSection) {
   Write("1_a.sql", "-- migrate:up\nSELECT 1;\n-- migrate:down\n\nDROP TABLE;\n");
   EXPECT_THAT(SplitError(), StartsWith("D/1_a.sql:5:11: error: syntax error"));
+  // Applying splits only the up section: the broken down section does not stop it.
+  MigrationSet set = MustLoad();
+  EXPECT_TRUE(SplitSections(set.migrations.front()).ok());
+  EXPECT_TRUE(set.migrations.front().up.split);
+  EXPECT_FALSE(set.migrations.front().down.split);
 }
 
 TEST_F(LayoutSplitTest, AllowsAttachToTheStatementBelow) {

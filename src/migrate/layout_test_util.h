@@ -52,6 +52,7 @@ class LayoutFixture : public ::testing::Test {
     if (!set.ok()) return "load: " + Shorten(set.status().ToString());
     EXPECT_EQ(set->migrations.size(), 1u);
     Status s = SplitSections(set->migrations.front());
+    if (s.ok()) s = SplitDownSection(set->migrations.front());
     return s.ok() ? "ok" : Shorten(s.ToString());
   }
 
@@ -62,6 +63,7 @@ class LayoutFixture : public ::testing::Test {
     if (set.migrations.empty()) return Migration();
     Migration m = set.migrations.front();
     Status s = SplitSections(m);
+    if (s.ok()) s = SplitDownSection(m);
     EXPECT_TRUE(s.ok()) << s.ToString();
     return m;
   }

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <tuple>
 
 #include "base/parallel_for.h"
 #include "base/sha256.h"
@@ -228,8 +229,10 @@ Result<Migration> LoadMultiFile(const layout::DirectoryFiles& files, const Entry
     TANDEM_RETURN_IF_ERROR(layout::ReadWholeFile(m.paths[i], text, i == 0, m));
     texts.push_back(std::move(text));
   }
-  if (options.checksums && texts.size() == m.paths.size())
-    m.checksum = layout::Checksum(m.paths, texts);
+  if (options.checksums && texts.size() == m.paths.size()) {
+    layout::SetChecksums(m, texts[0], texts.size() > 1 ? std::string_view(texts[1]) : "");
+    m.legacy_checksum = texts.size() > 1 ? layout::Checksum(m.paths, texts) : m.up_checksum;
+  }
   return m;
 }
 
@@ -295,6 +298,13 @@ Result<MigrationSet> LoadMigrations(const std::string& directory, const LoadOpti
     if (!options.layout) chosen = goose ? Layout::kGoose : Layout::kTandem;
   }
   set.layout = chosen.value_or(Layout::kTandem);
+  if (set.layout == Layout::kDiesel) {
+    // Diesel orders its versions as strings (see CompareVersions): group and sort that way.
+    std::stable_sort(
+        listing.entries.begin(), listing.entries.end(), [](const Entry& a, const Entry& b) {
+          return std::tie(a.name.version, a.name.entry) < std::tie(b.name.version, b.name.entry);
+        });
+  }
   if (!listing.odd.empty()) return DoesNotFit(listing.odd.front(), set.layout);
   if (set.layout == Layout::kGoose && !listing.go_files.empty()) {
     return Status::InvalidInput("goose Go migrations are not supported")
@@ -323,7 +333,7 @@ Result<MigrationSet> LoadMigrations(const std::string& directory, const LoadOpti
   for (size_t begin = 0, end; begin < entries.size(); begin = end) {
     end = begin + 1;
     while (end < entries.size() &&
-           CompareVersions(entries[begin].name.version, entries[end].name.version) == 0) {
+           set.Compare(entries[begin].name.version, entries[end].name.version) == 0) {
       ++end;
     }
     Job job{begin, {}, Status::Ok()};
@@ -361,7 +371,7 @@ Result<MigrationSet> LoadMigrations(const std::string& directory, const LoadOpti
         loaded[j] = read;
         return;
       }
-      if (options.checksums) m.checksum = Sha256Hex(texts[job.begin]);
+      if (options.checksums) layout::SetSectionedChecksums(m, texts[job.begin]);
       loaded[j] = std::move(m);
       return;
     }

@@ -25,9 +25,9 @@ struct LoadOptions {
   // False leaves Migration::checksum empty: lint reads SQL, never compares checksums, and
   // hashing every file was a tenth of its run time on a corpus.
   bool checksums = true;
-  // False skips the separate down files of multi-file layouts (golang-migrate, Diesel, ...):
-  // lint reads only up SQL, and they were half of the files it opened. Their paths stay in
-  // Migration::paths; Migration::down is left empty.
+  // False skips the separate down files of multi-file layouts (golang-migrate, Diesel, ...),
+  // for readers of up SQL only (half of the files otherwise). Their paths stay in
+  // Migration::paths; Migration::down is left empty. Lint reads them: it checks their syntax.
   bool read_down_files = true;
   // Threads that read and parse files (0: one per core).
   int threads = 0;
@@ -37,9 +37,18 @@ struct LoadOptions {
 // 10,000 files must stay fast); call SplitSections before running or linting.
 Result<MigrationSet> LoadMigrations(const std::string& directory, const LoadOptions& options = {});
 
-// Splits the up and down sections into statements with the real parser; kInvalidInput with
-// the statement's file, line and column on a syntax error. Idempotent.
+// Splits the up section into statements with the real parser; kInvalidInput with the
+// statement's file, line and column on a syntax error, a psql meta-command or inline COPY rows
+// without their `\.` line. Idempotent. Applying never runs a down section, so a down section
+// that does not parse does not stop `up` (as with Diesel, which never reads down.sql to apply).
 Status SplitSections(Migration& migration);
+// The same for the down section: before reverting (`tandem down`) and for lint.
+Status SplitDownSection(Migration& migration);
+
+// The hint for a migration without a down section, in its layout's terms: the
+// "-- migrate:down" marker, goose's "-- +goose Down", a <version>_<name>.down.sql file, Diesel's
+// down.sql, Flyway's U<version>__<name>.sql.
+std::string DownSectionHint(Layout layout, const Migration& migration);
 
 // The runner's check of a section's transaction control, shared with lint so that both refuse
 // the same files: drops a BEGIN ... COMMIT wrapper around the whole section (tandem runs each

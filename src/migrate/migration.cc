@@ -81,12 +81,23 @@ int CompareVersions(std::string_view a, std::string_view b) {
   return 0;
 }
 
+int CompareVersions(std::string_view a, std::string_view b, Layout layout) {
+  // Diesel sorts and matches its versions as strings (MigrationVersion is a string), so a
+  // history mixing 14- and 18-digit versions is in date order as a string and not as a number.
+  if (layout == Layout::kDiesel) {
+    int c = a.compare(b);
+    return c < 0 ? -1 : c > 0 ? 1 : 0;
+  }
+  return CompareVersions(a, b);
+}
+
 const Migration* MigrationSet::Find(std::string_view version) const {
-  // Sorted by version: binary search with the same ordering, so "007" finds "7".
+  // Sorted by version: binary search with the same ordering, so "007" finds "7" (except in
+  // Diesel, where they are two versions).
   auto it = std::lower_bound(
       migrations.begin(), migrations.end(), version,
-      [](const Migration& m, std::string_view v) { return CompareVersions(m.version, v) < 0; });
-  if (it == migrations.end() || CompareVersions(it->version, version) != 0) return nullptr;
+      [this](const Migration& m, std::string_view v) { return Compare(m.version, v) < 0; });
+  if (it == migrations.end() || Compare(it->version, version) != 0) return nullptr;
   return &*it;
 }
 

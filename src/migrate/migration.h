@@ -36,6 +36,10 @@ struct Statement {
   SourceLocation location;  // file, line and column of the statement's first character
   // A `-- tandem:allow <rule> "reason"` on the line right before the statement.
   std::vector<Allow> allows;
+  // `COPY ... FROM STDIN` followed by its rows in the file (as pg_dump writes seed data): the
+  // rows, each ending in a newline, without the terminating `\.` line. Sent through libpq's
+  // COPY protocol (ExecuteStatement).
+  std::optional<std::string> copy_data;
 };
 
 // An allow found right above a line of SQL by the loader's line scan; SplitSections attaches it
@@ -55,11 +59,12 @@ struct BatchSpec {
 
 struct Section {
   bool present = false;
-  SourceLocation location;  // the marker line (or the file start for layouts without markers)
-  std::string path;         // the file the section is in
-  std::string text;         // the section's SQL text as written, line endings normalised to LF
-  size_t text_offset = 0;   // where text starts in its (normalised) file, in bytes
-  int text_line = 1;        // the line of the file on which `text` starts (always at column 1)
+  SourceLocation location;   // the marker line (or the file start for layouts without markers)
+  std::string path;          // the file the section is in
+  std::string text;          // the section's SQL text as written, line endings normalised to LF
+  size_t text_offset = 0;    // where text starts in its (normalised) file, in bytes
+  size_t marker_offset = 0;  // where its marker line starts (text_offset when it has none)
+  int text_line = 1;         // the line of the file on which `text` starts (always at column 1)
   // Allows waiting for SplitSections to attach them to their statements.
   std::vector<StatementAllow> statement_allows;
   // Filled by SplitSections (statement splitting is lazy: `status` never parses SQL).
@@ -79,20 +84,36 @@ struct Migration {
   std::optional<BatchSpec> batch;
   Section up;
   Section down;
-  // SHA-256 (hex) over the migration's files with line endings normalised; a one-file
-  // migration's checksum is the SHA-256 of that file.
+  // Checksums (SHA-256, hex, of the normalised text; see docs/migrations.md "Checksums"). Drift
+  // is judged on the up part alone: fixing a down section does not make an applied migration
+  // drifted. All empty when loaded without checksums.
+  std::string up_checksum;    // everything but the down section (or down file)
+  std::string down_checksum;  // the down section or file; empty when there is none
+  // What is recorded in the history: up_checksum, then "/" and down_checksum when there is a
+  // down part. Without a down part it equals the whole-file checksum tandem recorded before
+  // the two were separated.
   std::string checksum;
+  // The checksum over every file as tandem computed it before up and down were separated, to
+  // recognise history rows recorded that way.
+  std::string legacy_checksum;
 };
 
-// Orders versions numerically, component by component ("2" < "10", "1.2" < "1.10").
+// Orders versions numerically, component by component ("2" < "10", "1.2" < "1.10"): the
+// order of tandem, golang-migrate, goose and Flyway.
 int CompareVersions(std::string_view a, std::string_view b);
+// The order of `layout`'s own tool: Diesel compares versions as strings, the others as above.
+int CompareVersions(std::string_view a, std::string_view b, Layout layout);
 
 struct MigrationSet {
   Layout layout = Layout::kTandem;
   std::string directory;
-  std::vector<Migration> migrations;  // sorted by version, versions unique
+  std::vector<Migration> migrations;  // sorted by version (the layout's order), versions unique
 
   const Migration* Find(std::string_view version) const;
+  // CompareVersions in this set's layout.
+  int Compare(std::string_view a, std::string_view b) const {
+    return CompareVersions(a, b, layout);
+  }
 };
 
 }  // namespace tandem::migrate

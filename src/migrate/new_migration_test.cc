@@ -115,6 +115,40 @@ TEST_F(NewMigrationTest, BumpsPastVersionsOfAnyLayout) {
   EXPECT_EQ(Relative(*path), "V20240305060709__x.sql");
 }
 
+// In an existing directory the version takes the shape of its newest one and sorts last in the
+// layout's order: 18-digit Diesel versions (compared as strings), or the next number of a
+// directory numbered in sequence.
+TEST_F(NewMigrationTest, FollowsTheDirectorysOwnFormat) {
+  tandem::testing::TempDir diesel, seq, flyway;
+  diesel.Write("2023-01-01-000000_a/up.sql", "SELECT 1;\n");
+  diesel.Write("2023-06-01-000000-0000_b/up.sql", "SELECT 1;\n");
+  auto path =
+      WriteNewMigration(diesel.path().string(), Layout::kDiesel, "c", Phase::kPreDeploy, kNow);
+  ASSERT_TRUE(path.ok()) << path.status().ToString();
+  EXPECT_EQ(*path, diesel.path().string() + "/2024-03-05-060708-9000_c/up.sql");
+  auto set = LoadMigrations(diesel.path().string());
+  ASSERT_TRUE(set.ok());
+  EXPECT_EQ(set->migrations.back().version, "202403050607089000");
+
+  // A version ahead of the clock: the next number after it.
+  diesel.Write("2030-01-01-000000-0000_future/up.sql", "SELECT 1;\n");
+  path = WriteNewMigration(diesel.path().string(), Layout::kDiesel, "d", Phase::kPreDeploy, kNow);
+  ASSERT_TRUE(path.ok());
+  EXPECT_EQ(*path, diesel.path().string() + "/2030-01-01-000000-0001_d/up.sql");
+
+  seq.Write("000001_a.up.sql", "");
+  seq.Write("000009_b.up.sql", "");
+  path =
+      WriteNewMigration(seq.path().string(), Layout::kGolangMigrate, "c", Phase::kPreDeploy, kNow);
+  ASSERT_TRUE(path.ok());
+  EXPECT_EQ(*path, seq.path().string() + "/000010_c.up.sql");
+
+  flyway.Write("V1.2__a.sql", "");
+  path = WriteNewMigration(flyway.path().string(), Layout::kFlyway, "b", Phase::kPreDeploy, kNow);
+  ASSERT_TRUE(path.ok());
+  EXPECT_EQ(*path, flyway.path().string() + "/V1.3__b.sql");
+}
+
 TEST_F(NewMigrationTest, Errors) {
   auto r = WriteNewMigration(Dir(), Layout::kTandem, "", Phase::kPreDeploy, kNow);
   ASSERT_FALSE(r.ok());

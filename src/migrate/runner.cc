@@ -19,7 +19,7 @@ bool KnownVersion(const std::string& version, const MigrationSet& files,
                   const std::vector<HistoryRow>& history) {
   if (files.Find(version)) return true;
   for (const auto& row : history)
-    if (CompareVersions(row.version, version) == 0) return true;
+    if (files.Compare(row.version, version) == 0) return true;
   return false;
 }
 
@@ -64,7 +64,7 @@ RunReport Up(pg::Connection& connection, MigrationSet& files, const UpOptions& o
     }
     bool runnable = e.state == MigrationState::kPending || e.state == MigrationState::kFailed;
     if (!runnable) continue;
-    if (options.to_version && CompareVersions(e.version, *options.to_version) > 0) continue;
+    if (options.to_version && files.Compare(e.version, *options.to_version) > 0) continue;
     if (options.include && !options.include(*e.migration)) continue;
     if (e.out_of_order) out_of_order.push_back(e.version);
     todo.push_back(&e);
@@ -98,6 +98,7 @@ RunReport Up(pg::Connection& connection, MigrationSet& files, const UpOptions& o
   }
   for (StatusEntry* e : todo) {
     Status split = SplitSections(*const_cast<Migration*>(e->migration));
+    if (split.ok()) split = CheckResume(*e->migration, e->row);
     if (!split.ok()) {
       report.status = split;
       return report;
@@ -168,7 +169,7 @@ RunReport Down(pg::Connection& connection, MigrationSet& files, const DownOption
                    it->state == MigrationState::kMissingFile;
     if (!applied) continue;
     if (options.to_version) {
-      if (CompareVersions(it->version, *options.to_version) <= 0) break;
+      if (files.Compare(it->version, *options.to_version) <= 0) break;
     } else if (static_cast<int>(targets.size()) >= options.steps) {
       break;
     }
@@ -187,16 +188,14 @@ RunReport Down(pg::Connection& connection, MigrationSet& files, const DownOption
       report.status =
           Status::InvalidInput("migration " + m.version + " has no down section")
               .WithLocation({m.paths.empty() ? "" : m.paths.front(), m.up.location.line, 0})
-              .WithHint(
-                  "add a \"-- migrate:down\" section (or a down file), or revert with a "
-                  "new forward migration");
+              .WithHint(DownSectionHint(files.layout, m));
       return report;
     }
     if (e->state == MigrationState::kDrifted) {
       report.warnings.push_back("reverting " + m.version +
                                 " although its file changed since it was applied");
     }
-    Status split = SplitSections(m);
+    Status split = SplitDownSection(m);
     if (!split.ok()) {
       report.status = split;
       return report;

@@ -1,5 +1,7 @@
 #include "migrate/runner_lock.h"
 
+#include "base/interrupt.h"
+
 #include <chrono>
 #include <random>
 #include <thread>
@@ -55,7 +57,13 @@ Result<RunnerLock> RunnerLock::Acquire(pg::Connection& connection, const std::st
     std::uniform_int_distribution<int64_t> jitter(0, pause.count() / 2);
     auto sleep = pause + Duration(jitter(random));
     auto left = std::chrono::duration_cast<Duration>(deadline - now);
-    std::this_thread::sleep_for(std::min(sleep, left));
+    if (!interrupt::SleepFor(std::min(sleep, left))) {
+      return Status::Interrupted(std::string("interrupted by ") +
+                                     interrupt::SignalName(interrupt::Signal()) +
+                                     " while waiting for the runner lock",
+                                 interrupt::Signal())
+          .WithDetail("nothing was applied");
+    }
     pause = std::min(Duration(pause.count() * 3 / 2), Duration(1000));
   }
   Status status = Status::Unavailable("could not take the runner lock within " +

@@ -125,7 +125,7 @@ TEST_F(RunnerTest, MigrationsSentTogetherStopAtTheFirstFailure) {
 // A COPY among the migrations sent together makes the pipeline fall back to one statement at
 // a time (pipeline mode cannot carry COPY); the outcome must be the same: the migration before
 // it applied, the one whose server-side COPY fails rolled back, the one after it not run.
-// (COPY FROM STDIN never gets this far: loading refuses it as bad input.)
+// (COPY FROM STDIN with inline rows: see HistoriesTest.CopyFromStdinWithInlineRows.)
 TEST_F(RunnerTest, CopyAmongMigrationsSentTogetherStopsTheSameWay) {
   dir_.Write("db/migrations/1_a.sql", "-- migrate:up\nCREATE TABLE a (id int);\n");
   dir_.Write("db/migrations/2_b.sql",

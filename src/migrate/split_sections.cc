@@ -3,6 +3,7 @@
 // statements.
 #include <algorithm>
 
+#include "migrate/inline_data.h"
 #include "migrate/layouts.h"
 #include "sql/parser.h"
 
@@ -42,32 +43,87 @@ Status UnwrapTransactionControl(std::vector<sql::SplitStatement>& parts) {
 
 namespace {
 
-Status SplitSection(Section& section, std::vector<Allow>& file_allows) {
-  if (!section.present || section.split) return Status::Ok();
-  auto split = sql::SplitStatements(section.text);
-  if (!split.ok()) {
-    // The parser counts from the section's first line; sections start at column 1.
-    Status status = split.status();
+// The statements of `section`, with the rows of each inline COPY beside its statement.
+struct Parts {
+  std::vector<sql::SplitStatement> statements;
+  std::vector<std::optional<std::string>> copy_data;  // one per statement
+};
+
+Result<Parts> SplitText(const Section& section) {
+  // The parser counts from the section's first line; sections start at column 1.
+  auto in_file = [&](Status status, int line_offset) {
     SourceLocation at = status.location();
     at.file = section.path;
-    at.line = at.line > 0 ? at.line + section.text_line - 1 : section.text_line;
+    at.line = at.line > 0 ? at.line + line_offset + section.text_line - 1 : section.text_line;
     return std::move(status).WithLocation(at);
+  };
+  std::string_view text = section.text;
+  auto inline_data = FindInlineData(text);
+  if (!inline_data.ok()) return in_file(inline_data.status(), 0);
+  Parts parts;
+  // SQL between COPY rows is split chunk by chunk; every chunk starts at a line's start.
+  size_t begin = 0;
+  int line_offset = 0;  // lines of `text` before `begin`
+  auto split_chunk = [&](size_t end) -> Status {
+    auto split = sql::SplitStatements(text.substr(begin, end - begin));
+    if (!split.ok()) return in_file(split.status(), line_offset);
+    for (sql::SplitStatement& part : *split) {
+      part.start.line += line_offset;
+      part.offset += begin;
+      parts.statements.push_back(std::move(part));
+      parts.copy_data.emplace_back();
+    }
+    return Status::Ok();
+  };
+  auto move_to = [&](size_t end) {
+    for (size_t i = begin; i < end; ++i) line_offset += text[i] == '\n' ? 1 : 0;
+    begin = end;
+  };
+  for (const InlineData& data : *inline_data) {
+    size_t statements_before = parts.statements.size();
+    TANDEM_RETURN_IF_ERROR(split_chunk(data.sql_end));
+    if (parts.statements.size() == statements_before ||
+        parts.statements.back().start.line != data.copy_line) {
+      // The scan and the parser disagree on where the COPY statement is (it stands inside
+      // another statement's body): refuse rather than send rows with the wrong statement.
+      return Status::InvalidInput("COPY ... FROM STDIN rows that belong to no COPY statement")
+          .WithLocation({section.path, data.copy_line + section.text_line - 1, 1})
+          .WithHint("put the COPY statement and its rows at the top level of the migration");
+    }
+    parts.copy_data.back() =
+        std::string(text.substr(data.data_begin, data.data_end - data.data_begin));
+    move_to(data.resume);
   }
-  std::vector<sql::SplitStatement>& parts = *split;
+  TANDEM_RETURN_IF_ERROR(split_chunk(text.size()));
+  return parts;
+}
 
+Status SplitSection(Section& section, std::vector<Allow>& file_allows) {
+  if (!section.present || section.split) return Status::Ok();
+  TANDEM_ASSIGN_OR_RETURN(Parts split, SplitText(section));
+  std::vector<sql::SplitStatement>& parts = split.statements;
+
+  size_t before = parts.size();
   Status control = UnwrapTransactionControl(parts);
+  if (parts.size() + 2 == before) {  // the wrapper was dropped: its rows slots go too
+    split.copy_data.pop_back();
+    split.copy_data.erase(split.copy_data.begin());
+  }
   if (!control.ok()) {
     SourceLocation at = control.location();
     at.file = section.path;
     at.line += section.text_line - 1;
     return std::move(control).WithLocation(at);
   }
+
   std::vector<Statement> statements;
   statements.reserve(parts.size());
-  for (sql::SplitStatement& part : parts) {
+  for (size_t i = 0; i < parts.size(); ++i) {
+    sql::SplitStatement& part = parts[i];
     SourceLocation location{section.path, part.start.line + section.text_line - 1,
                             part.start.column};
-    statements.push_back(Statement{std::move(part.text), std::move(location), {}});
+    statements.push_back(
+        Statement{std::move(part.text), std::move(location), {}, std::move(split.copy_data[i])});
   }
 
   // Allows the line scan found right above a line of SQL belong to the statement starting on
@@ -90,7 +146,10 @@ Status SplitSection(Section& section, std::vector<Allow>& file_allows) {
 }  // namespace
 
 Status SplitSections(Migration& migration) {
-  TANDEM_RETURN_IF_ERROR(SplitSection(migration.up, migration.file_allows));
+  return SplitSection(migration.up, migration.file_allows);
+}
+
+Status SplitDownSection(Migration& migration) {
   return SplitSection(migration.down, migration.file_allows);
 }
 

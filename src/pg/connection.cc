@@ -7,6 +7,7 @@
 #include <cctype>
 #include <cstdlib>
 
+#include "base/interrupt.h"
 #include "base/sha256.h"
 
 namespace tandem::pg {
@@ -28,7 +29,12 @@ Status ErrorStatus(PGconn* conn, const PGresult* result) {
   std::string message = result ? Field(result, PG_DIAG_MESSAGE_PRIMARY) : "";
   if (message.empty()) message = TrimNewlines(PQerrorMessage(conn));
   message = RedactSecrets(message);
-  bool connection_lost = PQstatus(conn) == CONNECTION_BAD || sqlstate.rfind("08", 0) == 0;
+  // A FATAL error ends the session (the server closes the connection right after sending it,
+  // e.g. 57P01 when an administrator terminates the backend), even if libpq has not yet
+  // noticed the closed socket.
+  std::string severity = result ? Field(result, PG_DIAG_SEVERITY_NONLOCALIZED) : "";
+  bool connection_lost = PQstatus(conn) == CONNECTION_BAD || sqlstate.rfind("08", 0) == 0 ||
+                         severity == "FATAL" || severity == "PANIC";
   Status status = connection_lost ? Status::Unavailable(message) : Status::Failed(message);
   if (!sqlstate.empty()) status.WithSqlState(sqlstate);
   if (result) {
@@ -85,9 +91,14 @@ long long QueryResult::GetInt(size_t row, size_t column) const {
 Connection::Connection(PGconn* conn, DatabaseUrl url) : conn_(conn), url_(std::move(url)) {
   backend_pid_ = PQbackendPID(conn_);
   PQsetNoticeReceiver(conn_, &Connection::OnNotice, this);
+  // Made now, while nothing else uses the connection: RequestCancel runs on another thread
+  // (the signal handler's) while this one waits for a statement, and PQcancel on a ready
+  // PGcancel is safe there, unlike PQgetCancel.
+  cancel_ = PQgetCancel(conn_);
 }
 
 Connection::~Connection() {
+  if (cancel_) PQfreeCancel(cancel_);
   if (conn_) PQfinish(conn_);
 }
 
@@ -109,10 +120,49 @@ Result<std::unique_ptr<Connection>> Connection::Open(const DatabaseUrl& url,
         .WithHint("check that the server is running and the URL (" + url.Redacted() + ") is right");
   }
   std::unique_ptr<Connection> connection(new Connection(conn, url));
-  Status set = connection->Exec("SELECT pg_catalog.set_config('search_path', $1, false)",
-                                {options.search_path});
-  if (!set.ok()) return set.Prefix("could not set search_path");
+  connection->options_ = options;
+  TANDEM_RETURN_IF_ERROR(connection->ApplySessionSettings());
   return connection;
+}
+
+PipelineStep Connection::SessionSettingsStep() const {
+  // client_connection_check_interval (PostgreSQL 14+): a statement whose client died (kill -9,
+  // a lost network) is cancelled within the interval instead of running to its end with no
+  // one to record it.
+  if (server_version_num() >= 140000 && options_.client_check_interval_ms > 0) {
+    return {
+        "SELECT pg_catalog.set_config('search_path', $1, false), "
+        "pg_catalog.set_config('client_connection_check_interval', $2, false)",
+        {options_.search_path, std::to_string(options_.client_check_interval_ms)},
+        /*reuse_plan=*/true};
+  }
+  return {"SELECT pg_catalog.set_config('search_path', $1, false)", {options_.search_path}, true};
+}
+
+Status Connection::ApplySessionSettings() {
+  PipelineStep step = SessionSettingsStep();
+  Status set = Exec(step.sql, step.params);
+  if (!set.ok()) return set.Prefix("could not set up the session");
+  return Status::Ok();
+}
+
+std::vector<PipelineStep> Connection::ResetSessionSteps() const {
+  // RESET ALL leaves out the role and the session authorization; a migration may have changed
+  // either. RESET ALL also undoes what Open set, so that is set again.
+  return {{"RESET SESSION AUTHORIZATION", {}},
+          {"RESET ROLE", {}},
+          {"RESET ALL", {}},
+          SessionSettingsStep()};
+}
+
+Status Connection::ResetSession() {
+  // One by one, not as a pipeline: a pipeline sends nothing once the process is interrupted,
+  // and the reset belongs to the work that already ran.
+  for (const PipelineStep& step : ResetSessionSteps()) {
+    Status status = Exec(step.sql, step.params);
+    if (!status.ok()) return std::move(status).Prefix("could not reset the session");
+  }
+  return Status::Ok();
 }
 
 Result<QueryResult> Connection::Query(std::string_view sql, const std::vector<Param>& params) {
@@ -155,6 +205,48 @@ Result<QueryResult> Connection::Query(std::string_view sql, const std::vector<Pa
   return QueryResult(std::move(columns), std::move(rows), std::move(tag));
 }
 
+Result<QueryResult> Connection::CopyIn(std::string_view sql, std::string_view data) {
+  std::string text(sql);
+  PGresult* result = PQexecParams(conn_, text.c_str(), 0, nullptr, nullptr, nullptr, nullptr, 0);
+  ExecStatusType status = result ? PQresultStatus(result) : PGRES_FATAL_ERROR;
+  if (status != PGRES_COPY_IN) {
+    // Not a COPY from the client after all: Query's handling (errors, or refusing COPY TO
+    // STDOUT) applies. Leave any COPY OUT mode first.
+    Status error =
+        status == PGRES_COMMAND_OK || status == PGRES_TUPLES_OK
+            ? Status::InvalidInput("statement given COPY rows is not COPY ... FROM STDIN")
+            : ErrorStatus(conn_, result);
+    if (status == PGRES_COPY_OUT || status == PGRES_COPY_BOTH) {
+      error = Status::InvalidInput("COPY to the client is not supported in migrations")
+                  .WithHint("load data with COPY ... FROM STDIN or INSERT");
+      PQputCopyEnd(conn_, "tandem does not read COPY data");
+    }
+    if (result) PQclear(result);
+    while (PGresult* r = PQgetResult(conn_)) PQclear(r);
+    return error;
+  }
+  PQclear(result);
+  // Sent in pieces: PQputCopyData takes an int length, and a blocking connection flushes as
+  // it goes, so memory stays bounded by the caller's text.
+  constexpr size_t kPiece = 1 << 20;
+  bool sent = true;
+  for (size_t at = 0; at < data.size() && sent; at += kPiece) {
+    size_t n = std::min(kPiece, data.size() - at);
+    sent = PQputCopyData(conn_, data.data() + at, static_cast<int>(n)) == 1;
+  }
+  if (PQputCopyEnd(conn_, sent ? nullptr : "tandem could not send the COPY rows") != 1)
+    sent = false;
+  result = PQgetResult(conn_);
+  status = result ? PQresultStatus(result) : PGRES_FATAL_ERROR;
+  Status error = status == PGRES_COMMAND_OK ? Status::Ok() : ErrorStatus(conn_, result);
+  std::string tag = result ? PQcmdStatus(result) : "";
+  if (result) PQclear(result);
+  while (PGresult* r = PQgetResult(conn_)) PQclear(r);
+  if (!error.ok()) return error;
+  if (!sent) return ErrorStatus(conn_, nullptr);
+  return QueryResult({}, {}, std::move(tag));
+}
+
 Status Connection::Exec(std::string_view sql, const std::vector<Param>& params) {
   auto result = Query(sql, params);
   return result.ok() ? Status::Ok() : result.status();
@@ -170,11 +262,9 @@ bool Connection::in_transaction() const {
 bool Connection::alive() const { return PQstatus(conn_) == CONNECTION_OK; }
 
 void Connection::RequestCancel() {
-  PGcancel* cancel = PQgetCancel(conn_);
-  if (!cancel) return;
+  if (!cancel_) return;
   char buf[256];
-  PQcancel(cancel, buf, sizeof buf);
-  PQfreeCancel(cancel);
+  PQcancel(cancel_, buf, sizeof buf);
 }
 
 std::vector<Notice> Connection::TakeNotices() {
@@ -199,7 +289,8 @@ PipelineOutcome Connection::ExecPipeline(const std::vector<PipelineStep>& steps)
   if (std::any_of(steps.begin(), steps.end(),
                   [](const PipelineStep& s) { return IsCopy(s.sql); })) {
     for (const PipelineStep& step : steps) {
-      auto result = Query(step.sql, step.params);
+      auto result =
+          step.copy_data ? CopyIn(step.sql, *step.copy_data) : Query(step.sql, step.params);
       outcome.error = result.status();
       outcome.notices_after_step.push_back(notices_.size());
       outcome.first_values.push_back(result.ok() && result->rows() > 0 ? result->Get(0, 0) : "");
@@ -210,6 +301,14 @@ PipelineOutcome Connection::ExecPipeline(const std::vector<PipelineStep>& steps)
   }
   for (size_t begin = 0; begin < steps.size() && outcome.error.ok(); begin += kStepsPerSync) {
     size_t end = std::min(begin + kStepsPerSync, steps.size());
+    // After SIGINT/SIGTERM nothing more is sent; what ran is reported, the rest never started.
+    if (interrupt::Requested()) {
+      outcome.error = Status::Interrupted(std::string("interrupted by ") +
+                                              interrupt::SignalName(interrupt::Signal()),
+                                          interrupt::Signal())
+                          .WithSqlState("57014");
+      return outcome;
+    }
     if (PQenterPipelineMode(conn_) != 1) {
       outcome.error = ErrorStatus(conn_, nullptr);
       return outcome;

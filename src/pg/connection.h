@@ -19,6 +19,7 @@
 
 typedef struct pg_conn PGconn;
 typedef struct pg_result PGresult;
+typedef struct pg_cancel PGcancel;
 
 namespace tandem::pg {
 
@@ -69,6 +70,9 @@ struct PipelineStep {
   // statements, which run once per migration and whose parse and plan would otherwise cost
   // more server time than a small migration itself.
   bool reuse_plan = false;
+  // The rows of a `COPY ... FROM STDIN` step, sent with CopyIn (the pipeline falls back to one
+  // statement at a time for COPY). Points into the caller's text, which must outlive the call.
+  std::optional<std::string_view> copy_data;
 };
 
 struct PipelineOutcome {
@@ -90,6 +94,8 @@ struct ConnectOptions {
   // search_path), so built-ins cannot be shadowed by objects in public.
   std::string search_path = "public";
   int connect_timeout_seconds = 10;
+  // client_connection_check_interval on PostgreSQL 14+ (0: leave the server's setting).
+  int client_check_interval_ms = 1000;
 };
 
 class Connection {
@@ -105,6 +111,10 @@ class Connection {
   Result<QueryResult> Query(std::string_view sql, const std::vector<Param>& params = {});
   // Query, discarding rows.
   Status Exec(std::string_view sql, const std::vector<Param>& params = {});
+  // Runs a `COPY ... FROM STDIN` statement and sends `data` as its rows through libpq's COPY
+  // protocol (text or CSV as the statement says; no `\.` line needed). The server's error
+  // (a bad row names its line of `data` in its CONTEXT) ends it as any statement's does.
+  Result<QueryResult> CopyIn(std::string_view sql, std::string_view data);
 
   // Runs the steps in order, stopping at the first failure, with one round trip per chunk of
   // steps instead of one per step (libpq's pipeline mode). The server skips every step after a
@@ -118,16 +128,27 @@ class Connection {
   bool alive() const;
   const DatabaseUrl& url() const { return url_; }
 
-  // Asks the server to cancel the statement running on this connection (thread-safe).
+  // Asks the server to cancel the statement running on this connection (thread-safe: may be
+  // called from another thread while this one waits for a result).
   void RequestCancel();
+
+  // Returns the session to the state Open left it in: what a migration SET (search_path,
+  // timeouts, role, ...) does not leak into the next one.
+  Status ResetSession();
+  // The same as steps, for a caller that sends them in a pipeline of its own.
+  std::vector<PipelineStep> ResetSessionSteps() const;
 
   std::vector<Notice> TakeNotices();
 
  private:
   Connection(PGconn* conn, DatabaseUrl url);
   static void OnNotice(void* self, const PGresult* result);
+  Status ApplySessionSettings();
+  PipelineStep SessionSettingsStep() const;
 
   PGconn* conn_;
+  PGcancel* cancel_ = nullptr;
+  ConnectOptions options_;
   DatabaseUrl url_;
   int backend_pid_ = 0;
   std::vector<Notice> notices_;

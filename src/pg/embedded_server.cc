@@ -1,5 +1,7 @@
 #include "pg/embedded_server.h"
 
+#include "base/interrupt.h"
+
 #include <arpa/inet.h>
 #include <libpq-fe.h>
 #include <netinet/in.h>
@@ -348,20 +350,11 @@ Status EmbeddedServer::Stop() {
 void InstallServerCleanupOnSignals() {
   static std::once_flag once;
   std::call_once(once, [] {
-    sigset_t set;
-    sigemptyset(&set);
-    sigaddset(&set, SIGINT);
-    sigaddset(&set, SIGTERM);
-    pthread_sigmask(SIG_BLOCK, &set, nullptr);
-    std::thread([set] {
-      int sig = 0;
-      sigwait(&set, &sig);
-      {
-        std::lock_guard<std::mutex> lock(LiveMutex());
-        for (EmbeddedServer* server : LiveServers()) server->Stop();
-      }
-      _exit(128 + sig);
-    }).detach();
+    interrupt::AddExitHook([] {
+      std::lock_guard<std::mutex> lock(LiveMutex());
+      for (EmbeddedServer* server : LiveServers()) server->Stop();
+    });
+    interrupt::Install();
   });
 }
 

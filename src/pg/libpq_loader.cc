@@ -87,6 +87,8 @@ TANDEM_LIBPQ(int, PQnfields, (const PGresult* res), (res))
 TANDEM_LIBPQ(int, PQntuples, (const PGresult* res), (res))
 TANDEM_LIBPQ(PGPing, PQping, (const char* conninfo), (conninfo))
 TANDEM_LIBPQ(int, PQpipelineSync, (PGconn * conn), (conn))
+TANDEM_LIBPQ(int, PQputCopyData, (PGconn * conn, const char* buffer, int nbytes),
+             (conn, buffer, nbytes))
 TANDEM_LIBPQ(int, PQputCopyEnd, (PGconn * conn, const char* errormsg), (conn, errormsg))
 TANDEM_LIBPQ(char*, PQresultErrorField, (const PGresult* res, int fieldcode), (res, fieldcode))
 TANDEM_LIBPQ(ExecStatusType, PQresultStatus, (const PGresult* res), (res))

@@ -156,6 +156,7 @@ ReleaseReport Release(pg::Connection& connection, migrate::MigrationSet& files,
     for (migrate::StatusEntry* e : *list) {
       if (e->phase == migrate::Phase::kBackground) continue;
       Status split = migrate::SplitSections(*const_cast<migrate::Migration*>(e->migration));
+      if (split.ok()) split = migrate::CheckResume(*e->migration, e->row);
       if (!split.ok()) {
         report.status = split;
         return finish();

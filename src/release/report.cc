@@ -38,7 +38,7 @@ nlohmann::json ItemJson(const ReleaseItem& item, bool applied_phase) {
   if (!applied_phase) return j;
   j["limits"] = LimitsJson(item);
   j["out_of_order"] = item.out_of_order;
-  if (item.action != "applied" && item.action != "failed") return j;
+  if (item.action != "applied" && item.action != "failed" && item.action != "interrupted") return j;
   j["duration_ms"] = item.duration.count();
   j["statements_done"] = item.statements_done;
   if (item.resumed) j["resumed_at_statement"] = item.resumed_at + 1;

@@ -5,6 +5,7 @@
 #include <map>
 #include <thread>
 
+#include "base/interrupt.h"
 #include "migrate/apply.h"
 #include "release/backoff.h"
 
@@ -74,14 +75,14 @@ bool IsLockConflict(const Status& error) {
 void ApplyWithRetries(pg::Connection& connection, const migrate::Migration& migration,
                       const migrate::HistoryRow* previous, const ReleaseOptions& options,
                       BlockerWatch* watch, ReleaseItem& item) {
-  auto sleep = options.sleep ? options.sleep : [](Duration d) { std::this_thread::sleep_for(d); };
+  // The default wait ends early on SIGINT/SIGTERM; the next attempt then sees the interruption.
+  auto sleep = options.sleep ? options.sleep : [](Duration d) { interrupt::SleepFor(d); };
   Backoff backoff({options.settings.backoff_initial, options.settings.backoff_max}, options.seed);
   migrate::ApplyOptions apply;
   apply.schema = options.schema;
   apply.limits = item.limits;
   apply.out_of_order = item.out_of_order;
   apply.record_failure = false;  // only the final outcome goes to the history
-  apply.drop_leftover_indexes = true;
 
   const Clock::time_point first = Clock::now();
   Clock::time_point attempt_start = first;
@@ -146,7 +147,16 @@ void ApplyWithRetries(pg::Connection& connection, const migrate::Migration& migr
       break;
     }
     // Transactional: the whole migration was rolled back, so it can simply run again.
-    if (migration.transactional && close_attempt(outcome.error, -1, true)) continue;
+    if (migration.transactional && !interrupt::Requested() && connection.alive() &&
+        close_attempt(outcome.error, -1, true)) {
+      if (!interrupt::Requested()) continue;
+      outcome.error = Status::Interrupted(std::string("interrupted by ") +
+                                              interrupt::SignalName(interrupt::Signal()) +
+                                              " while waiting to retry",
+                                          interrupt::Signal())
+                          .WithSqlState("57014");
+      break;
+    }
     // Transaction off: retries happened inside ApplyUp; a failure outside a statement (the
     // progress row, a resume check) is final.
     if (attempt_open) close_attempt(outcome.error, -1, false);
@@ -163,14 +173,23 @@ void ApplyWithRetries(pg::Connection& connection, const migrate::Migration& migr
     item.action = "applied";
     return;
   }
-  item.action = "failed";
+  item.action = outcome.error.code() == StatusCode::kInterrupted ? "interrupted" : "failed";
   outcome.duration = item.duration;
-  if (connection.in_transaction()) connection.Exec("ROLLBACK");
-  Status recorded = migrate::RecordFailure(connection, migration, previous, apply, outcome);
-  item.error = item.budget_spent ? BudgetSpentError(migration, item, outcome.error) : outcome.error;
-  if (!recorded.ok()) {
-    item.error.WithDetail((item.error.detail().empty() ? "" : item.error.detail() + "\n") +
-                          "the failure could not be recorded: " + recorded.message());
+  // A refusal (an edited statement, exit 2) was found before anything ran: nothing to record,
+  // and recording would reset the progress of the statements that did run.
+  if (outcome.error.code() == StatusCode::kInvalidInput) {
+    item.error = outcome.error;
+    return;
+  }
+  const std::string detail_before = outcome.error.detail();
+  migrate::RecordFailureSafely(connection, migration, previous, apply, outcome);
+  item.error = outcome.error;
+  if (item.budget_spent && outcome.error.code() != StatusCode::kUnavailable) {
+    item.error = BudgetSpentError(migration, item, outcome.error);
+    if (outcome.error.detail() != detail_before) {  // the record failed: say so
+      item.error.WithDetail(item.error.detail() + "\n" +
+                            outcome.error.detail().substr(detail_before.size()));
+    }
   }
 }
 
