@@ -1,11 +1,16 @@
 #!/usr/bin/env bash
 # tandem lint vs squawk on ../shared/corpus: JSON output for both, runs alternated.
 # Installs squawk-cli (and its linux-x64 binary package) from the npm registry into
-# .cache/bench/ (gitignored). Usage: bench/lint/run.sh [runs] [tandem binary]
+# .cache/bench/ (gitignored). Usage: bench/lint/run.sh [runs] [tandem binary] [dir|files]
+#   dir (default): tandem lints the corpus directory, squawk the up files in it.
+#   files: every .sql file of the corpus (down files too, as `git diff --name-only` lists them)
+#     named one by one on both command lines; tandem on the directory is timed alongside, for
+#     the file list / directory ratio.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 runs="${1:-5}"
 tandem="${2:-$root/build/tandem}"
+mode="${3:-dir}"
 corpus="${TANDEM_CORPUS:-$root/../shared/corpus}"
 cache="$root/.cache/bench"
 mkdir -p "$cache"
@@ -14,6 +19,37 @@ if [ ! -x "$cache/node_modules/.bin/squawk" ]; then
 fi
 squawk="$(find "$cache/node_modules/@squawk-cli/linux-x64" -type f -name squawk | head -1)"
 [ -x "$squawk" ] || squawk="$cache/node_modules/.bin/squawk"
+if [ "$mode" = files ]; then
+  mapfile -t files < <(find "$corpus" -name '*.sql' | sort)
+  echo "corpus: ${#files[@]} files named one by one; squawk $("$squawk" --version 2>&1 | head -1); $("$tandem" --version)"
+  t_all=(); s_all=(); d_all=()
+  for i in $(seq "$runs"); do
+    a=$EPOCHREALTIME; "$tandem" lint --format json "${files[@]}" > "$cache/tandem_files.json" || true; b=$EPOCHREALTIME
+    "$squawk" --pg-version=15 --reporter json "${files[@]}" > "$cache/squawk_files.json" 2>/dev/null || true; c=$EPOCHREALTIME
+    "$tandem" lint --format json "$corpus" > "$cache/tandem.json" || true; d=$EPOCHREALTIME
+    t=$(echo "$b - $a" | bc); s=$(echo "$c - $b" | bc); dd=$(echo "$d - $c" | bc)
+    printf 'run %d: tandem files %.3fs  squawk files %.3fs  tandem directory %.3fs\n' "$i" "$t" "$s" "$dd"
+    t_all+=("$t"); s_all+=("$s"); d_all+=("$dd")
+  done
+  python3 - "${t_all[*]}" "${s_all[*]}" "${d_all[*]}" <<'PY2'
+import statistics, sys
+t, s, d = ([float(x) for x in a.split()] for a in sys.argv[1:4])
+for name, f in (("mean", statistics.mean), ("median", statistics.median)):
+    print(f"{name}: tandem files {f(t):.3f}s  squawk files {f(s):.3f}s  tandem directory {f(d):.3f}s  "
+          f"files/directory {f(t) / f(d):.2f}  tandem/squawk {f(t) / f(s):.2f}")
+PY2
+  python3 - "$cache/tandem_files.json" "$cache/tandem.json" <<'PY2'
+import json, os, sys
+files = json.load(open(sys.argv[1]))["findings"]
+directory = json.load(open(sys.argv[2]))["findings"]
+key = lambda f: (os.path.normpath(f["file"]), f["line"], f["column"], f["rule"], f["message"])
+fk = sorted(map(key, files)); dk = sorted(map(key, directory))
+linted = {k[0] for k in dk}
+print(f"findings: file list {len(fk)}, directory {len(dk)}; on the files the directory lints: "
+      f"{'identical' if [k for k in fk if k[0] in linted] == dk else 'DIFFERENT'}")
+PY2
+  exit 0
+fi
 mapfile -t files < <(find "$corpus" -name '*.sql' ! -name '*down.sql' | sort)
 echo "corpus: ${#files[@]} up files; squawk $("$squawk" --version 2>&1 | head -1); $("$tandem" --version)"
 # Bash's own clock ($EPOCHREALTIME): spawning `date` around each run added a few ms of fork and

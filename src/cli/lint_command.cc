@@ -71,17 +71,25 @@ int RunLint(Context& context, const LintFlags& flags) {
     options.version.major = *config->lint_pg_version;
     options.version_source = "tandem.toml";
   }
-  lint::Schema initial;
+  lint::LiveDatabase live;
+  bool connected = false;
   if (!config->database_url.empty()) {
     // A configured database gives the real schema and version; lint stays usable offline.
     auto connection = context.Connect(*config);
     if (connection.ok()) {
       auto catalog = lint::ReadCatalog(**connection);
-      if (catalog.ok()) {
-        initial = std::move(*catalog);
-      } else {
+      auto applied = lint::ReadAppliedVersions(**connection, config->schema);
+      if (catalog.ok() && applied.ok()) {
+        live.catalog = std::move(*catalog);
+        live.applied = std::move(*applied);
+        live.migrations_dir = config->MigrationsPath();
+        connected = true;
+      } else if (!catalog.ok()) {
         context.err << "tandem: warning: could not read the live catalog: "
                     << catalog.status().message() << "; linting without it\n";
+      } else {
+        context.err << "tandem: warning: could not read tandem's history: "
+                    << applied.status().message() << "; linting without the live catalog\n";
       }
       if (!config->lint_pg_version) {
         options.version = lint::ServerVersion(**connection);
@@ -112,7 +120,9 @@ int RunLint(Context& context, const LintFlags& flags) {
     if (!collected.ok()) return context.Fail(collected.status());
     sequences = std::move(*collected);
   }
-  lint::LintReport report = lint::LintSequences(sequences, initial, options);
+  lint::LintReport report = connected
+                                ? lint::LintWithLiveDatabase(std::move(sequences), live, options)
+                                : lint::LintSequences(sequences, lint::Schema(), options);
   lint::WriteReport(context.out, report, *format,
                     *format == lint::ReportFormat::kText && UseColor(), lint::FileSourceReader());
   bool has_errors = report.HasErrors();

@@ -1,7 +1,13 @@
 // Reading the schema model from pg_catalog (see catalog.h).
 #include "lint/catalog.h"
 
+#include <algorithm>
+#include <filesystem>
+#include <iterator>
 #include <regex>
+#include <tuple>
+
+#include "migrate/history.h"
 
 namespace tandem::lint {
 namespace {
@@ -118,6 +124,68 @@ Result<Schema> ReadCatalog(pg::Connection& connection) {
     schema.AddIndex(indexes.Get(r, 2), std::move(info));
   }
   return schema;
+}
+
+Result<std::set<std::string>> ReadAppliedVersions(pg::Connection& connection,
+                                                  const std::string& state_schema) {
+  TANDEM_ASSIGN_OR_RETURN(auto history, migrate::ReadHistory(connection, state_schema));
+  std::set<std::string> applied;
+  for (const auto& row : history) {
+    if (row.status == "succeeded") applied.insert(row.version);
+  }
+  return applied;
+}
+
+namespace {
+
+std::string Normal(const std::string& path) {
+  std::error_code ec;
+  return std::filesystem::absolute(path, ec).lexically_normal().string();
+}
+
+// Drops the unreported units after the last reported one: later migrations do not matter.
+void TrimTail(LintSequence& seq) {
+  while (!seq.empty() && !seq.back().report) seq.pop_back();
+}
+
+}  // namespace
+
+LintReport LintWithLiveDatabase(std::vector<LintSequence> sequences, const LiveDatabase& live,
+                                const LintOptions& options) {
+  std::string dir = Normal(live.migrations_dir);
+  if (!dir.empty() && dir.back() != '/') dir += '/';
+  auto applied = [&](const LintUnit& unit) {
+    return !unit.info.version.empty() && live.applied.count(unit.info.version) &&
+           Normal(unit.info.file).starts_with(dir);
+  };
+  std::vector<LintSequence> replayed, on_catalog;
+  for (auto& seq : sequences) {
+    if (live.applied.empty() || std::none_of(seq.begin(), seq.end(), applied)) {
+      on_catalog.push_back(std::move(seq));
+      continue;
+    }
+    LintSequence history, pending;
+    for (auto& unit : seq) {
+      // An unapplied migration between applied ones (out of order) is left out of their
+      // history: they ran without it.
+      (applied(unit) ? history : pending).push_back(std::move(unit));
+    }
+    TrimTail(history);
+    TrimTail(pending);
+    if (!history.empty()) replayed.push_back(std::move(history));
+    if (!pending.empty()) on_catalog.push_back(std::move(pending));
+  }
+  LintReport report = LintSequences(on_catalog, live.catalog, options);
+  if (replayed.empty()) return report;
+  LintReport history = LintSequences(replayed, Schema(), options);
+  report.files += history.files;
+  report.statements += history.statements;
+  std::move(history.findings.begin(), history.findings.end(), std::back_inserter(report.findings));
+  std::stable_sort(report.findings.begin(), report.findings.end(),
+                   [](const Finding& a, const Finding& b) {
+                     return std::tie(a.file, a.line, a.column) < std::tie(b.file, b.line, b.column);
+                   });
+  return report;
 }
 
 }  // namespace tandem::lint

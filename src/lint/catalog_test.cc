@@ -220,5 +220,49 @@ TEST_F(LintCatalogTest, PgVersionFlagOverridesTheServersVersion) {
             std::vector<std::string>{"2 set-not-null-pre-deploy"});
 }
 
+// Once applied, a migration is still judged by the history before it, never by the catalog
+// its own application produced: `CREATE TABLE IF NOT EXISTS t` then `CREATE INDEX ON t` creates
+// the index on a new, empty table, applied or not. A pending migration after it is judged by
+// the live catalog, where t exists. The URL comes from DATABASE_URL, read by default.
+TEST_F(LintCatalogTest, AppliedMigrationsAreJudgedByTheirHistoryPendingOnesByTheCatalog) {
+  dir_.Write("db/migrations/1_t.sql",
+             "-- migrate:up\ncreate table if not exists t (id bigint primary key, v bigint);\n"
+             "create index t_v on t (v);\n");
+  std::vector<std::string> env = {"DATABASE_URL=" + url(), "TANDEM_DATABASE_URL="};
+  auto errors = [](const json& report) {
+    std::vector<std::string> out;
+    for (const auto& f : report["findings"]) {
+      if (f["severity"] != "error") continue;
+      std::string file = f["file"].get<std::string>();
+      out.push_back(file.substr(file.rfind('/') + 1) + ":" + std::to_string(f["line"].get<int>()) +
+                    " " + f["rule"].get<std::string>());
+    }
+    return out;
+  };
+  auto pending = RunTandem({"lint", "--format", "json"}, dir_.path().string(), env);
+  ASSERT_EQ(pending.exit_code, 0) << pending.out << pending.err;
+  EXPECT_EQ(json::parse(pending.out)["pg_version_source"], "server") << "connected";
+
+  auto up = RunTandem({"up"}, dir_.path().string(), env);
+  ASSERT_EQ(up.exit_code, 0) << up.out << up.err;
+  ASSERT_EQ(QueryValue("SELECT to_regclass('t_v') IS NOT NULL"), "t");
+  for (const std::vector<std::string>& args :
+       {std::vector<std::string>{"lint", "--format", "json"},
+        std::vector<std::string>{"lint", "--format", "json", "db/migrations/1_t.sql"},
+        std::vector<std::string>{"lint", "--format", "json", "db/migrations"}}) {
+    auto applied = RunTandem(args, dir_.path().string(), env);
+    EXPECT_EQ(applied.exit_code, 0) << applied.out << applied.err;
+    EXPECT_EQ(applied.err.find("warning"), std::string::npos) << applied.err;
+    EXPECT_EQ(errors(json::parse(applied.out)), std::vector<std::string>{}) << applied.out;
+  }
+
+  dir_.Write("db/migrations/2_more.sql", "-- migrate:up\ncreate index t_v2 on t (v);\n");
+  auto next = RunTandem({"lint", "--format", "json"}, dir_.path().string(), env);
+  EXPECT_EQ(next.exit_code, 1) << next.out << next.err;
+  EXPECT_EQ(errors(json::parse(next.out)),
+            std::vector<std::string>{"2_more.sql:2 create-index-non-concurrently"})
+      << next.out;
+}
+
 }  // namespace
 }  // namespace tandem::lint

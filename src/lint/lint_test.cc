@@ -3,10 +3,12 @@
 // real binary. Set TANDEM_UPDATE_GOLDENS=1 to rewrite goldens and rule pages.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <sstream>
 
 #include "base/process.h"
@@ -24,6 +26,13 @@ using ::tandem::testing::RunTandem;
 using ::tandem::testing::TempDir;
 
 bool Update() { return std::getenv("TANDEM_UPDATE_GOLDENS") != nullptr; }
+
+// ../shared/corpus beside the source tree; TANDEM_CORPUS (as bench/lint/run.sh reads it)
+// points elsewhere, for a worktree that does not sit beside `shared`.
+std::string CorpusDir() {
+  const char* env = std::getenv("TANDEM_CORPUS");
+  return env && *env ? env : TANDEM_CORPUS_DIR;
+}
 
 void CheckGolden(const std::string& relative, const std::string& actual) {
   std::string path = std::string(TANDEM_SOURCE_DIR) + "/" + relative;
@@ -202,7 +211,7 @@ TEST(LintDocs, EveryRuleHasAnUpToDatePage) {
 }
 
 TEST(LintCorpus, WholeSharedCorpusIsAnalysedWithoutACrash) {
-  auto seqs = CollectPaths(std::vector<std::string>{TANDEM_CORPUS_DIR}, std::nullopt);
+  auto seqs = CollectPaths(std::vector<std::string>{CorpusDir()}, std::nullopt);
   ASSERT_TRUE(seqs.ok()) << seqs.status().ToString();
   auto r = LintSequences(*seqs, Schema(), LintOptions());
   EXPECT_GT(r.files, 700);
@@ -220,7 +229,7 @@ TEST(LintCorpus, WholeSharedCorpusIsAnalysedWithoutACrash) {
 // However the threads share the parsing and the sequences (one thread, two, more threads than
 // sequences), the report is the same, finding for finding and in the same order.
 TEST(LintCorpus, ReportDoesNotDependOnTheNumberOfThreads) {
-  auto seqs = CollectPaths(std::vector<std::string>{TANDEM_CORPUS_DIR}, std::nullopt);
+  auto seqs = CollectPaths(std::vector<std::string>{CorpusDir()}, std::nullopt);
   ASSERT_TRUE(seqs.ok()) << seqs.status().ToString();
   auto lint = [&](int threads) {
     LintOptions options;
@@ -231,6 +240,99 @@ TEST(LintCorpus, ReportDoesNotDependOnTheNumberOfThreads) {
   EXPECT_GT(one.size(), 1000000u);
   EXPECT_EQ(lint(2), one);
   EXPECT_EQ(lint(7), one);
+}
+
+// Normalised (file, line, column, rule, message) of every finding, for comparing reports
+// whose paths are spelled differently.
+std::vector<std::string> Keys(const LintReport& r) {
+  std::vector<std::string> out;
+  for (const auto& f : r.findings) {
+    out.push_back(std::filesystem::absolute(f.file).lexically_normal().string() + ":" +
+                  std::to_string(f.line) + ":" + std::to_string(f.column) + " " + f.rule + " " +
+                  f.message);
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+// The files a set of sequences reports, normalised.
+std::set<std::string> ReportedFiles(const std::vector<LintSequence>& seqs) {
+  std::set<std::string> out;
+  for (const auto& seq : seqs) {
+    for (const auto& u : seq) {
+      if (u.report) out.insert(std::filesystem::absolute(u.info.file).lexically_normal().string());
+    }
+  }
+  return out;
+}
+
+// Every .sql file of the corpus named one by one (down files too, as `git diff --name-only`
+// lists them) gives, on the files the directory lints, exactly the directory's findings.
+TEST(LintCorpus, AFileListGivesTheDirectorysFindings) {
+  auto dir_seqs = CollectPaths(std::vector<std::string>{CorpusDir()}, std::nullopt);
+  ASSERT_TRUE(dir_seqs.ok()) << dir_seqs.status().ToString();
+  std::vector<std::string> files;
+  for (const auto& e : std::filesystem::recursive_directory_iterator(CorpusDir())) {
+    if (e.is_regular_file() && e.path().extension() == ".sql") files.push_back(e.path().string());
+  }
+  std::sort(files.begin(), files.end());
+  ASSERT_GT(files.size(), 1400u);
+  auto list_seqs = CollectPaths(files, std::nullopt);
+  ASSERT_TRUE(list_seqs.ok()) << list_seqs.status().ToString();
+  // Each directory's history is collected once, however many of its files are named: one
+  // sequence per migrations directory, plus one per file no layout claims (kratos's SQLite
+  // and generic variants, which the directory leaves out).
+  std::set<std::string> in_directory = ReportedFiles(*dir_seqs);
+  size_t units = 0;
+  for (const auto& seq : *list_seqs) units += seq.size();
+  size_t directory_units = 0;
+  for (const auto& seq : *dir_seqs) directory_units += seq.size();
+  EXPECT_LE(units, directory_units + 20);
+  EXPECT_LE(list_seqs->size(), dir_seqs->size() + 20);
+  std::set<std::string> in_list = ReportedFiles(*list_seqs);
+  for (const auto& f : in_directory) EXPECT_TRUE(in_list.count(f)) << f;
+
+  LintOptions options;
+  std::vector<std::string> from_list;
+  for (const auto& key : Keys(LintSequences(*list_seqs, Schema(), options))) {
+    if (in_directory.count(key.substr(0, key.find(':')))) from_list.push_back(key);
+  }
+  auto from_directory = Keys(LintSequences(*dir_seqs, Schema(), options));
+  EXPECT_GT(from_directory.size(), 3000u);
+  EXPECT_EQ(from_list, from_directory);
+}
+
+// A few files named out of order, some twice, from the middle of a history: the same findings
+// as the directory gives them, so each is judged with every earlier migration replayed.
+TEST(LintCorpus, SomeFilesOfAHistoryAreJudgedInItsContext) {
+  std::string lemmy = CorpusDir() + "/lemmy/migrations";
+  std::vector<std::string> folders;
+  for (const auto& e : std::filesystem::directory_iterator(lemmy)) {
+    if (e.is_directory()) folders.push_back(e.path().string());
+  }
+  std::sort(folders.begin(), folders.end());
+  ASSERT_GT(folders.size(), 300u);
+  std::vector<std::string> named = {folders[200] + "/up.sql", folders[40] + "/up.sql",
+                                    folders[40] + "/down.sql", folders[200] + "/up.sql",
+                                    folders[120]};  // a Diesel folder, named as a directory
+  auto list_seqs = CollectPaths(named, std::nullopt);
+  ASSERT_TRUE(list_seqs.ok()) << list_seqs.status().ToString();
+  ASSERT_EQ(list_seqs->size(), 1u);
+  EXPECT_EQ(list_seqs->front().size(), 201u) << "the history up to the last named file, once";
+  std::set<std::string> expected;
+  for (size_t i : {40, 120, 200}) {
+    expected.insert(std::filesystem::absolute(folders[i] + "/up.sql").lexically_normal().string());
+  }
+  EXPECT_EQ(ReportedFiles(*list_seqs), expected);
+
+  auto dir_seqs = CollectPaths(std::vector<std::string>{lemmy}, std::nullopt);
+  ASSERT_TRUE(dir_seqs.ok());
+  std::vector<std::string> from_directory;
+  for (const auto& key : Keys(LintSequences(*dir_seqs, Schema(), LintOptions()))) {
+    if (expected.count(key.substr(0, key.find(':')))) from_directory.push_back(key);
+  }
+  EXPECT_FALSE(from_directory.empty());
+  EXPECT_EQ(Keys(LintSequences(*list_seqs, Schema(), LintOptions())), from_directory);
 }
 
 class LintCli : public ::testing::Test {
@@ -256,6 +358,34 @@ TEST_F(LintCli, ExitCodesThroughTheRealBinary) {
                            {"DATABASE_URL=", "TANDEM_DATABASE_URL="});
   EXPECT_EQ(version.exit_code, 2);
   EXPECT_NE(version.err.find("invalid --pg-version"), std::string::npos) << version.err;
+}
+
+// A Diesel migration folder named alone is its up.sql in the history of the folders before
+// it: varchar(10) to text is known to keep the table (no index on it), not "current type
+// not known".
+TEST_F(LintCli, ADieselFolderAloneGetsTheContextOfEarlierMigrations) {
+  dir_.Write("migrations/2020-01-01-000000_create/up.sql",
+             "CREATE TABLE t (id bigint PRIMARY KEY, v varchar(10));\n");
+  dir_.Write("migrations/2020-01-01-000000_create/down.sql", "DROP TABLE t;\n");
+  dir_.Write("migrations/2020-01-02-000000_widen/up.sql",
+             "ALTER TABLE t ALTER COLUMN v TYPE text;\nALTER TABLE t DROP COLUMN v;\n");
+  dir_.Write("migrations/2020-01-02-000000_widen/down.sql", "SELECT 1;\n");
+  std::vector<std::string> env = {"DATABASE_URL=", "TANDEM_DATABASE_URL="};
+  auto folder = RunTandem({"lint", "--format", "json", "migrations/2020-01-02-000000_widen"},
+                          dir_.path().string(), env);
+  auto file = RunTandem({"lint", "--format", "json", "migrations/2020-01-02-000000_widen/up.sql"},
+                        dir_.path().string(), env);
+  auto all = RunTandem({"lint", "--format", "json", "migrations"}, dir_.path().string(), env);
+  for (const auto* out : {&folder, &file, &all}) {
+    ASSERT_EQ(out->exit_code, 1) << out->out << out->err;  // the DROP COLUMN
+    std::vector<std::string> widen;  // rule:line of the findings on the second migration
+    auto json = nlohmann::json::parse(out->out);
+    for (const auto& f : json["findings"]) {
+      if (f["file"].get<std::string>().find("_widen/up.sql") == std::string::npos) continue;
+      widen.push_back(f["rule"].get<std::string>() + ":" + std::to_string(f["line"].get<int>()));
+    }
+    EXPECT_EQ(widen, std::vector<std::string>{"drop-column:2"}) << out->out;
+  }
 }
 
 }  // namespace

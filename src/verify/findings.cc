@@ -5,6 +5,7 @@
 
 #include <set>
 
+#include "sql/ast.h"
 #include "sql/shape.h"
 
 namespace tandem::verify {
@@ -29,6 +30,36 @@ std::optional<LockMode> StrongestLock(const StatementTrace& st, const std::strin
     if (lock.relation == relation && (!out || lock.mode > *out)) out = lock.mode;
   }
   return out;
+}
+
+// The strongest lock on `relation` that blocks others while the statement runs: taken by it,
+// or already held by its transaction from an earlier statement (which needs no new lock, and
+// blocks the app until COMMIT just the same).
+std::optional<LockMode> LockDuring(const StatementTrace& st, const std::string& relation) {
+  std::optional<LockMode> out = StrongestLock(st, relation);
+  for (const auto& lock : st.held) {
+    if (lock.relation == relation && (!out || lock.mode > *out)) out = lock.mode;
+  }
+  return out;
+}
+
+// pg_class.relkind of a relation the statement locked or held locked ("" when unknown).
+std::string KindOf(const StatementTrace& st, const std::string& relation) {
+  for (const auto* locks : {&st.locks, &st.held}) {
+    for (const auto& lock : *locks) {
+      if (lock.relation == relation) return lock.kind;
+    }
+  }
+  return "";
+}
+
+bool ChangesAColumnType(const StatementTrace& st) {
+  auto parsed = sql::ParseStatements(st.sql);
+  if (!parsed.ok() || parsed->empty()) return false;
+  for (const auto& cmd : parsed->front().cmds) {
+    if (cmd.action == sql::AlterAction::kAlterColumnType) return true;
+  }
+  return false;
 }
 
 std::string Display(const sql::RelationName& name) {
@@ -163,19 +194,38 @@ std::vector<Finding> RiskFindings(const MigrationTrace& trace, const SizeContext
   for (const auto& st : trace.statements) {
     if (st.error) continue;
     std::set<std::string> rewritten(st.rewrites.begin(), st.rewrites.end());
+    // Indexes whose files changed while their table's did not: an ALTER TYPE the table keeps
+    // (varchar to text under an expression index) or a REINDEX. The table scan is the rebuild.
+    std::vector<std::string> rebuilt_indexes;
+    bool table_rewritten = false;
+    for (const auto& r : st.rewrites) {
+      std::string kind = KindOf(st, r);
+      if (kind == "i") rebuilt_indexes.push_back(r);
+      table_rewritten |= kind == "r";
+    }
+    bool index_rebuild = !table_rewritten && !rebuilt_indexes.empty();
+    std::string indexes;
+    for (const auto& i : rebuilt_indexes) indexes += (indexes.empty() ? "" : ", ") + i;
     auto describe = [&](WorkKind kind, const std::string& table) {
-      auto mode = StrongestLock(st, table);
+      auto mode = LockDuring(st, table);
       if (!mode) return;  // a relation of this migration's own, or an index
       const TableSize* shadow = lookup(sizes.shadow, table);
       const TableSize* target = lookup(sizes.target, table);
-      const char* verb = kind == WorkKind::kRewrite ? "rewrites" : "scans";
-      Finding f = At(kind == WorkKind::kRewrite ? "table-rewrite" : "table-scan", Severity::kInfo,
-                     trace.version, st);
+      bool rebuild = kind == WorkKind::kScan && index_rebuild;
+      std::string what =
+          kind == WorkKind::kRewrite ? "rewrites " + table
+          : rebuild                  ? fmt::format("rebuilds {} {} of {}",
+                                  rebuilt_indexes.size() == 1 ? "index" : "indexes", indexes, table)
+                                     : "scans " + table;
+      Finding f = At(kind == WorkKind::kRewrite ? "table-rewrite"
+                     : rebuild                  ? "index-rebuild"
+                                                : "table-scan",
+                     Severity::kInfo, trace.version, st);
       if (target) {
         Estimate e = EstimateDuration(kind, *target, shadow ? *shadow : kEmpty, st.duration_ms);
         f.severity = SeverityFor(e, *mode);
         f.message = fmt::format(
-            "{} {} ({}, {}): {} under {}", verb, table, FormatRows(target->rows),
+            "{} ({}, {}): {} under {}", what, FormatRows(target->rows),
             FormatBytes(kind == WorkKind::kRewrite ? target->total_bytes : target->table_bytes),
             FormatEstimate(e), LockModeSql(*mode));
         f.detail = fmt::format("{} for that long; estimated from {}", DescribeImpact(*mode),
@@ -184,18 +234,44 @@ std::vector<Finding> RiskFindings(const MigrationTrace& trace, const SizeContext
                                    : std::string("typical throughput (the shadow had too few rows "
                                                  "to time; try --sample-rows)"));
       } else {
-        // Without the target's size a rewrite cannot be called small.
-        f.severity = kind == WorkKind::kRewrite && ImpactOf(*mode).blocks_writes
+        // Without the target's size a rewrite (or an index rebuild) cannot be called small.
+        f.severity = (kind == WorkKind::kRewrite || rebuild) && ImpactOf(*mode).blocks_writes
                          ? Severity::kWarning
                          : Severity::kInfo;
-        f.message = fmt::format("{} {} under {} ({:.1f} ms on the shadow)", verb, table,
-                                LockModeSql(*mode), st.duration_ms);
+        f.message = fmt::format("{} under {} ({:.1f} ms on the shadow)", what, LockModeSql(*mode),
+                                st.duration_ms);
         f.detail = DescribeImpact(*mode) +
                    " for as long as that takes on the real table; no target database was "
                    "reachable to read its size";
       }
+      if (auto taken = StrongestLock(st, table); !taken || *taken < *mode) {
+        f.detail += fmt::format(
+            "; {} was taken by an earlier statement of the transaction and is held until COMMIT",
+            LockModeSql(*mode));
+      }
       if (kind == WorkKind::kRewrite) {
         f.hint = "add a new column, backfill it in batches, and swap it in a short transaction";
+      } else if (rebuild && *mode == LockMode::kAccessExclusive) {
+        // ALTER TYPE: neither CONCURRENTLY nor NOT VALID applies to the statement itself; the
+        // rebuild can be moved out of it.
+        f.hint = fmt::format(
+            "the table keeps its files; the rebuild of {} is what holds ACCESS EXCLUSIVE: drop "
+            "the index with DROP INDEX CONCURRENTLY first, change the type, then create the "
+            "index again with CREATE INDEX CONCURRENTLY (transaction off); queries go without "
+            "the index in between, and a unique index or primary key loses its guarantee "
+            "meanwhile, so schedule those for a quiet moment",
+            indexes);
+      } else if (rebuild) {
+        f.hint =
+            "rebuild it with REINDEX INDEX CONCURRENTLY (PostgreSQL 12 and later) in a "
+            "migration with transaction off";
+      } else if (ChangesAColumnType(st) && *mode == LockMode::kAccessExclusive) {
+        // The scan re-checks the column's CHECK constraints: NOT VALID does not apply to the
+        // ALTER TYPE itself, only to constraints added back after it.
+        f.hint =
+            "the type change re-checks the column's CHECK constraints with this scan: drop "
+            "them first, change the type, then add them back NOT VALID and VALIDATE CONSTRAINT "
+            "in a later migration (SHARE UPDATE EXCLUSIVE: reads and writes continue)";
       } else if (!ImpactOf(*mode).blocks_writes) {
         // CREATE INDEX CONCURRENTLY, VALIDATE CONSTRAINT: reads and writes go on meanwhile, so
         // there is nothing to change.
@@ -215,9 +291,7 @@ std::vector<Finding> RiskFindings(const MigrationTrace& trace, const SizeContext
     };
     for (const auto& r : st.rewrites) {
       // Indexes are named in the rewrites list too; only tables get a finding.
-      bool is_table = false;
-      for (const auto& lock : st.locks) is_table |= lock.relation == r && lock.kind == "r";
-      if (is_table) describe(WorkKind::kRewrite, r);
+      if (KindOf(st, r) == "r") describe(WorkKind::kRewrite, r);
     }
     for (const auto& s : st.scans) {
       if (!rewritten.count(s)) describe(WorkKind::kScan, s);

@@ -4,6 +4,10 @@
 //                          of how long the lock would be held on the target
 //   table-scan             a full scan under a lock that blocks writes (SET NOT NULL,
 //                          validated constraints, CREATE INDEX)
+//   index-rebuild          indexes rebuilt while their table kept its files (an ALTER TYPE
+//                          the table survives, REINDEX), under the lock that really holds:
+//                          ACCESS EXCLUSIVE for ALTER TYPE, where neither CONCURRENTLY nor
+//                          NOT VALID applies
 //   set-not-null-cheap     SET NOT NULL that did not scan: a validated CHECK proved it
 //   lock-referenced-table  a foreign key added or dropped locks the table it references
 //   fk-without-index       a new foreign key whose referencing columns have no index
@@ -66,7 +70,8 @@ struct SizeContext {
   const SizeMap* target = nullptr;  // nullptr when no target is reachable
 };
 
-// table-rewrite and table-scan findings for one traced migration.
+// table-rewrite, table-scan and index-rebuild findings for one traced migration. A lock the
+// transaction already held from an earlier statement counts: it blocks until COMMIT.
 std::vector<Finding> RiskFindings(const MigrationTrace& trace, const SizeContext& sizes);
 
 }  // namespace tandem::verify

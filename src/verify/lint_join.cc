@@ -4,6 +4,8 @@
 #include <set>
 #include <string>
 
+#include "sql/ast.h"
+
 namespace tandem::verify {
 namespace {
 
@@ -64,6 +66,45 @@ bool TookBlockingLock(const StatementTrace& st) {
   return false;
 }
 
+// The relation the statement acts on ("users", "audit.log"), as ObservedLock names it.
+std::string StatementRelation(const StatementTrace& st) {
+  auto parsed = sql::ParseStatements(st.sql);
+  if (!parsed.ok() || parsed->empty()) return "";
+  const sql::QualifiedName& name = parsed->front().relation;
+  return name.schema.empty() || name.schema == "public" ? name.name : name.schema + "." + name.name;
+}
+
+// A lock blocking writes that an earlier statement of the same transaction took on the
+// statement's own relation: the statement needs no new lock, and the app waits until COMMIT.
+const ObservedLock* HeldBlockingLock(const StatementTrace& st) {
+  if (!st.in_transaction || st.held.empty()) return nullptr;
+  std::string relation = StatementRelation(st);
+  const ObservedLock* strongest = nullptr;
+  for (const auto& lock : st.held) {
+    if (lock.relation != relation || !ImpactOf(lock.mode).blocks_writes) continue;
+    if (!strongest || lock.mode > strongest->mode) strongest = &lock;
+  }
+  return strongest;
+}
+
+// An index rebuilt (relfilenode changed) while its table kept its files, under a lock that
+// blocks writes on a pre-existing table: what a binary-coercible ALTER TYPE costs when an
+// index must be rebuilt. "" when none.
+std::string RebuiltIndexUnderLock(const StatementTrace& st) {
+  bool blocking = TookBlockingLock(st);
+  for (const auto& lock : st.held)
+    blocking |= lock.kind == "r" && ImpactOf(lock.mode).blocks_writes;
+  if (!blocking) return "";
+  for (const auto& r : st.rewrites) {
+    for (const auto* locks : {&st.locks, &st.held}) {
+      for (const auto& lock : *locks) {
+        if (lock.relation == r && lock.kind == "i") return r;
+      }
+    }
+  }
+  return "";
+}
+
 bool RewroteTable(const StatementTrace& st) {
   for (const auto& r : st.rewrites) {
     for (const auto& lock : st.locks) {
@@ -101,6 +142,24 @@ std::vector<Finding> JoinLintFindings(const std::vector<lint::Finding>& lint_fin
       bool seen = prediction == Prediction::kRewrite ? RewroteTable(*st)
                   : prediction == Prediction::kScan  ? !st->scans.empty()
                                                      : TookBlockingLock(*st);
+      if (!seen && prediction == Prediction::kRewrite) {
+        std::string index = RebuiltIndexUnderLock(*st);
+        if (!index.empty()) {
+          seen = true;
+          f.detail += (f.detail.empty() ? "" : "; ") + std::string("the shadow kept the table's ") +
+                      "files (relfilenode unchanged) but rebuilt index " + index +
+                      " under a lock that blocks writes";
+        }
+      }
+      if (!seen && prediction == Prediction::kBlockingLock) {
+        if (const ObservedLock* held = HeldBlockingLock(*st)) {
+          seen = true;
+          f.detail +=
+              (f.detail.empty() ? "" : "; ") + std::string("the transaction already holds ") +
+              std::string(LockModeSql(held->mode)) + " on " + held->relation +
+              " from an earlier statement, which " + DescribeImpact(held->mode) + " until COMMIT";
+        }
+      }
       f.verdict = seen ? "confirmed" : "refuted";
       if (!seen) {
         f.severity = Severity::kInfo;

@@ -26,8 +26,12 @@ struct StatementTrace {
   int line = 0;
   int column = 0;
   std::string sql;
-  bool in_transaction = true;         // false: observed from a second session (transaction off)
-  std::vector<ObservedLock> locks;    // newly taken by this statement, on pre-existing relations
+  bool in_transaction = true;       // false: observed from a second session (transaction off)
+  std::vector<ObservedLock> locks;  // newly taken by this statement, on pre-existing relations
+  // Locks on pre-existing relations the transaction already held when this statement started
+  // (taken by an earlier statement of it). A statement that needs one of them takes no new
+  // lock, yet the app stays blocked on it until COMMIT all the same.
+  std::vector<ObservedLock> held;
   std::vector<std::string> rewrites;  // tables and indexes whose relfilenode changed
   std::vector<std::string> scans;     // tables read in full (seq_scan went up)
   std::vector<std::string> created;   // "name (kind)"

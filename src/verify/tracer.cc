@@ -115,6 +115,16 @@ Result<MigrationTrace> TraceInTransaction(const migrate::Migration& migration,
     }
     TANDEM_ASSIGN_OR_RETURN(CatalogSnapshot after, TakeSnapshot(shadow, pid));
     DiffSnapshots(baseline, before, after, st);
+    // Named as they are when the statement starts (an earlier statement may have renamed the
+    // table, and this one uses the new name); a relation dropped earlier keeps its old name,
+    // which the app's queries still wait on until COMMIT.
+    for (const auto& [oid, mode] : before.locks) {
+      const RelationInfo* old_info = baseline.Find(oid);
+      if (!old_info) continue;
+      const RelationInfo* current = before.Find(oid);
+      if (!current) current = old_info;
+      st.held.push_back({current->DisplayName(), std::string(1, current->kind), mode});
+    }
     st.overhead_ms = MsBetween(t1, Clock::now());
     if (input.observer) {
       input.observer->AfterStatement(shadow, migration, st, before, after, true);

@@ -94,8 +94,15 @@ TEST_F(VerifyTracerTest, LocksAreReportedOnTheStatementThatTookThem) {
   ASSERT_TRUE(trace.succeeded);
   ASSERT_EQ(trace.statements.size(), 2u);
   EXPECT_TRUE(HasLock(trace.statements[0], "t", LockMode::kAccessExclusive));
-  // Already held since the first statement: the second takes nothing new.
+  // Already held since the first statement: the second takes nothing new, and its trace says
+  // the transaction holds it (the app stays blocked on it until COMMIT).
   EXPECT_FALSE(HasLock(trace.statements[1], "t", LockMode::kAccessExclusive));
+  EXPECT_TRUE(trace.statements[0].held.empty());
+  bool held = false;
+  for (const auto& lock : trace.statements[1].held) {
+    held |= lock.relation == "t" && lock.kind == "r" && lock.mode == LockMode::kAccessExclusive;
+  }
+  EXPECT_TRUE(held);
   EXPECT_EQ(trace.statements[0].line, 1);
   EXPECT_EQ(trace.statements[1].line, 2);
   EXPECT_GE(trace.statements[0].held_until_commit_ms, trace.statements[1].held_until_commit_ms);

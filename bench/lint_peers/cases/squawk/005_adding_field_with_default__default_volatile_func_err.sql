@@ -1,0 +1,9 @@
+-- source: sbdchd/squawk crates/squawk_linter/src/rules/adding_field_with_default.rs, test default_volatile_func_err
+-- peer_expects: violation
+-- transaction: off
+-- note: boolean DEFAULT random() fails on type; double precision keeps the volatile default
+-- setup:
+CREATE TABLE core_recipe (id bigint PRIMARY KEY, name text);
+INSERT INTO core_recipe (id, name) SELECT g, 'r' || g FROM generate_series(1, 1000) g;
+-- migration:
+ALTER TABLE "core_recipe" ADD COLUMN "foo" double precision DEFAULT random();

@@ -1,0 +1,11 @@
+-- source: sbdchd/squawk crates/squawk_linter/src/rules/adding_not_null_field.rs, test adding_field_that_is_not_nullable
+-- peer_expects: ok
+-- transaction: off
+-- setup:
+CREATE TABLE core_recipe (id bigint PRIMARY KEY, name text);
+INSERT INTO core_recipe (id, name) SELECT g, 'r' || g FROM generate_series(1, 1000) g;
+-- migration:
+BEGIN;
+ALTER TABLE "core_recipe" ADD COLUMN "foo" integer DEFAULT 10 NOT NULL;
+ALTER TABLE "core_recipe" ALTER COLUMN "foo" DROP DEFAULT;
+COMMIT;

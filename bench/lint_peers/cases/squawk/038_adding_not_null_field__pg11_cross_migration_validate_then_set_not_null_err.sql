@@ -1,0 +1,11 @@
+-- source: sbdchd/squawk crates/squawk_linter/src/rules/adding_not_null_field.rs, test pg11_cross_migration_validate_then_set_not_null_err
+-- peer_expects: n/a (test runs squawk with pg_version 11)
+-- transaction: off
+-- setup:
+CREATE TABLE foo (id bigint PRIMARY KEY, bar int, baz int);
+INSERT INTO foo (id, bar, baz) SELECT g, g, g FROM generate_series(1, 1000) g;
+ALTER TABLE foo ADD CONSTRAINT foo_bar_not_null CHECK (bar IS NOT NULL) NOT VALID;
+-- migration:
+ALTER TABLE foo VALIDATE CONSTRAINT foo_bar_not_null;
+ALTER TABLE foo ALTER COLUMN bar SET NOT NULL;
+ALTER TABLE foo DROP CONSTRAINT foo_bar_not_null;

@@ -1,0 +1,13 @@
+-- source: sbdchd/squawk crates/squawk_linter/src/rules/ban_duplicate_column_assignments.rs, test fix_preserves_comments_between_assignments
+-- peer_expects: violation
+-- transaction: off
+-- setup:
+CREATE TABLE k (id bigint PRIMARY KEY, a int, b int, c int);
+INSERT INTO k (id, a, b, c) SELECT g, g, g, g FROM generate_series(1, 1000) g;
+-- migration:
+update k
+set
+  a = 1 /* some comment */,
+  -- another comment
+  b = 2,
+  a = 3;

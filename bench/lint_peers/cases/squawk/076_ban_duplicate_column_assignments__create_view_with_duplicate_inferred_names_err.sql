@@ -1,0 +1,8 @@
+-- source: sbdchd/squawk crates/squawk_linter/src/rules/ban_duplicate_column_assignments.rs, test create_view_with_duplicate_inferred_names_err
+-- peer_expects: violation
+-- transaction: off
+-- setup:
+
+-- migration:
+create view v as
+select 1, 2;

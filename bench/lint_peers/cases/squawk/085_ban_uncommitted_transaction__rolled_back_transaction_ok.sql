@@ -1,0 +1,9 @@
+-- source: sbdchd/squawk crates/squawk_linter/src/rules/ban_uncommitted_transaction.rs, test rolled_back_transaction_ok
+-- peer_expects: ok
+-- transaction: off
+-- setup:
+
+-- migration:
+BEGIN;
+CREATE TABLE users (id bigint);
+ROLLBACK;

@@ -1,0 +1,13 @@
+-- source: sbdchd/squawk crates/squawk_linter/src/rules/constraint_missing_not_valid.rs, test new_table_with_transaction_ok
+-- peer_expects: ok
+-- transaction: off
+-- setup:
+
+-- migration:
+BEGIN;
+CREATE TABLE "core_foo" (
+"id" serial NOT NULL PRIMARY KEY,
+"age" integer NOT NULL
+);
+ALTER TABLE "core_foo" ADD CONSTRAINT "age_restriction" CHECK ("age" >= 25);
+COMMIT;

@@ -1,0 +1,7 @@
+-- source: sbdchd/squawk crates/squawk_linter/src/rules/identifier_too_long.rs, test create_table_long_name_err
+-- peer_expects: violation
+-- transaction: off
+-- setup:
+
+-- migration:
+create table table_very_long_very_long_very_long_very_long_very_long_very_long (column_very_long_very_long_very_long_very_long_very_long_very_long bigint);

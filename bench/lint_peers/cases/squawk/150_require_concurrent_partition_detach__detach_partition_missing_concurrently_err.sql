@@ -1,0 +1,9 @@
+-- source: sbdchd/squawk crates/squawk_linter/src/rules/require_concurrent_partition_detach.rs, test detach_partition_missing_concurrently_err
+-- peer_expects: violation
+-- transaction: off
+-- setup:
+CREATE TABLE t (id bigint NOT NULL, v int) PARTITION BY RANGE (id);
+CREATE TABLE p PARTITION OF t FOR VALUES FROM (0) TO (100000);
+INSERT INTO t SELECT g, g FROM generate_series(1, 1000) g;
+-- migration:
+ALTER TABLE t DETACH PARTITION p;

@@ -1,0 +1,25 @@
+-- source: ankane/strong_migrations test/change_column_test.rb, test_timestamps_non_utc (ChangeColumnTimestamps)
+-- peer_expects: error (unsafe)
+-- transaction: on
+-- note: the test's with_time_zone becomes a SET at the top; deleted_at gets values in the setup
+-- setup:
+CREATE EXTENSION citext;
+CREATE EXTENSION btree_gist;
+CREATE EXTENSION pgcrypto;
+CREATE TABLE orders (id bigserial PRIMARY KEY);
+INSERT INTO orders SELECT FROM generate_series(1, 1000);
+CREATE TABLE devices (id bigserial PRIMARY KEY);
+INSERT INTO devices SELECT FROM generate_series(1, 1000);
+CREATE TABLE users (id bigserial PRIMARY KEY, name character varying, city character varying,
+  credit_score numeric(10,5), deleted_at timestamp(6) without time zone,
+  country character varying(20), "interval" character varying, description text, code citext,
+  order_id bigint);
+CREATE INDEX index_users_on_order_id ON users (order_id);
+INSERT INTO users (name, city, credit_score, country, "interval", description, code, order_id)
+SELECT 'user' || g, 'city' || (g % 10), g, 'c' || (g % 20), '1 day', 'about ' || g, 'Code' || g, g
+FROM generate_series(1, 1000) g;
+UPDATE users SET deleted_at = '2020-01-01'::timestamp + id * interval '1 hour';
+-- migration:
+SET timezone = 'America/Los_Angeles';
+ALTER TABLE "users" ALTER COLUMN "deleted_at" TYPE timestamptz;
+ALTER TABLE "users" ALTER COLUMN "deleted_at" TYPE timestamp;
