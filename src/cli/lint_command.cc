@@ -2,6 +2,7 @@
 // error-level finding remains, 0 otherwise, 2 for bad usage.
 #include <iostream>
 #include <memory>
+#include <nlohmann/json.hpp>
 
 #include "base/keep_until_exit.h"
 #include "cli/context.h"
@@ -23,22 +24,43 @@ struct LintFlags {
   bool list_rules = false;
 };
 
-int ListRules(Context& context) {
-  for (const lint::Rule* rule : lint::AllRules()) {
-    context.out << rule->id << " (" << lint::SeverityName(rule->severity) << "): " << rule->summary
-                << "\n";
+// The rule catalog: one line per rule, or with --format json an array of the rules' metadata
+// (the fields of their docs/rules/ pages), for tools that configure [lint.rules].
+int ListRules(Context& context, bool json) {
+  if (!json) {
+    for (const lint::Rule* rule : lint::AllRules()) {
+      context.out << rule->id << " (" << lint::SeverityName(rule->severity)
+                  << "): " << rule->summary << "\n";
+    }
+    return 0;
   }
+  nlohmann::json rules = nlohmann::json::array();
+  for (const lint::Rule* rule : lint::AllRules()) {
+    std::string lock = rule->lock;
+    if (size_t at = lock.find("{table}"); at != std::string::npos) lock.replace(at, 7, "the table");
+    rules.push_back({{"id", rule->id},
+                     {"severity", std::string(lint::SeverityName(rule->severity))},
+                     {"summary", rule->summary},
+                     {"why", rule->why},
+                     {"lock", lock},
+                     {"blocks", rule->blocks},
+                     {"versions", rule->versions},
+                     {"recipe", rule->recipe},
+                     {"example", rule->example},
+                     {"doc", std::string("docs/rules/") + rule->id + ".md"}});
+  }
+  context.out << nlohmann::json{{"rules", rules}}.dump(2) << "\n";
   return 0;
 }
 
 int RunLint(Context& context, const LintFlags& flags) {
-  if (flags.list_rules) return ListRules(context);
   std::string format_name = flags.format.empty() ? context.flags.format : flags.format;
   auto format = lint::ParseReportFormat(format_name);
   if (!format) {
     return context.Fail(Status::InvalidInput("unknown lint format \"" + format_name + "\"")
                             .WithHint("use text, json, sarif, github or gitlab"));
   }
+  if (flags.list_rules) return ListRules(context, *format == lint::ReportFormat::kJson);
   auto config = context.LoadConfig();
   if (!config.ok()) return context.Fail(config.status());
   if (Status s = lint::ValidateRuleSettings(config->lint_rules); !s.ok()) return context.Fail(s);

@@ -11,6 +11,7 @@
 
 #include "base/parallel_for.h"
 #include "migrate/inline_data.h"
+#include "migrate/layouts.h"
 #include "sql/ast.h"
 #include "sql/parser.h"
 
@@ -47,6 +48,50 @@ std::vector<size_t> LineStarts(const std::string& text) {
   return starts;
 }
 
+// What the runner makes of a section's transaction control (migrate::UnwrapTransactionControl,
+// called here so that lint and `up` refuse exactly the same files).
+struct TransactionControl {
+  bool wrapped = false;  // BEGIN ... COMMIT around the whole section: dropped by the runner
+  size_t refused = static_cast<size_t>(-1);  // the statement the runner refuses, if any
+  Status refusal;
+};
+
+TransactionControl CheckTransactionControl(const std::string& text,
+                                           const std::vector<sql::Statement>& statements) {
+  TransactionControl out;
+  // The common case, decided from the parse alone: no TransactionStmt, nothing to check.
+  bool any = false;
+  for (const auto& st : statements) any |= st.node == "TransactionStmt";
+  if (!any) return out;
+  std::vector<sql::SplitStatement> parts(statements.size());
+  for (size_t i = 0; i < statements.size(); ++i) {
+    parts[i].offset = statements[i].offset;
+    parts[i].transaction_control = sql::ClassifyTransactionControl(statements[i].text);
+  }
+  auto starts = LineStarts(text);
+  for (size_t i = 0; i < parts.size(); ++i) {
+    parts[i].text = statements[i].text;
+    auto it = std::upper_bound(starts.begin(), starts.end(), parts[i].offset);
+    size_t line = static_cast<size_t>(it - starts.begin()) - 1;
+    parts[i].start = {static_cast<int>(line) + 1,
+                      static_cast<int>(parts[i].offset - starts[line]) + 1};
+  }
+  std::vector<sql::LineColumn> at;
+  at.reserve(parts.size());
+  for (const auto& part : parts) at.push_back(part.start);
+  Status status = migrate::UnwrapTransactionControl(parts);
+  out.wrapped = parts.size() + 2 == statements.size();
+  if (status.ok()) return out;
+  for (size_t i = 0; i < at.size(); ++i) {
+    if (at[i].line == status.location().line && at[i].column == status.location().column) {
+      out.refused = i;
+      break;
+    }
+  }
+  out.refusal = std::move(status);
+  return out;
+}
+
 bool TakesStrongLock(const sql::Statement& st) {
   using K = sql::StatementKind;
   switch (st.kind) {
@@ -58,6 +103,9 @@ bool TakesStrongLock(const sql::Statement& st) {
     case K::kCreateTrigger:
     case K::kDropTrigger:
     case K::kCluster:
+    case K::kCreatePolicy:
+    case K::kAlterPolicy:
+    case K::kDropPolicy:
       return true;
     case K::kCreateIndex:
     case K::kDropIndex:
@@ -99,8 +147,13 @@ class SequenceLinter {
     TransactionState tx;
     tx.active = unit.info.transactional;
     bool utc = false;
-    for (const auto& st : *parsed) {
+    TransactionControl control = CheckTransactionControl(unit.text, *parsed);
+    for (size_t i = 0; i < parsed->size(); ++i) {
+      const sql::Statement& st = (*parsed)[i];
       if (unit.report) ++report_.statements;
+      // The runner drops a BEGIN ... COMMIT wrapper around the whole section: it neither ends
+      // tandem's transaction nor opens one of its own.
+      if (control.wrapped && (i == 0 || i + 1 == parsed->size())) continue;
       if (st.kind == sql::StatementKind::kBegin && !tx.active) {
         tx = TransactionState();
         tx.active = true;
@@ -108,6 +161,7 @@ class SequenceLinter {
       std::vector<RawFinding> raw;
       if (unit.report) {
         RuleContext context(st, schema_, unit.info, tx, created, utc, options_.version, raw);
+        if (control.refused == i) context.refusal = &control.refusal;
         for (const Rule* rule : AllRules()) {
           if (rule->check) rule->check(context);
         }
@@ -128,7 +182,7 @@ class SequenceLinter {
         place(st.offset, statement_start);
         Add(std::move(f), unit, statement_start.line);
       }
-      Track(st, tx, created, utc, unit);
+      Track(st, tx, created, utc);
       schema_.Apply(st);
     }
     if (unit.report) CheckDownSection(unit);
@@ -253,7 +307,7 @@ class SequenceLinter {
   }
 
   void Track(const sql::Statement& st, TransactionState& tx, std::set<std::string>& created,
-             bool& utc, const LintUnit& unit) {
+             bool& utc) {
     using K = sql::StatementKind;
     // CREATE TABLE IF NOT EXISTS of a table the model already holds (read from the live
     // catalog or created by an earlier migration) creates nothing: the table stays the one
@@ -262,12 +316,15 @@ class SequenceLinter {
     if ((st.kind == K::kCreateTable || st.kind == K::kCreateTableAs) && !already_there) {
       created.insert(TableKey(st.relation));
     }
+    // An enum type created here: nobody uses its labels yet (types and tables share one
+    // namespace in PostgreSQL, so one set serves both).
+    if (st.kind == K::kCreateEnum) created.insert(TableKey(st.relation));
     if (st.kind == K::kSet && st.setting == "timezone")
       utc = st.value == "utc" || st.value == "etc/utc";
+    // After COMMIT or ROLLBACK the statements run outside any transaction block until the
+    // next BEGIN, also in a transactional migration (which the runner refuses for it).
     if (st.kind == K::kCommit || st.kind == K::kRollback) {
-      bool active = unit.info.transactional;
       tx = TransactionState();
-      tx.active = active;
       return;
     }
     if (!tx.active) return;

@@ -106,6 +106,7 @@ const std::vector<const Rule*>& AllRules() {
       &rules::kReindexNonConcurrently,
       &rules::kRenameColumn,
       &rules::kRenameEnumValue,
+      &rules::kRenameSchema,
       &rules::kRenameTable,
       &rules::kSetNotNullPreDeploy,
       &rules::kSetNotNullScan,

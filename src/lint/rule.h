@@ -80,6 +80,9 @@ class RuleContext {
   const TransactionState& transaction;
   bool utc_session;  // SET TIME ZONE 'UTC' seen earlier in the migration
   PgVersion version;
+  // Set on the statement `up` refuses as transaction control (migrate::UnwrapTransactionControl):
+  // the runner's error, which lint reports word for word.
+  const Status* refusal = nullptr;
 
   // Created earlier in this migration: exempt from lock rules (nobody else can see it yet).
   bool IsNewTable(const sql::QualifiedName& table) const;

@@ -47,6 +47,24 @@ TEST(RuleAddColumnVolatileDefault, FiresAndNot) {
   ExpectQuiet(r, {"ALTER TABLE users ADD COLUMN t timestamptz DEFAULT now();"});
   ExpectQuiet(
       r, {"CREATE TABLE n (id int);\nALTER TABLE n ADD COLUMN t uuid DEFAULT gen_random_uuid();"});
+  // Item 17 of issue 11: by signature. now(123) and public.now() are not the built-in now().
+  ExpectFires(r, {"ALTER TABLE users ADD COLUMN t timestamptz DEFAULT now(123);"});
+  ExpectFires(r, {"ALTER TABLE users ADD COLUMN t timestamptz DEFAULT public.now();"});
+  ExpectFires(r, {"ALTER TABLE users ADD COLUMN t text DEFAULT lower('A', 'B');"});
+  ExpectQuiet(r, {"ALTER TABLE users ADD COLUMN t timestamptz DEFAULT pg_catalog.now();"});
+  ExpectQuiet(r, {"ALTER TABLE users ADD COLUMN t text DEFAULT lower('A');"});
+  ExpectQuiet(r, {.sql = "ALTER TABLE users ADD COLUMN t int DEFAULT f(1);",
+                  .prior = "CREATE FUNCTION f(a int, b int DEFAULT 0) RETURNS int IMMUTABLE "
+                           "LANGUAGE sql AS 'SELECT a + b';"});
+  ExpectFires(r, {.sql = "ALTER TABLE users ADD COLUMN t int DEFAULT f(1, 2, 3);",
+                  .prior = "CREATE FUNCTION f(a int, b int DEFAULT 0) RETURNS int IMMUTABLE "
+                           "LANGUAGE sql AS 'SELECT a + b';"});
+  ExpectFires(r, {.sql = "ALTER TABLE users ADD COLUMN t int DEFAULT f(1);",
+                  .prior = "CREATE FUNCTION f(a int) RETURNS int LANGUAGE sql AS 'SELECT a';"});
+  ExpectFires(
+      r, {.sql = "ALTER TABLE users ADD COLUMN t int DEFAULT f(1);",
+          .prior = "CREATE FUNCTION f(a int) RETURNS int STABLE LANGUAGE sql AS 'SELECT a';\n"
+                   "CREATE OR REPLACE FUNCTION f(a int) RETURNS int LANGUAGE sql AS 'SELECT a';"});
 }
 
 TEST(RuleAddColumnRequired, FiresAndNot) {
@@ -303,9 +321,20 @@ TEST(RuleNarrowColumnTypePreDeploy, PhaseAware) {
 TEST(RuleConcurrentlyInTransaction, TransactionAware) {
   const std::string r = "concurrently-in-transaction";
   ExpectFires(r, {"CREATE INDEX CONCURRENTLY i ON users (email);"});
-  ExpectFires(r, {.sql = "BEGIN;\nDROP INDEX CONCURRENTLY i;\nCOMMIT;", .transactional = false});
+  ExpectFires(
+      r, {.sql = "BEGIN;\nDROP INDEX CONCURRENTLY i;\nCOMMIT;\nSELECT 1;", .transactional = false});
+  // A wrapper around the whole section is dropped by the runner: the statements inside run one
+  // by one (transaction off) or in tandem's own transaction.
+  ExpectFires(r, {"BEGIN;\nDROP INDEX CONCURRENTLY i;\nCOMMIT;"});
+  ExpectQuiet(r, {.sql = "BEGIN;\nDROP INDEX CONCURRENTLY i;\nCOMMIT;", .transactional = false});
   ExpectQuiet(r, {.sql = "CREATE INDEX CONCURRENTLY i ON users (email);", .transactional = false});
   ExpectQuiet(r, {"CREATE INDEX i ON users (email);"});
+  // Item 6 of issue 11: after COMMIT the statement runs outside any transaction block.
+  ExpectQuiet(r, {"ALTER TABLE users ADD COLUMN plan text;\nCOMMIT;\n"
+                  "CREATE INDEX CONCURRENTLY users_plan ON users (plan);\nBEGIN;"});
+  EXPECT_TRUE(Fires("transaction-control-in-migration",
+                    {"ALTER TABLE users ADD COLUMN plan text;\nCOMMIT;\n"
+                     "CREATE INDEX CONCURRENTLY users_plan ON users (plan);\nBEGIN;"}));
 }
 
 TEST(RuleDdlAndDataInTransaction, TransactionAware) {
@@ -326,12 +355,10 @@ TEST(RuleNotValidValidateSameTransaction, TransactionAware) {
   const std::string r = "not-valid-validate-same-transaction";
   ExpectFires(r, {"ALTER TABLE t ADD CONSTRAINT c CHECK (a > 0) NOT VALID;\nALTER TABLE t VALIDATE "
                   "CONSTRAINT c;"});
+  // The wrapper is dropped; tandem's own transaction still holds both statements.
   ExpectFires(
-      r,
-      {.sql =
-           "BEGIN;\nALTER TABLE t ADD CONSTRAINT f FOREIGN KEY (p) REFERENCES p (id) NOT VALID;\n"
-           "ALTER TABLE t VALIDATE CONSTRAINT f;\nCOMMIT;",
-       .transactional = false});
+      r, {"BEGIN;\nALTER TABLE t ADD CONSTRAINT f FOREIGN KEY (p) REFERENCES p (id) NOT VALID;\n"
+          "ALTER TABLE t VALIDATE CONSTRAINT f;\nCOMMIT;"});
   ExpectQuiet(r, {"ALTER TABLE t VALIDATE CONSTRAINT c;"});
   ExpectQuiet(
       r, {.sql = "ALTER TABLE t ADD CONSTRAINT c CHECK (a > 0) NOT VALID;\nALTER TABLE t VALIDATE "
@@ -395,6 +422,10 @@ TEST(RuleRenameEnumValue, FiresAndNot) {
   ExpectFires(r, {"ALTER TYPE s.status RENAME VALUE 'x' TO 'y';"});
   ExpectQuiet(r, {"ALTER TYPE status ADD VALUE 'c';"});
   ExpectQuiet(r, {"ALTER TYPE status RENAME TO state;"});
+  // Item 7 of issue 11: a type created in the same migration has no app using its labels.
+  ExpectQuiet(r, {"CREATE TYPE status AS ENUM ('a');\nALTER TYPE status RENAME VALUE 'a' TO 'b';"});
+  ExpectFires(r, {.sql = "ALTER TYPE status RENAME VALUE 'a' TO 'b';",
+                  .prior = "CREATE TYPE status AS ENUM ('a');"});
 }
 
 TEST(RuleAlterDomainAddConstraint, FiresAndNot) {
@@ -455,8 +486,16 @@ TEST(RuleDropDatabase, FiresAndNot) {
 
 TEST(RuleTransactionControlInMigration, FiresAndNot) {
   const std::string r = "transaction-control-in-migration";
-  ExpectFires(r, {"BEGIN;\nALTER TABLE users ADD COLUMN a int;\nCOMMIT;"});
   ExpectFires(r, {"COMMIT;"});
+  ExpectFires(r, {"BEGIN;\nALTER TABLE users ADD COLUMN a int;\nCOMMIT;\nSELECT 1;"});
+  // Item 14 of issue 11: what `up` refuses in a transaction-off file is an error too.
+  ExpectFires(r, {.sql = "BEGIN;\nALTER TABLE users ADD COLUMN a int;", .transactional = false});
+  ExpectFires(r, {.sql = "BEGIN;\nBEGIN;\nSELECT 1;\nCOMMIT;\nCOMMIT;", .transactional = false});
+  ExpectFires(
+      r, {.sql = "BEGIN;\nSELECT 1;\nCOMMIT;\nBEGIN;\nSELECT 2;\nCOMMIT;", .transactional = false});
+  // Item 1: a wrapper around the whole section (golang-migrate style) is no finding.
+  ExpectQuiet(r, {"BEGIN;\nALTER TABLE users ADD COLUMN a int;\nCOMMIT;"});
+  ExpectQuiet(r, {"-- up\nbegin;\nALTER TABLE users ADD COLUMN a int;\ncommit;\n"});
   ExpectQuiet(
       r, {.sql = "BEGIN;\nALTER TABLE users ADD COLUMN a int;\nCOMMIT;", .transactional = false});
   ExpectQuiet(r, {"ALTER TABLE users ADD COLUMN a int;"});

@@ -1,6 +1,8 @@
 // Replaying statements into the schema model (see schema.h).
 #include "lint/schema.h"
 
+#include <algorithm>
+
 namespace tandem::lint {
 
 std::string TableKey(const sql::QualifiedName& name) {
@@ -31,6 +33,17 @@ const IndexInfo* Schema::FindIndex(const std::string& index) const {
   return it == indexes_.end() ? nullptr : &it->second;
 }
 
+std::vector<std::pair<std::string, const IndexInfo*>> Schema::IndexesOf(
+    const sql::QualifiedName& table) const {
+  std::vector<std::pair<std::string, const IndexInfo*>> out;
+  std::string key = TableKey(table);
+  for (const auto& [name, info] : indexes_) {
+    if (info.table == key || (!table.schema.empty() && info.table == table.name))
+      out.emplace_back(name, &info);
+  }
+  return out;
+}
+
 bool Schema::HasValidatedNotNullCheck(const sql::QualifiedName& table,
                                       const std::string& column) const {
   const TableInfo* t = FindTable(table);
@@ -43,6 +56,16 @@ bool Schema::HasValidatedNotNullCheck(const sql::QualifiedName& table,
   return false;
 }
 
+std::string Schema::FunctionVolatility(const sql::FunctionCall& call) const {
+  auto [begin, end] = functions_.equal_range(call.name);
+  for (auto it = begin; it != end; ++it) {
+    const FunctionInfo& f = it->second;
+    bool same_schema = call.schema.empty() || f.schema.empty() || call.schema == f.schema;
+    if (same_schema && call.args >= f.min_args && call.args <= f.max_args) return f.volatility;
+  }
+  return "";
+}
+
 TableInfo& Schema::AddTable(const std::string& key) { return tables_[key]; }
 
 namespace {
@@ -53,6 +76,8 @@ ConstraintInfo InfoFor(const sql::Constraint& c, bool validated) {
   info.validated = validated && !c.not_valid;
   info.not_null_column = c.not_null_column;
   info.referenced_table = TableKey(c.referenced_table);
+  info.columns = c.columns;
+  info.check_sql = c.check_sql;
   return info;
 }
 
@@ -115,21 +140,31 @@ void Schema::Apply(const sql::Statement& st) {
       ApplyAlter(st);
       return;
     case StatementKind::kCreateIndex:
-      if (!st.index_name.empty())
-        indexes_[st.index_name] = {TableKey(st.relation), st.index_columns};
+      if (!st.index_name.empty()) {
+        indexes_[st.index_name] = {TableKey(st.relation), st.index_columns,
+                                   st.index_expression_columns, st.text};
+      }
       return;
     case StatementKind::kDropIndex:
       for (const auto& o : st.objects) indexes_.erase(o.name);
       return;
     case StatementKind::kDropTable:
-      for (const auto& o : st.objects) tables_.erase(TableKey(o));
+      for (const auto& o : st.objects) {
+        tables_.erase(TableKey(o));
+        std::erase_if(indexes_,
+                      [&](const auto& entry) { return entry.second.table == TableKey(o); });
+      }
       return;
     case StatementKind::kRenameTable: {
       auto it = tables_.find(TableKey(st.relation));
       if (it == tables_.end()) return;
       TableInfo moved = std::move(it->second);
       tables_.erase(it);
-      tables_[TableKey({st.relation.schema, st.new_name})] = std::move(moved);
+      std::string new_key = TableKey({st.relation.schema, st.new_name});
+      tables_[new_key] = std::move(moved);
+      for (auto& [name, index] : indexes_) {
+        if (index.table == TableKey(st.relation)) index.table = new_key;
+      }
       return;
     }
     case StatementKind::kRenameColumn: {
@@ -145,6 +180,19 @@ void Schema::Apply(const sql::Statement& st) {
     case StatementKind::kCreateEnum:
       enums_.insert(st.relation.name);
       return;
+    case StatementKind::kCreateFunction: {
+      // CREATE OR REPLACE of the same signature replaces the earlier definition.
+      auto [begin, end] = functions_.equal_range(st.relation.name);
+      for (auto it = begin; it != end;) {
+        bool same = it->second.schema == st.relation.schema &&
+                    it->second.min_args == st.function_min_args &&
+                    it->second.max_args == st.function_max_args;
+        it = same ? functions_.erase(it) : std::next(it);
+      }
+      functions_.emplace(st.relation.name, FunctionInfo{st.relation.schema, st.function_min_args,
+                                                        st.function_max_args, st.volatility});
+      return;
+    }
     default:
       return;
   }
@@ -152,15 +200,32 @@ void Schema::Apply(const sql::Statement& st) {
 
 void Schema::ApplyAlter(const sql::Statement& st) {
   TableInfo* t = MutableTable(st.relation);
-  if (!t) return;  // unknown table: nothing to learn that rules could trust
+  if (!t) {
+    // A table the model has not seen (created before the linted history, no catalog read):
+    // its columns stay unknown, but what this migration adds to it (constraints, validations,
+    // columns) is known and later statements rely on it, e.g. SET NOT NULL after a validated
+    // CHECK (col IS NOT NULL).
+    t = &tables_[TableKey(st.relation)];
+    t->complete = false;
+  }
   for (const auto& cmd : st.cmds) {
     switch (cmd.action) {
       case sql::AlterAction::kAddColumn:
         AddColumn(*t, st.relation.name, cmd.column_def);
         break;
-      case sql::AlterAction::kDropColumn:
+      case sql::AlterAction::kDropColumn: {
         t->columns.erase(cmd.column);
+        // Its indexes go with it.
+        std::string key = TableKey(st.relation);
+        std::erase_if(indexes_, [&](const auto& entry) {
+          const IndexInfo& i = entry.second;
+          auto uses = [&](const std::vector<std::string>& v) {
+            return std::find(v.begin(), v.end(), cmd.column) != v.end();
+          };
+          return i.table == key && (uses(i.columns) || uses(i.expression_columns));
+        });
         break;
+      }
       case sql::AlterAction::kAlterColumnType:
         if (t->columns.count(cmd.column)) t->columns[cmd.column].type = cmd.column_def.type;
         break;

@@ -8,6 +8,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "sql/ast.h"
@@ -25,6 +26,10 @@ struct ConstraintInfo {
   bool validated = true;
   std::string not_null_column;   // CHECK (col IS NOT NULL)
   std::string referenced_table;  // foreign keys
+  // Key columns (PRIMARY KEY, UNIQUE, ...) or, for a CHECK, the columns it reads; empty when
+  // not known (read from a catalog).
+  std::vector<std::string> columns;
+  std::string check_sql;  // CHECK: "(price > 0)" as written; "" when not known
 };
 
 struct TableInfo {
@@ -39,6 +44,15 @@ struct TableInfo {
 struct IndexInfo {
   std::string table;  // table key
   std::vector<std::string> columns;
+  std::vector<std::string> expression_columns;  // read by its expressions or WHERE predicate
+  std::string definition;                       // the CREATE INDEX as written; "" if not known
+};
+
+struct FunctionInfo {
+  std::string schema;  // as written; empty when unqualified
+  int min_args = 0;
+  int max_args = 0;
+  std::string volatility;  // "immutable", "stable" or "volatile"
 };
 
 class Schema {
@@ -47,7 +61,14 @@ class Schema {
   const TableInfo* FindTable(const sql::QualifiedName& name) const;
   const ColumnInfo* FindColumn(const sql::QualifiedName& table, const std::string& column) const;
   const IndexInfo* FindIndex(const std::string& index) const;
+  // The indexes of a table known to the model (created by CREATE INDEX or read from a
+  // catalog), by name.
+  std::vector<std::pair<std::string, const IndexInfo*>> IndexesOf(
+      const sql::QualifiedName& table) const;
   bool IsEnumType(const std::string& name) const { return enums_.count(name) > 0; }
+  // The volatility of the function a call resolves to, from the CREATE FUNCTIONs replayed:
+  // "" when no known function takes that many arguments under that name.
+  std::string FunctionVolatility(const sql::FunctionCall& call) const;
 
   // A validated CHECK (col IS NOT NULL) exists on the column.
   bool HasValidatedNotNullCheck(const sql::QualifiedName& table, const std::string& column) const;
@@ -67,6 +88,7 @@ class Schema {
   std::map<std::string, TableInfo> tables_;
   std::map<std::string, IndexInfo> indexes_;
   std::set<std::string> enums_;
+  std::multimap<std::string, FunctionInfo> functions_;  // by name
 };
 
 // The key under which a table is stored: "name" (schema public or unqualified) or

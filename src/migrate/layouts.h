@@ -16,6 +16,7 @@
 
 #include "base/status.h"
 #include "migrate/migration.h"
+#include "sql/parser.h"
 
 namespace tandem::migrate {
 
@@ -48,5 +49,12 @@ Status SplitDownSection(Migration& migration);
 // "-- migrate:down" marker, goose's "-- +goose Down", a <version>_<name>.down.sql file, Diesel's
 // down.sql, Flyway's U<version>__<name>.sql.
 std::string DownSectionHint(Layout layout, const Migration& migration);
+
+// The runner's check of a section's transaction control, shared with lint so that both refuse
+// the same files: drops a BEGIN ... COMMIT wrapper around the whole section (tandem runs each
+// migration in one transaction already), then refuses any other BEGIN, COMMIT, ROLLBACK or
+// SAVEPOINT with kInvalidInput located at the statement (line and column as in `parts`, no
+// file).
+Status UnwrapTransactionControl(std::vector<sql::SplitStatement>& parts);
 
 }  // namespace tandem::migrate

@@ -17,6 +17,32 @@ std::string Excerpt(std::string_view sql) {
   return std::string(sql);
 }
 
+}  // namespace
+
+Status UnwrapTransactionControl(std::vector<sql::SplitStatement>& parts) {
+  // A section that wraps itself in BEGIN; ... COMMIT; (common in golang-migrate projects):
+  // tandem already runs each migration in one transaction, so the wrapper is dropped. Running
+  // it would commit tandem's transaction half-way, before the history row is written.
+  if (parts.size() >= 2 && parts.front().transaction_control == sql::TransactionControl::kBegin &&
+      parts.back().transaction_control == sql::TransactionControl::kCommit) {
+    parts.pop_back();
+    parts.erase(parts.begin());
+  }
+  for (const sql::SplitStatement& part : parts) {
+    if (part.transaction_control != sql::TransactionControl::kNone) {
+      return Status::InvalidInput("transaction control statement " + ("\"" + Excerpt(part.text)) +
+                                  "\" is not allowed in a migration")
+          .WithLocation(SourceLocation{"", part.start.line, part.start.column})
+          .WithHint(
+              "remove it: tandem runs each migration in one transaction; use \"-- "
+              "tandem:transaction off\" to run statements one by one");
+    }
+  }
+  return Status::Ok();
+}
+
+namespace {
+
 // The statements of `section`, with the rows of each inline COPY beside its statement.
 struct Parts {
   std::vector<sql::SplitStatement> statements;
@@ -77,15 +103,17 @@ Status SplitSection(Section& section, std::vector<Allow>& file_allows) {
   TANDEM_ASSIGN_OR_RETURN(Parts split, SplitText(section));
   std::vector<sql::SplitStatement>& parts = split.statements;
 
-  // A section that wraps itself in BEGIN; ... COMMIT; (common in golang-migrate projects):
-  // tandem already runs each migration in one transaction, so the wrapper is dropped. Running
-  // it would commit tandem's transaction half-way, before the history row is written.
-  if (parts.size() >= 2 && parts.front().transaction_control == sql::TransactionControl::kBegin &&
-      parts.back().transaction_control == sql::TransactionControl::kCommit) {
-    parts.pop_back();
-    parts.erase(parts.begin());
+  size_t before = parts.size();
+  Status control = UnwrapTransactionControl(parts);
+  if (parts.size() + 2 == before) {  // the wrapper was dropped: its rows slots go too
     split.copy_data.pop_back();
     split.copy_data.erase(split.copy_data.begin());
+  }
+  if (!control.ok()) {
+    SourceLocation at = control.location();
+    at.file = section.path;
+    at.line += section.text_line - 1;
+    return std::move(control).WithLocation(at);
   }
 
   std::vector<Statement> statements;
@@ -94,14 +122,6 @@ Status SplitSection(Section& section, std::vector<Allow>& file_allows) {
     sql::SplitStatement& part = parts[i];
     SourceLocation location{section.path, part.start.line + section.text_line - 1,
                             part.start.column};
-    if (part.transaction_control != sql::TransactionControl::kNone) {
-      return Status::InvalidInput("transaction control statement " + ("\"" + Excerpt(part.text)) +
-                                  "\" is not allowed in a migration")
-          .WithLocation(location)
-          .WithHint(
-              "remove it: tandem runs each migration in one transaction; use \"-- "
-              "tandem:transaction off\" to run statements one by one");
-    }
     statements.push_back(
         Statement{std::move(part.text), std::move(location), {}, std::move(split.copy_data[i])});
   }

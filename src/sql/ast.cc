@@ -30,6 +30,24 @@ size_t Offset(const Json& node) {
   return location < 0 ? 0 : static_cast<size_t>(location);
 }
 
+// A boolean option as PostgreSQL's defGetBoolean reads it: no argument is true; 0/1, and
+// true/false/on/off/yes/no (or a unique prefix of them) otherwise. VACUUM (FULL FALSE) is a
+// plain VACUUM.
+bool DefElemBool(const Json& def) {
+  const Json& arg = Child(def, "arg");
+  if (!arg.IsObject()) return true;
+  if (Has(arg, "Integer")) return IntField(Child(arg, "Integer"), "ival", 0) != 0;
+  std::string value = StringValue(arg);
+  if (value.empty() && Has(arg, "A_Const")) return true;
+  for (auto& ch : value) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  if (value == "0" || value == "off" || value == "of") return false;
+  if (!value.empty() &&
+      (std::string_view("false").starts_with(value) || std::string_view("no").starts_with(value))) {
+    return false;
+  }
+  return true;
+}
+
 Constraint TranslateConstraint(const Json& body, std::string_view text) {
   Constraint c;
   std::string_view type = StringField(body, "contype");
@@ -65,6 +83,7 @@ Constraint TranslateConstraint(const Json& body, std::string_view text) {
     c.columns = NameList(Child(body, "keys"));
   }
   if (c.kind == ConstraintKind::kCheck) {
+    internal::CollectColumnRefs(Child(body, "raw_expr"), c.columns);
     c.not_null_column = internal::NotNullCheckColumn(Child(body, "raw_expr"));
     if (IntField(body, "location", -1) >= 0)
       c.check_sql = internal::ParenthesizedAt(text, c.offset);
@@ -107,7 +126,8 @@ ColumnDef TranslateColumn(const Json& body, std::string_view text) {
         break;
       case ConstraintKind::kDefault: {
         col.default_kind =
-            internal::ClassifyDefault(Child(*inner, "raw_expr"), &col.default_function);
+            internal::ClassifyDefault(Child(*inner, "raw_expr"), &col.default_function,
+                                      &col.default_user_calls, &col.default_kind_builtin);
         // The expression starts after the DEFAULT keyword.
         size_t start = c.offset;
         while (start < text.size() && std::isalpha(static_cast<unsigned char>(text[start])))
@@ -127,7 +147,8 @@ ColumnDef TranslateColumn(const Json& body, std::string_view text) {
       case ConstraintKind::kOther:
         break;
       default:
-        c.columns = {col.name};
+        // A column CHECK keeps the columns it reads (it may read others than its own).
+        if (c.kind != ConstraintKind::kCheck || c.columns.empty()) c.columns = {col.name};
         col.constraints.push_back(c);
     }
   }
@@ -157,6 +178,9 @@ AlterCmd TranslateAlterCmd(const Json& body, std::string_view text, size_t fallb
     cmd.column_def.type = internal::TranslateTypeName(Child(*def_body, "typeName"));
     cmd.column_def.after_type_sql = AfterType(Child(*def_body, "typeName"), text);
     cmd.has_using = Has(*def_body, "raw_default");
+    cmd.using_is_column =
+        cmd.has_using && internal::IsColumnOrCastOf(Child(*def_body, "raw_default"), cmd.column,
+                                                    cmd.column_def.type);
   } else if (s == "AT_SetNotNull") {
     cmd.action = AlterAction::kSetNotNull;
   } else if (s == "AT_DropNotNull") {
@@ -197,6 +221,13 @@ AlterCmd TranslateAlterCmd(const Json& body, std::string_view text, size_t fallb
   return cmd;
 }
 
+// The table an IntoClause creates (CREATE TABLE AS, SELECT INTO). libpg_query writes a typed
+// IntoClause member without its node wrapper; both shapes are read.
+QualifiedName IntoRelation(const Json& into) {
+  const Json& clause = Has(into, "IntoClause") ? Child(into, "IntoClause") : into;
+  return RangeVarName(Child(clause, "rel"));
+}
+
 // UPDATE's SET targets or INSERT's column list: ResTarget nodes naming a column, with an
 // indirection for a subscript or a field (SET a[1] = ..., SET p.x = ...).
 void AssignedColumns(const Json& targets, Statement& st) {
@@ -205,6 +236,82 @@ void AssignedColumns(const Json& targets, Statement& st) {
     if (!Has(target, "name")) continue;
     st.assigned_columns.push_back(
         {std::string(StringField(target, "name")), Has(target, "indirection"), Offset(target)});
+  }
+}
+
+// A list of names (String nodes) that PostgreSQL accepts once each: a view's or CREATE TABLE
+// AS's column names. The names carry no position of their own.
+ColumnList NameColumnList(const char* clause, const Json& names, size_t offset) {
+  ColumnList list;
+  list.clause = clause;
+  for (const auto& name : NameList(names)) list.columns.push_back({name, false, offset});
+  return list;
+}
+
+// SET targets (MERGE ... UPDATE SET, ON CONFLICT DO UPDATE SET) or an INSERT column list.
+ColumnList TargetColumnList(const char* clause, const Json& targets, bool assignment) {
+  ColumnList list;
+  list.clause = clause;
+  list.assignment = assignment;
+  for (const Json& t : Elements(targets)) {
+    const Json& target = Child(t, "ResTarget");
+    if (!Has(target, "name")) continue;
+    list.columns.push_back(
+        {std::string(StringField(target, "name")), Has(target, "indirection"), Offset(target)});
+  }
+  return list;
+}
+
+// The names of a SELECT's output columns that are known without resolving it: an alias, or
+// a plain column reference (a.id and b.id are both "id"). Others (expressions, *, set
+// operations) are left out, so a duplicate is only reported when it is certain.
+ColumnList OutputColumnList(const char* clause, const Json& select) {
+  ColumnList list;
+  list.clause = clause;
+  const Json& body = Has(select, "SelectStmt") ? Child(select, "SelectStmt") : select;
+  if (Has(body, "larg")) return list;  // UNION and friends: names come from the left arm
+  for (const Json& t : Elements(Child(body, "targetList"))) {
+    const Json& target = Child(t, "ResTarget");
+    std::string name(StringField(target, "name"));
+    if (name.empty()) {
+      const Json& val = Child(target, "val");
+      if (!Has(val, "ColumnRef")) continue;
+      auto fields = Elements(Child(Child(val, "ColumnRef"), "fields"));
+      if (fields.empty() || !Has(fields.back(), "String")) continue;  // t.* or *
+      name = StringValue(fields.back());
+    }
+    list.columns.push_back({name, false, Offset(target)});
+  }
+  return list;
+}
+
+// The columns a CREATE TABLE AS / SELECT INTO creates: the IntoClause's names if any, else
+// the query's output names.
+ColumnList CreatedColumnList(const char* clause, const Json& into, const Json& query) {
+  const Json& clause_body = Has(into, "IntoClause") ? Child(into, "IntoClause") : into;
+  if (Has(clause_body, "colNames"))
+    return NameColumnList(clause, Child(clause_body, "colNames"), 0);
+  return OutputColumnList(clause, query);
+}
+
+// CREATE FUNCTION's signature and volatility (Statement::function_min_args and friends).
+void TranslateFunction(const Json& b, Statement& st) {
+  st.relation = internal::NameFromList(Child(b, "funcname"));
+  for (const Json& p : Elements(Child(b, "parameters"))) {
+    const Json& param = Child(p, "FunctionParameter");
+    std::string_view mode = StringField(param, "mode");
+    if (mode == "FUNC_PARAM_OUT" || mode == "FUNC_PARAM_TABLE") continue;
+    if (mode == "FUNC_PARAM_VARIADIC") {
+      st.function_max_args = 100;
+      continue;
+    }
+    ++st.function_max_args;
+    if (!Has(param, "defexpr")) st.function_min_args = st.function_max_args;
+  }
+  st.volatility = "volatile";
+  for (const Json& o : Elements(Child(b, "options"))) {
+    const Json& def = Child(o, "DefElem");
+    if (StringField(def, "defname") == "volatility") st.volatility = StringValue(Child(def, "arg"));
   }
 }
 
@@ -222,9 +329,10 @@ void TranslateBody(std::string_view node, const Json& b, std::string_view text, 
     }
   } else if (node == "CreateTableAsStmt") {
     st.kind = StatementKind::kCreateTableAs;
-    const Json& into = Child(b, "into");
-    if (Has(into, "IntoClause"))
-      st.relation = RangeVarName(Child(Child(into, "IntoClause"), "rel"));
+    st.relation = IntoRelation(Child(b, "into"));
+    st.if_not_exists = BoolField(b, "if_not_exists");
+    st.column_lists.push_back(
+        CreatedColumnList("CREATE TABLE AS", Child(b, "into"), Child(b, "query")));
   } else if (node == "AlterTableStmt") {
     relation("relation");
     std::string_view objtype = StringField(b, "objtype");
@@ -244,9 +352,12 @@ void TranslateBody(std::string_view node, const Json& b, std::string_view text, 
     const Json& rel = Child(b, "relation");
     st.only = rel.IsObject() && !BoolField(rel, "inh");
     for (const Json& p : Elements(Child(b, "indexParams"))) {
-      if (Has(p, "IndexElem"))
-        st.index_columns.push_back(std::string(StringField(Child(p, "IndexElem"), "name")));
+      if (!Has(p, "IndexElem")) continue;
+      const Json& elem = Child(p, "IndexElem");
+      st.index_columns.push_back(std::string(StringField(elem, "name")));
+      internal::CollectColumnRefs(Child(elem, "expr"), st.index_expression_columns);
     }
+    internal::CollectColumnRefs(Child(b, "whereClause"), st.index_expression_columns);
   } else if (node == "DropStmt") {
     std::string_view type = StringField(b, "removeType");
     st.cascade = StringField(b, "behavior") == "DROP_CASCADE";
@@ -262,11 +373,14 @@ void TranslateBody(std::string_view node, const Json& b, std::string_view text, 
       st.kind = StatementKind::kDropIndex;
     else if (type == "OBJECT_TRIGGER")
       st.kind = StatementKind::kDropTrigger;
+    else if (type == "OBJECT_POLICY")
+      st.kind = StatementKind::kDropPolicy;
     else
       st.kind = StatementKind::kDropOther;
     if (!st.objects.empty()) st.relation = st.objects.front();
-    if (st.kind == StatementKind::kDropTrigger && !st.objects.empty()) {
-      // DROP TRIGGER name ON table: the list is (schema, table, trigger).
+    if ((st.kind == StatementKind::kDropTrigger || st.kind == StatementKind::kDropPolicy) &&
+        !st.objects.empty()) {
+      // DROP TRIGGER / POLICY name ON table: the list is (schema, table, name).
       auto names = NameList(Child(Child(Elements(Child(b, "objects"))[0], "List"), "items"));
       st.relation = {};
       st.relation.name = names.size() >= 2 ? names[names.size() - 2] : "";
@@ -278,6 +392,16 @@ void TranslateBody(std::string_view node, const Json& b, std::string_view text, 
     st.old_name = StringField(b, "subname");
     st.new_name = StringField(b, "newname");
     st.renames_table_constraint = type == "OBJECT_TABCONSTRAINT";
+    if (type == "OBJECT_SCHEMA") {
+      st.kind = StatementKind::kRenameSchema;
+      st.relation.name = st.old_name;
+      return;
+    }
+    if (type == "OBJECT_POLICY") {
+      st.kind = StatementKind::kAlterPolicy;
+      st.index_name = st.old_name;
+      return;
+    }
     if (type == "OBJECT_TABLE")
       st.kind = StatementKind::kRenameTable;
     else if (type == "OBJECT_COLUMN" && StringField(b, "relationType") == "OBJECT_TABLE")
@@ -310,7 +434,7 @@ void TranslateBody(std::string_view node, const Json& b, std::string_view text, 
     st.kind = BoolField(b, "is_vacuumcmd") ? StatementKind::kVacuum : StatementKind::kOther;
     for (const Json& o : Elements(Child(b, "options"))) {
       if (Has(o, "DefElem") && StringField(Child(o, "DefElem"), "defname") == "full")
-        st.vacuum_full = true;
+        st.vacuum_full = DefElemBool(Child(o, "DefElem"));
     }
     for (const Json& r : Elements(Child(b, "rels"))) {
       if (Has(r, "VacuumRelation")) {
@@ -360,6 +484,10 @@ void TranslateBody(std::string_view node, const Json& b, std::string_view text, 
   } else if (node == "ViewStmt") {
     st.kind = StatementKind::kCreateView;
     relation("view");
+    st.column_lists.push_back(
+        Has(b, "aliases")
+            ? NameColumnList("CREATE VIEW", Child(b, "aliases"), Offset(Child(b, "view")))
+            : OutputColumnList("CREATE VIEW", Child(b, "query")));
   } else if (node == "RefreshMatViewStmt") {
     st.kind = StatementKind::kRefreshMaterializedView;
     st.concurrent = BoolField(b, "concurrent");
@@ -374,6 +502,48 @@ void TranslateBody(std::string_view node, const Json& b, std::string_view text, 
     st.kind = StatementKind::kInsert;
     relation("relation");
     AssignedColumns(Child(b, "cols"), st);
+    const Json& conflict = Child(b, "onConflictClause");
+    const Json& on =
+        Has(conflict, "OnConflictClause") ? Child(conflict, "OnConflictClause") : conflict;
+    if (Has(on, "targetList")) {
+      st.column_lists.push_back(
+          TargetColumnList("ON CONFLICT DO UPDATE SET", Child(on, "targetList"), true));
+    }
+  } else if (node == "MergeStmt") {
+    relation("relation");
+    for (const Json& w : Elements(Child(b, "mergeWhenClauses"))) {
+      const Json& when = Child(w, "MergeWhenClause");
+      std::string_view command = StringField(when, "commandType");
+      if (command == "CMD_INSERT") {
+        st.column_lists.push_back(
+            TargetColumnList("MERGE ... INSERT", Child(when, "targetList"), false));
+      } else if (command == "CMD_UPDATE") {
+        st.column_lists.push_back(
+            TargetColumnList("MERGE ... UPDATE SET", Child(when, "targetList"), true));
+      }
+    }
+  } else if (node == "CreateForeignTableStmt") {
+    const Json& base = Child(b, "base");
+    const Json& create = Has(base, "CreateStmt") ? Child(base, "CreateStmt") : base;
+    st.relation = RangeVarName(Child(create, "relation"));
+    ColumnList list;
+    list.clause = "CREATE FOREIGN TABLE";
+    for (const Json& elt : Elements(Child(create, "tableElts"))) {
+      const Json& col = Child(elt, "ColumnDef");
+      if (Has(col, "colname"))
+        list.columns.push_back({std::string(StringField(col, "colname")), false, Offset(col)});
+    }
+    st.column_lists.push_back(std::move(list));
+  } else if (node == "CreatePolicyStmt" || node == "AlterPolicyStmt") {
+    st.kind =
+        node == "CreatePolicyStmt" ? StatementKind::kCreatePolicy : StatementKind::kAlterPolicy;
+    relation("table");
+    st.index_name = StringField(b, "policy_name");
+  } else if (node == "CreateFunctionStmt") {
+    if (!BoolField(b, "is_procedure")) {
+      st.kind = StatementKind::kCreateFunction;
+      TranslateFunction(b, st);
+    }
   } else if (node == "TransactionStmt") {
     std::string_view kind = StringField(b, "kind");
     if (kind == "TRANS_STMT_BEGIN" || kind == "TRANS_STMT_START")
@@ -408,6 +578,12 @@ void TranslateBody(std::string_view node, const Json& b, std::string_view text, 
     st.relation.name = StringField(b, "dbname");
   } else if (node == "SelectStmt") {
     st.kind = StatementKind::kSelect;
+    // SELECT ... INTO t creates table t, as CREATE TABLE t AS SELECT does.
+    if (Has(b, "intoClause")) {
+      st.kind = StatementKind::kCreateTableAs;
+      st.relation = IntoRelation(Child(b, "intoClause"));
+      st.column_lists.push_back(CreatedColumnList("SELECT ... INTO", Child(b, "intoClause"), b));
+    }
   }
 }
 

@@ -35,6 +35,14 @@ struct TypeName {
   std::string ToSql() const;
 };
 
+// A call to a function in an expression, by signature (PostgreSQL resolves by name and
+// argument count, not name alone).
+struct FunctionCall {
+  std::string schema;  // as written; empty when unqualified
+  std::string name;
+  int args = 0;
+};
+
 // What a column default costs when added: constants and stable functions are stored once in
 // the catalog (PostgreSQL 11+); a volatile function has to be evaluated for every row.
 enum class DefaultKind { kNone, kConstant, kStable, kVolatile };
@@ -55,9 +63,10 @@ enum class ConstraintKind {
 
 struct Constraint {
   ConstraintKind kind = ConstraintKind::kOther;
-  std::string name;                  // empty when the server will pick one
-  std::vector<std::string> columns;  // key columns; for a FK the referencing columns
-  QualifiedName referenced_table;    // foreign keys
+  std::string name;  // empty when the server will pick one
+  // Key columns; for a FK the referencing columns; for a CHECK the columns it reads.
+  std::vector<std::string> columns;
+  QualifiedName referenced_table;  // foreign keys
   std::vector<std::string> referenced_columns;
   bool not_valid = false;       // NOT VALID
   std::string using_index;      // UNIQUE / PRIMARY KEY USING INDEX
@@ -73,7 +82,13 @@ struct ColumnDef {
   bool primary_key = false;
   DefaultKind default_kind = DefaultKind::kNone;
   std::string default_function;  // the function that made the default volatile
-  std::string default_sql;       // the default expression as written
+  // Calls in the default to functions that are not known built-ins (user-defined, extension,
+  // or a built-in name with another argument count, such as now(123)). default_kind counts them
+  // volatile, PostgreSQL's default for CREATE FUNCTION; default_kind_builtin is the kind if
+  // they were all stable, for rules that know the functions from the schema model.
+  std::vector<FunctionCall> default_user_calls;
+  DefaultKind default_kind_builtin = DefaultKind::kNone;
+  std::string default_sql;  // the default expression as written
   bool identity = false;
   bool generated_stored = false;
   std::vector<Constraint> constraints;  // inline CHECK / UNIQUE / PRIMARY KEY / REFERENCES
@@ -110,6 +125,9 @@ struct AlterCmd {
   std::string column;    // the column acted on (name of the added column for kAddColumn)
   ColumnDef column_def;  // kAddColumn; kAlterColumnType keeps the new type in column_def.type
   bool has_using = false;
+  // USING is the column itself or a single cast of it to the new type (USING c::text): the
+  // server sees the plain conversion, so it rewrites no more than without USING.
+  bool using_is_column = false;
   Constraint constraint;    // kAddConstraint
   std::string name;         // constraint name for kValidateConstraint / kDropConstraint
   QualifiedName partition;  // kAttachPartition / kDetachPartition
@@ -124,6 +142,15 @@ struct AssignedColumn {
   std::string name;
   bool partial = false;  // a subscript or field of it: SET a[1] = ..., SET point.x = ...
   size_t offset = 0;
+};
+
+// A list of columns a statement names, each of which PostgreSQL accepts only once: MERGE's
+// INSERT column lists and UPDATE SET, ON CONFLICT DO UPDATE SET, a view's or CREATE TABLE AS's
+// column names, the output columns of SELECT ... INTO, CREATE FOREIGN TABLE's columns.
+struct ColumnList {
+  std::string clause;       // "MERGE ... UPDATE SET", "CREATE VIEW", ...
+  bool assignment = false;  // SET targets: two subscripts or fields of one column are allowed
+  std::vector<AssignedColumn> columns;
 };
 
 enum class StatementKind {
@@ -162,6 +189,11 @@ enum class StatementKind {
   kLockTable,
   kDropDatabase,
   kSelect,
+  kCreatePolicy,  // CREATE POLICY
+  kAlterPolicy,   // ALTER POLICY, also ALTER POLICY ... RENAME
+  kDropPolicy,
+  kRenameSchema,  // ALTER SCHEMA ... RENAME TO (old_name, new_name)
+  kCreateFunction,
   kOther,
 };
 
@@ -179,12 +211,15 @@ struct Statement {
   bool if_not_exists = false;
   // ALTER TABLE
   std::vector<AlterCmd> cmds;
-  // CREATE INDEX / DROP INDEX / REINDEX / REFRESH / DETACH
+  // CREATE INDEX / DROP INDEX / REINDEX / REFRESH / DETACH; for policies the policy's name
   std::string index_name;
   bool concurrent = false;
   bool unique = false;
   bool only = false;  // CREATE INDEX ON ONLY
   std::vector<std::string> index_columns;
+  // Columns read by the index's expressions or its WHERE predicate: any type change of one of
+  // them rebuilds the index (measured on PostgreSQL 15, even when the table is not rewritten).
+  std::vector<std::string> index_expression_columns;
   std::string reindex_target;  // "INDEX", "TABLE", "SCHEMA", "DATABASE", "SYSTEM"
   // DROP / TRUNCATE
   std::vector<QualifiedName> objects;
@@ -208,6 +243,13 @@ struct Statement {
   TypeName domain_type;  // CREATE DOMAIN's base type (its constraints: table_constraints)
   // UPDATE SET targets, INSERT column list
   std::vector<AssignedColumn> assigned_columns;
+  // Every other column list that must not name a column twice.
+  std::vector<ColumnList> column_lists;
+  // CREATE FUNCTION: the signature (arguments without a default: min_args) and volatility
+  // ("immutable", "stable" or "volatile", PostgreSQL's default).
+  int function_min_args = 0;
+  int function_max_args = 0;
+  std::string volatility;
   // UPDATE / DELETE
   bool has_where = false;
   bool where_has_key_range = false;  // a range or equality on a column narrows the rows

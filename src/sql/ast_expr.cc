@@ -6,6 +6,7 @@
 #include <cctype>
 #include <cstdint>
 #include <cstring>
+#include <map>
 #include <set>
 
 namespace tandem::sql::internal {
@@ -149,62 +150,77 @@ const std::set<std::string>& VolatileFunctions() {
   return kFunctions;
 }
 
-// Built-in functions that are stable or immutable, so a default calling them is evaluated once
-// when the column is added. Unknown functions are treated as volatile, PostgreSQL's default
-// for CREATE FUNCTION.
-const std::set<std::string>& NonVolatileFunctions() {
-  static const std::set<std::string> kFunctions = {
-      "now",
-      "transaction_timestamp",
-      "statement_timestamp",
-      "current_date",
-      "lower",
-      "upper",
-      "concat",
-      "length",
-      "to_char",
-      "to_timestamp",
-      "to_date",
-      "date_trunc",
-      "timezone",
-      "make_interval",
-      "jsonb_build_object",
-      "json_build_object",
-      "jsonb_build_array",
-      "json_build_array",
-      "array_agg",
-      "coalesce",
-      "abs",
-      "round",
-      "trim",
-      "btrim",
-      "replace",
-      "md5",
-      "current_setting",
-      "nullif",
-      "greatest",
-      "least",
-      "int4",
-      "int8",
-      "text",
-      "numeric",
-      "interval",
-      "to_jsonb",
-      "to_json",
-      "extract",
-      "date_part",
-      "age",
-      "inet",
-      "array",
-      "string_to_array",
-      "array_fill",
+// Built-in functions that are stable or immutable, with the argument counts their built-in
+// signatures take: a default calling one is evaluated once when the column is added. A call
+// with another count is not the built-in (now(123) is some user's now(integer)). kMany: variadic.
+constexpr int kMany = 100;
+struct Arity {
+  int min, max;
+};
+const std::map<std::string, Arity, std::less<>>& NonVolatileFunctions() {
+  static const std::map<std::string, Arity, std::less<>> kFunctions = {
+      {"now", {0, 0}},
+      {"transaction_timestamp", {0, 0}},
+      {"statement_timestamp", {0, 0}},
+      {"current_date", {0, 0}},
+      {"lower", {1, 1}},
+      {"upper", {1, 1}},
+      {"concat", {1, kMany}},
+      {"length", {1, 2}},
+      {"to_char", {2, 2}},
+      {"to_timestamp", {1, 2}},
+      {"to_date", {2, 2}},
+      {"date_trunc", {2, 3}},
+      {"timezone", {2, 2}},
+      {"make_interval", {0, 7}},
+      {"jsonb_build_object", {0, kMany}},
+      {"json_build_object", {0, kMany}},
+      {"jsonb_build_array", {0, kMany}},
+      {"json_build_array", {0, kMany}},
+      {"array_agg", {1, 1}},
+      {"coalesce", {1, kMany}},
+      {"abs", {1, 1}},
+      {"round", {1, 2}},
+      {"trim", {1, 2}},
+      {"btrim", {1, 2}},
+      {"replace", {3, 3}},
+      {"md5", {1, 1}},
+      {"current_setting", {1, 2}},
+      {"nullif", {2, 2}},
+      {"greatest", {1, kMany}},
+      {"least", {1, kMany}},
+      {"int4", {1, 1}},
+      {"int8", {1, 1}},
+      {"text", {1, 1}},
+      {"numeric", {1, 2}},
+      {"interval", {1, 2}},
+      {"to_jsonb", {1, 1}},
+      {"to_json", {1, 1}},
+      {"extract", {2, 2}},
+      {"date_part", {2, 2}},
+      {"age", {1, 2}},
+      {"inet", {1, 1}},
+      {"array", {0, kMany}},
+      {"string_to_array", {2, 3}},
+      {"array_fill", {2, 3}},
   };
   return kFunctions;
 }
 
-void WalkDefault(const Json& node, DefaultKind& kind, std::string* function) {
+struct DefaultWalk {
+  DefaultKind kind = DefaultKind::kConstant;          // user functions counted volatile
+  DefaultKind builtin_kind = DefaultKind::kConstant;  // user functions counted stable
+  std::string* function = nullptr;
+  std::vector<FunctionCall>* user_calls = nullptr;
+};
+
+void Raise(DefaultKind& kind, DefaultKind to) {
+  if (static_cast<int>(to) > static_cast<int>(kind)) kind = to;
+}
+
+void WalkDefault(const Json& node, DefaultWalk& walk) {
   if (node.IsArray()) {
-    for (const Json& child : Elements(node)) WalkDefault(child, kind, function);
+    for (const Json& child : Elements(node)) WalkDefault(child, walk);
     return;
   }
   if (!node.IsObject()) return;
@@ -218,25 +234,44 @@ void WalkDefault(const Json& node, DefaultKind& kind, std::string* function) {
       return View(a->name) < View(b->name);
     });
   }
+  auto make_volatile = [&](const std::string& what) {
+    if (walk.kind != DefaultKind::kVolatile && walk.function) *walk.function = what;
+    walk.kind = DefaultKind::kVolatile;
+  };
   for (const Json::Member* member : members) {
     std::string_view key = View(member->name);
     const Json& value = member->value;
     if (key == "FuncCall") {
       auto names = NameList(Child(value, "funcname"));
-      std::string name = names.empty() ? "" : names.back();
-      if (VolatileFunctions().count(name) || !NonVolatileFunctions().count(name)) {
-        if (kind != DefaultKind::kVolatile && function) *function = name;
-        kind = DefaultKind::kVolatile;
-      } else if (kind == DefaultKind::kConstant) {
-        kind = DefaultKind::kStable;
+      FunctionCall call;
+      call.name = names.empty() ? "" : names.back();
+      if (names.size() >= 2) call.schema = names[names.size() - 2];
+      call.args = static_cast<int>(Elements(Child(value, "args")).size());
+      bool catalog = call.schema.empty() || call.schema == "pg_catalog";
+      auto known = NonVolatileFunctions().find(call.name);
+      bool builtin_stable = catalog && known != NonVolatileFunctions().end() &&
+                            call.args >= known->second.min && call.args <= known->second.max;
+      if (catalog && VolatileFunctions().count(call.name)) {
+        make_volatile(call.name);
+        walk.builtin_kind = DefaultKind::kVolatile;
+      } else if (builtin_stable) {
+        Raise(walk.kind, DefaultKind::kStable);
+        Raise(walk.builtin_kind, DefaultKind::kStable);
+      } else {
+        // Unknown: volatile, PostgreSQL's default for CREATE FUNCTION, unless the schema model
+        // knows better (default_user_calls).
+        make_volatile(call.name);
+        Raise(walk.builtin_kind, DefaultKind::kStable);
+        if (walk.user_calls) walk.user_calls->push_back(call);
       }
     } else if (key == "SQLValueFunction") {
-      if (kind == DefaultKind::kConstant) kind = DefaultKind::kStable;
+      Raise(walk.kind, DefaultKind::kStable);
+      Raise(walk.builtin_kind, DefaultKind::kStable);
     } else if (key == "SubLink") {
-      if (kind != DefaultKind::kVolatile && function) *function = "a subquery";
-      kind = DefaultKind::kVolatile;
+      make_volatile("a subquery");
+      walk.builtin_kind = DefaultKind::kVolatile;
     }
-    WalkDefault(value, kind, function);
+    WalkDefault(value, walk);
   }
 }
 
@@ -301,10 +336,14 @@ TypeName TranslateTypeName(const Json& type_name) {
   return type;
 }
 
-DefaultKind ClassifyDefault(const Json& expr, std::string* function) {
-  DefaultKind kind = DefaultKind::kConstant;
-  WalkDefault(expr, kind, function);
-  return kind;
+DefaultKind ClassifyDefault(const Json& expr, std::string* function,
+                            std::vector<FunctionCall>* user_calls, DefaultKind* builtin_kind) {
+  DefaultWalk walk;
+  walk.function = function;
+  walk.user_calls = user_calls;
+  WalkDefault(expr, walk);
+  if (builtin_kind) *builtin_kind = walk.builtin_kind;
+  return walk.kind;
 }
 
 bool HasKeyRange(const Json& where) {
@@ -336,6 +375,31 @@ bool HasKeyRange(const Json& where) {
   if (kind == "AEXPR_OP" && op == "=") return IsKeyColumn(left) || IsKeyColumn(right);
   if (kind == "AEXPR_IN") return IsKeyColumn(left);
   return false;
+}
+
+void CollectColumnRefs(const Json& node, std::vector<std::string>& out) {
+  if (node.IsArray()) {
+    for (const Json& child : Elements(node)) CollectColumnRefs(child, out);
+    return;
+  }
+  if (!node.IsObject()) return;
+  if (IsColumnRef(node)) {
+    std::string name = ColumnRefName(node);
+    if (!name.empty() && std::find(out.begin(), out.end(), name) == out.end())
+      out.push_back(std::move(name));
+    return;
+  }
+  for (auto it = node.MemberBegin(); it != node.MemberEnd(); ++it)
+    CollectColumnRefs(it->value, out);
+}
+
+bool IsColumnOrCastOf(const Json& expr, const std::string& column, const TypeName& type) {
+  if (ColumnRefName(expr) == column) return true;
+  if (!Has(expr, "TypeCast")) return false;
+  const Json& cast = Child(expr, "TypeCast");
+  TypeName to = TranslateTypeName(Child(cast, "typeName"));
+  return ColumnRefName(Child(cast, "arg")) == column && to.name == type.name &&
+         to.modifiers == type.modifiers && to.is_array == type.is_array;
 }
 
 std::string NotNullCheckColumn(const Json& expr) {

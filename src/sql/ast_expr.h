@@ -56,10 +56,19 @@ QualifiedName RangeVarName(const Json& range_var);
 QualifiedName NameFromList(const Json& list);
 TypeName TranslateTypeName(const Json& type_name);
 
-// Classifies a default expression; `function` receives the volatile function, if any.
-DefaultKind ClassifyDefault(const Json& expr, std::string* function);
+// Classifies a default expression; `function` receives the volatile function, if any, and
+// `user_calls` the calls to functions that are not known built-ins (counted volatile);
+// `builtin_kind` the kind if those were stable.
+DefaultKind ClassifyDefault(const Json& expr, std::string* function,
+                            std::vector<FunctionCall>* user_calls = nullptr,
+                            DefaultKind* builtin_kind = nullptr);
 // True when the expression bounds rows by a key range or a key equality.
 bool HasKeyRange(const Json& where);
+// Appends every column an expression references (ColumnRef nodes, last name part), once each.
+void CollectColumnRefs(const Json& node, std::vector<std::string>& out);
+// True when `expr` is the column `column` itself, or one cast of it to `type`: a USING clause
+// that PostgreSQL reduces to the plain type conversion (ALTER ... TYPE text USING c::text).
+bool IsColumnOrCastOf(const Json& expr, const std::string& column, const TypeName& type);
 // The column of `CHECK (col IS NOT NULL)`, "" when the check is anything else.
 std::string NotNullCheckColumn(const Json& expr);
 

@@ -1,6 +1,7 @@
 // alter-table-access-exclusive: SET STORAGE, SET COMPRESSION, REPLICA IDENTITY, ENABLE /
 // DISABLE / FORCE ROW LEVEL SECURITY, OWNER TO, RENAME CONSTRAINT and SET SCHEMA take ACCESS
-// EXCLUSIVE on the table (measured on PostgreSQL 15). They change only the catalog, but the
+// EXCLUSIVE on the table (measured on PostgreSQL 15), and so do CREATE, ALTER and DROP POLICY
+// (measured in pg_locks: rules_server_test.cc). They change only the catalog, but the
 // lock request queues behind every running query and every later query queues behind it.
 // SET TABLESPACE (also ACCESS EXCLUSIVE, and a full copy) is table-rewrite-alter.
 #include "lint/rules/helpers.h"
@@ -62,6 +63,27 @@ void Check(const RuleContext& c) {
     if (!ExistingTable(c)) return;
     Flag(c, st.offset, st.relation,
          "RENAME CONSTRAINT " + Ident(st.old_name) + " TO " + Ident(st.new_name), "");
+  } else if ((st.kind == sql::StatementKind::kCreatePolicy ||
+              st.kind == sql::StatementKind::kAlterPolicy ||
+              st.kind == sql::StatementKind::kDropPolicy) &&
+             !st.relation.empty()) {
+    if (!ExistingTable(c)) return;
+    const char* verb = st.kind == sql::StatementKind::kCreatePolicy  ? "CREATE POLICY "
+                       : st.kind == sql::StatementKind::kAlterPolicy ? "ALTER POLICY "
+                                                                     : "DROP POLICY ";
+    RawFinding f;
+    f.rule = &kAlterTableAccessExclusive;
+    f.offset = st.offset;
+    std::string t = st.relation.ToSql();
+    f.lock = "ACCESS EXCLUSIVE on " + t;
+    f.message = verb + Ident(st.index_name) + " takes ACCESS EXCLUSIVE on " + t +
+                ": brief, but it waits behind every running query on " + t +
+                " and every new query waits behind it";
+    f.recipe = "-- run " + std::string(verb) +
+               "alone in a short transaction (no other statements, no data changes);\n"
+               "-- tandem release bounds the wait with lock_timeout, e.g. SET LOCAL "
+               "lock_timeout = '2s'";
+    c.Report(std::move(f));
   } else if (st.node == "AlterObjectSchemaStmt" && !st.relation.empty()) {
     if (c.IsNewTable(st.relation)) return;
     Flag(c, st.offset, st.relation, "SET SCHEMA",
@@ -75,7 +97,8 @@ const Rule kAlterTableAccessExclusive = {
     "alter-table-access-exclusive",
     Severity::kWarning,
     "ALTER TABLE SET STORAGE / SET COMPRESSION / REPLICA IDENTITY / ROW LEVEL SECURITY / "
-    "OWNER TO / RENAME CONSTRAINT / SET SCHEMA on an existing table",
+    "OWNER TO / RENAME CONSTRAINT / SET SCHEMA, or CREATE / ALTER / DROP POLICY, on an existing "
+    "table",
     "the catalog change is instant, but ACCESS EXCLUSIVE queues behind long queries and every "
     "query on the table queues behind it",
     "ACCESS EXCLUSIVE on {table}",

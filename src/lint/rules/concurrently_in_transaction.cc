@@ -1,5 +1,6 @@
-// concurrently-in-transaction: CREATE/DROP INDEX CONCURRENTLY, REINDEX CONCURRENTLY and DETACH
-// PARTITION CONCURRENTLY cannot run in a transaction block (measured errors). tandem wraps
+// concurrently-in-transaction: CREATE/DROP INDEX CONCURRENTLY, REINDEX CONCURRENTLY, REINDEX
+// SCHEMA / SYSTEM / DATABASE, VACUUM and DETACH PARTITION CONCURRENTLY cannot run in a
+// transaction block (measured errors). tandem wraps
 // a migration in a transaction unless it says `-- tandem:transaction off`.
 #include "lint/rules/helpers.h"
 #include "lint/rules/rules.h"
@@ -24,6 +25,13 @@ void Check(const RuleContext& c) {
     }
   }
   if (st.kind == sql::StatementKind::kVacuum) what = "VACUUM";
+  // REINDEX of a whole schema, database or the system catalogs commits per table (measured:
+  // "REINDEX SYSTEM cannot run inside a transaction block"), with or without CONCURRENTLY.
+  if (st.kind == sql::StatementKind::kReindex &&
+      (st.reindex_target == "SCHEMA" || st.reindex_target == "SYSTEM" ||
+       st.reindex_target == "DATABASE")) {
+    what = "REINDEX " + st.reindex_target;
+  }
   if (what.empty()) return;
   c.Report(kConcurrentlyInTransaction, st.offset,
            what + " cannot run inside a transaction block, and this migration runs in one",
@@ -35,7 +43,8 @@ void Check(const RuleContext& c) {
 const Rule kConcurrentlyInTransaction = {
     "concurrently-in-transaction",
     Severity::kError,
-    "CONCURRENTLY (or VACUUM) inside a transactional migration",
+    "CONCURRENTLY (or VACUUM, or REINDEX SCHEMA / SYSTEM / DATABASE) inside a transactional "
+    "migration",
     "PostgreSQL rejects the statement inside a transaction block, so the migration fails",
     "none (the statement fails)",
     "nothing; the migration fails",

@@ -1,5 +1,8 @@
 // duplicate-column-assignment: the same column twice in UPDATE ... SET, in INSERT's column
-// list or in CREATE TABLE (squawk's ban-duplicate-column-assignments). PostgreSQL rejects the
+// list, in CREATE TABLE, or in any other column list PostgreSQL takes once per column: MERGE's
+// INSERT lists and UPDATE SET, ON CONFLICT DO UPDATE SET, a view's columns, CREATE TABLE AS and
+// SELECT ... INTO output columns, CREATE FOREIGN TABLE (squawk's
+// ban-duplicate-column-assignments covers the first two). PostgreSQL rejects the
 // statement when it runs ("multiple assignments to same column", "specified more than once";
 // measured), so the migration fails part-way through the release. Two subscripts or fields of
 // one column (SET a[1] = 1, a[2] = 2) are allowed.
@@ -28,7 +31,21 @@ void Check(const RuleContext& c) {
       }
       it->second = it->second && a.partial;
     }
-  } else if (st.kind == sql::StatementKind::kCreateTable) {
+  }
+  for (const auto& list : st.column_lists) {
+    std::map<std::string, bool> seen;  // column -> only partial assignments so far
+    for (const auto& a : list.columns) {
+      auto [it, first] = seen.emplace(a.name, list.assignment && a.partial);
+      if (!first && (!it->second || !(list.assignment && a.partial))) {
+        c.Report(kDuplicateColumnAssignment, a.offset ? a.offset : st.offset,
+                 "column \"" + a.name + "\" appears twice in " + list.clause +
+                     "; PostgreSQL rejects the statement",
+                 "-- name " + Ident(a.name) + " once in " + list.clause);
+      }
+      it->second = it->second && list.assignment && a.partial;
+    }
+  }
+  if (st.kind == sql::StatementKind::kCreateTable) {
     std::set<std::string> seen;
     for (const auto& col : st.columns) {
       if (seen.insert(col.name).second) continue;
@@ -44,7 +61,9 @@ void Check(const RuleContext& c) {
 const Rule kDuplicateColumnAssignment = {
     "duplicate-column-assignment",
     Severity::kError,
-    "the same column twice in UPDATE ... SET, an INSERT column list or CREATE TABLE",
+    "the same column twice in UPDATE ... SET, an INSERT column list, CREATE TABLE, MERGE's "
+    "INSERT or UPDATE SET, ON CONFLICT DO UPDATE SET, CREATE VIEW, CREATE TABLE AS, SELECT ... "
+    "INTO or CREATE FOREIGN TABLE",
     "PostgreSQL rejects the statement when it runs, so the migration fails part-way through the "
     "release",
     "none (the statement is rejected before it changes a row)",

@@ -48,13 +48,24 @@ std::string WithType(const RuleContext& c, const TypedColumn& column, const std:
 // migration on an existing table; inline in CREATE TABLE).
 std::string TextWithLengthCheck(const RuleContext& c, const TypedColumn& column, int limit);
 
+// The statement as written with CONCURRENTLY after its INDEX keyword ("CREATE UNIQUE INDEX
+// CONCURRENTLY ...;"), keeping expressions, opclasses, INCLUDE and WHERE; "" if `text` does not
+// start with CREATE [UNIQUE] INDEX.
+std::string WithConcurrently(const std::string& text);
+
 enum class TypeChange {
   kSame,              // nothing changes
   kNoRewrite,         // binary coercible: catalog change only (indexes on the column rebuilt)
-  kRewriteUnlessUtc,  // timestamp -> timestamptz: no rewrite only under a UTC session, PG 12+
+  kRewriteUnlessUtc,  // timestamp <-> timestamptz: no rewrite only under a UTC session, PG 12+
   kRewrite,           // table and indexes rewritten
   kUnknown,           // the column's current type is not known
 };
+// True when an index on a column of type `from` needs another operator class for `to`: the
+// server rebuilds a plain index on the column even when the table keeps its data (citext to or
+// from text, timestamp to or from timestamptz, bit to varbit; measured on 15). varchar and
+// text share one, and so do cidr and inet. Indexes whose expressions or predicate read the
+// column are rebuilt on any type change.
+bool ChangesIndexOpclass(const sql::TypeName& from, const sql::TypeName& to);
 TypeChange ClassifyTypeChange(const sql::TypeName* from, const sql::TypeName& to, int pg_major);
 // True when `to` can hold fewer values than `from` (the old app may write values that no
 // longer fit).

@@ -8,7 +8,8 @@ namespace {
 
 void Check(const RuleContext& c) {
   const auto& st = c.statement;
-  if (st.kind != sql::StatementKind::kAlterEnumRenameValue) return;
+  // A type created earlier in this migration has no app writing its labels yet.
+  if (st.kind != sql::StatementKind::kAlterEnumRenameValue || c.IsNewTable(st.relation)) return;
   c.Report(kRenameEnumValue, st.offset,
            "renaming enum value '" + st.old_enum_value + "' of " + st.relation.ToSql() +
                " breaks the app version that still writes it",
@@ -22,7 +23,8 @@ void Check(const RuleContext& c) {
 const Rule kRenameEnumValue = {
     "rename-enum-value",
     Severity::kError,
-    "ALTER TYPE ... RENAME VALUE",
+    "ALTER TYPE ... RENAME VALUE of an enum the running app uses (not one created earlier in the "
+    "same migration)",
     "the app version that still uses the old label fails to write it",
     "none on tables (a catalog change)",
     "nothing",

@@ -49,6 +49,7 @@ extern const Rule kRefreshMaterializedViewNonConcurrently;
 extern const Rule kReindexNonConcurrently;
 extern const Rule kRenameColumn;
 extern const Rule kRenameEnumValue;
+extern const Rule kRenameSchema;
 extern const Rule kRenameTable;
 extern const Rule kSetNotNullPreDeploy;
 extern const Rule kSetNotNullScan;

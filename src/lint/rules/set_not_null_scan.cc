@@ -46,7 +46,10 @@ void Check(const RuleContext& c) {
 const Rule kSetNotNullScan = {
     "set-not-null-scan",
     Severity::kError,
-    "ALTER COLUMN ... SET NOT NULL without a validated CHECK (col IS NOT NULL)",
+    "ALTER COLUMN ... SET NOT NULL without a validated CHECK (col IS NOT NULL); on 12+ such a "
+    "check makes it catalog-only (measured: \"existing constraints ... are sufficient\"), "
+    "whether it was validated earlier in the same file, in an earlier migration or is in the "
+    "live catalog",
     "PostgreSQL reads every row to prove there is no NULL while ACCESS EXCLUSIVE blocks all "
     "queries",
     "ACCESS EXCLUSIVE on {table}",

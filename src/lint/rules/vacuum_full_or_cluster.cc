@@ -25,7 +25,7 @@ void Check(const RuleContext& c) {
 const Rule kVacuumFullOrCluster = {
     "vacuum-full-or-cluster",
     Severity::kError,
-    "VACUUM FULL or CLUSTER in a migration",
+    "VACUUM FULL (not VACUUM (FULL FALSE), a plain VACUUM) or CLUSTER in a migration",
     "the whole table and its indexes are rewritten while every query on it waits",
     "ACCESS EXCLUSIVE on {table} and its indexes",
     kBlocksAll,
