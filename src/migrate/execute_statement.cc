@@ -10,7 +10,8 @@ Status ExecuteStatement(pg::Connection& connection, const Statement& statement) 
 }
 
 pg::PipelineStep StatementStep(const Statement& statement) {
-  pg::PipelineStep step{statement.sql, {}};
+  pg::PipelineStep step;
+  step.borrowed_sql = &statement.sql;
   if (statement.copy_data) step.copy_data = std::string_view(*statement.copy_data);
   return step;
 }

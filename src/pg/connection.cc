@@ -287,10 +287,10 @@ namespace tandem::pg {
 PipelineOutcome Connection::ExecPipeline(const std::vector<PipelineStep>& steps) {
   PipelineOutcome outcome;
   if (std::any_of(steps.begin(), steps.end(),
-                  [](const PipelineStep& s) { return IsCopy(s.sql); })) {
+                  [](const PipelineStep& s) { return IsCopy(s.text()); })) {
     for (const PipelineStep& step : steps) {
       auto result =
-          step.copy_data ? CopyIn(step.sql, *step.copy_data) : Query(step.sql, step.params);
+          step.copy_data ? CopyIn(step.text(), *step.copy_data) : Query(step.text(), step.params);
       outcome.error = result.status();
       outcome.notices_after_step.push_back(notices_.size());
       outcome.first_values.push_back(result.ok() && result->rows() > 0 ? result->Get(0, 0) : "");
@@ -329,18 +329,18 @@ PipelineOutcome Connection::ExecPipeline(const std::vector<PipelineStep>& steps)
       int n = static_cast<int>(values.size());
       int ok = 1;
       if (step.reuse_plan) {
-        std::string name = PreparedName(step.sql);
+        std::string name = PreparedName(step.text());
         bool sent_before = std::any_of(sent.begin(), sent.end(),
                                        [&](const Sent& s) { return s.prepare && s.name == name; });
         if (!prepared_.count(name) && !sent_before) {
-          ok = PQsendPrepare(conn_, name.c_str(), step.sql.c_str(), n, nullptr);
+          ok = PQsendPrepare(conn_, name.c_str(), step.text().c_str(), n, nullptr);
           if (ok) sent.push_back({true, name});
         }
         if (ok)
           ok = PQsendQueryPrepared(conn_, name.c_str(), n, values.data(), nullptr, nullptr, 0);
       } else {
-        ok = PQsendQueryParams(conn_, step.sql.c_str(), n, nullptr, values.data(), nullptr, nullptr,
-                               0);
+        ok = PQsendQueryParams(conn_, step.text().c_str(), n, nullptr, values.data(), nullptr,
+                               nullptr, 0);
       }
       if (!ok) {
         send_failed = true;

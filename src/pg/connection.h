@@ -73,6 +73,10 @@ struct PipelineStep {
   // The rows of a `COPY ... FROM STDIN` step, sent with CopyIn (the pipeline falls back to one
   // statement at a time for COPY). Points into the caller's text, which must outlive the call.
   std::optional<std::string_view> copy_data;
+  // When set, the statement's text is this string, which must outlive the call (a migration's
+  // statement: a file of half a million statements is not copied once more to be sent).
+  const std::string* borrowed_sql = nullptr;
+  const std::string& text() const { return borrowed_sql ? *borrowed_sql : sql; }
 };
 
 struct PipelineOutcome {
