@@ -81,7 +81,8 @@ Result<Schema> ReadCatalog(pg::Connection& connection) {
                       "FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid "
                       "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE ") +
           kUserRelations));
-  static const std::regex kNotNullCheck(R"re(^CHECK \(\(?"?([^" ()]+)"? IS NOT NULL\)?\)$)re");
+  static const std::regex kNotNullCheck(
+      R"re(^CHECK \(\(?"?([^" ()]+)"? IS NOT NULL\)?\)( NOT VALID)?$)re");
   for (size_t r = 0; r < constraints.rows(); ++r) {
     ConstraintInfo info;
     std::string type = constraints.Get(r, 3);

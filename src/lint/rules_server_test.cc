@@ -153,6 +153,11 @@ TEST_F(RuleTruth, TypeChangesRewriteExactlyWhenTheServerDoes) {
       {"numeric(10,2)", "TYPE numeric", ""},
       {"varbit(5)", "TYPE varbit(10)", ""},
       {"cidr", "TYPE inet", ""},
+      {"timestamp", "TYPE timestamp(6)", ""},
+      {"timestamptz", "TYPE timestamptz(6)", ""},
+      {"time", "TYPE time(6)", ""},
+      {"interval", "TYPE interval(6)", ""},
+      {"interval(3)", "TYPE interval(6)", ""},
       // Rewrites.
       {"bit(5)", "TYPE varbit(8)", ""},
       {"varchar(10)[]", "TYPE text[]", ""},

@@ -306,6 +306,17 @@ TEST(RuleSetNotNullPreDeploy, PhaseAware) {
                   .phase = Phase::kPostDeploy});
   ExpectQuiet(r, {"ALTER TABLE users ALTER COLUMN email SET NOT NULL;",
                   "CREATE TABLE users (email text DEFAULT '');"});
+  // A CHECK (email IS NOT NULL), validated or not, already refuses writes without the column
+  // (squawk's cross-migration "validate, then SET NOT NULL" test).
+  ExpectQuiet(r, {"ALTER TABLE users VALIDATE CONSTRAINT users_email_nn;\n"
+                  "ALTER TABLE users ALTER COLUMN email SET NOT NULL;",
+                  "CREATE TABLE users (email text);\n"
+                  "ALTER TABLE users ADD CONSTRAINT "
+                  "users_email_nn CHECK (email IS NOT NULL) NOT VALID;"});
+  ExpectQuiet(r, {"ALTER TABLE users ALTER COLUMN email SET NOT NULL;",
+                  "CREATE TABLE users (email text);\n"
+                  "ALTER TABLE users ADD CONSTRAINT "
+                  "users_email_nn CHECK (email IS NOT NULL) NOT VALID;"});
 }
 
 TEST(RuleNarrowColumnTypePreDeploy, PhaseAware) {

@@ -44,16 +44,26 @@ std::vector<std::pair<std::string, const IndexInfo*>> Schema::IndexesOf(
   return out;
 }
 
-bool Schema::HasValidatedNotNullCheck(const sql::QualifiedName& table,
-                                      const std::string& column) const {
-  const TableInfo* t = FindTable(table);
+namespace {
+bool FindNotNullCheck(const TableInfo* t, const std::string& column, bool validated_only) {
   if (!t) return false;
   for (const auto& [name, c] : t->constraints) {
-    if (c.kind == sql::ConstraintKind::kCheck && c.validated && c.not_null_column == column) {
+    if (c.kind == sql::ConstraintKind::kCheck && (c.validated || !validated_only) &&
+        c.not_null_column == column) {
       return true;
     }
   }
   return false;
+}
+}  // namespace
+
+bool Schema::HasValidatedNotNullCheck(const sql::QualifiedName& table,
+                                      const std::string& column) const {
+  return FindNotNullCheck(FindTable(table), column, /*validated_only=*/true);
+}
+
+bool Schema::HasNotNullCheck(const sql::QualifiedName& table, const std::string& column) const {
+  return FindNotNullCheck(FindTable(table), column, /*validated_only=*/false);
 }
 
 std::string Schema::FunctionVolatility(const sql::FunctionCall& call) const {

@@ -72,6 +72,9 @@ class Schema {
 
   // A validated CHECK (col IS NOT NULL) exists on the column.
   bool HasValidatedNotNullCheck(const sql::QualifiedName& table, const std::string& column) const;
+  // A CHECK (col IS NOT NULL) exists on the column, validated or NOT VALID: either way every
+  // new write must already set the column.
+  bool HasNotNullCheck(const sql::QualifiedName& table, const std::string& column) const;
 
   // Applies one statement's effect. Statements the model does not understand change nothing.
   void Apply(const sql::Statement& statement);

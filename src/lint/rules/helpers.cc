@@ -64,7 +64,10 @@ bool KeepsPrecision(const sql::TypeName& from, const sql::TypeName& to) {
   };
   if (to.modifiers.empty()) return true;  // unconstrained: every value fits as it is
   if (fields(from) != fields(to)) return false;
-  if (precision(to) < 0) return true;
+  // 6 is the most any of these types keeps, so (6) holds every value even of an unconstrained
+  // column (measured: timestamp, timestamptz, time and interval to (6) keep the relfilenode).
+  constexpr int kMaxPrecision = 6;
+  if (precision(to) < 0 || precision(to) >= kMaxPrecision) return true;
   return precision(from) >= 0 && precision(to) >= precision(from);
 }
 

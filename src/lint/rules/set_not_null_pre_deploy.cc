@@ -17,6 +17,9 @@ void Check(const RuleContext& c) {
     const ColumnInfo* col = c.schema.FindColumn(c.statement.relation, cmd.column);
     if (col && (col->not_null || col->has_default))
       continue;  // no-op, or old inserts get the default
+    // A CHECK (col IS NOT NULL), even NOT VALID, already refuses every write that leaves the
+    // column NULL: NOT NULL refuses nothing more.
+    if (c.schema.HasNotNullCheck(c.statement.relation, cmd.column)) continue;
     c.Report(kSetNotNullPreDeploy, cmd.offset,
              "SET NOT NULL on column \"" + cmd.column + "\" of " + Table(c) +
                  " in a pre-deploy migration breaks old-app inserts that leave it NULL",
@@ -34,7 +37,8 @@ const Rule kSetNotNullPreDeploy = {
     Severity::kError,
     "SET NOT NULL on an existing column in a pre-deploy migration",
     "the old app keeps inserting rows without the column during the release, and those inserts "
-    "now fail",
+    "now fail (quiet when the column already has a CHECK (col IS NOT NULL), validated or NOT "
+    "VALID: that check refuses those writes already)",
     "ACCESS EXCLUSIVE on {table}",
     kBlocksAll,
     "all",
