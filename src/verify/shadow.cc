@@ -9,6 +9,7 @@
 #include "base/process.h"
 #include "pg/quote.h"
 #include "sql/parser.h"
+#include "migrate/execute_statement.h"
 
 namespace tandem::verify {
 
@@ -71,7 +72,7 @@ Status RestoreSchemaDump(const pg::DatabaseUrl& target, const std::string& state
 Status ApplyUntraced(pg::Connection& shadow, const migrate::Migration& migration) {
   if (migration.transactional) TANDEM_RETURN_IF_ERROR(shadow.Exec("BEGIN"));
   for (const auto& statement : migration.up.statements) {
-    Status s = shadow.Exec(statement.sql);
+    Status s = migrate::ExecuteStatement(shadow, statement);
     if (!s.ok()) {
       if (shadow.in_transaction()) shadow.Exec("ROLLBACK");
       return std::move(s.WithLocation(statement.location))

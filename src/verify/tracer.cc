@@ -1,5 +1,6 @@
 // Tracing one migration on the shadow (see tracer.h for the model).
 #include "verify/tracer.h"
+#include "migrate/execute_statement.h"
 
 #include <algorithm>
 #include <atomic>
@@ -104,7 +105,7 @@ Result<MigrationTrace> TraceInTransaction(const migrate::Migration& migration,
     StatementTrace st = NewTrace(statements[i], i, /*in_transaction=*/true);
     if (input.observer) input.observer->BeforeStatement(shadow, migration, i);
     auto t0 = Clock::now();
-    Status status = shadow.Exec(statements[i].sql);
+    Status status = migrate::ExecuteStatement(shadow, statements[i]);
     auto t1 = Clock::now();
     st.duration_ms = MsBetween(t0, t1);
     if (!status.ok()) {
@@ -172,7 +173,7 @@ Result<MigrationTrace> TraceStatementByStatement(const migrate::Migration& migra
     if (input.observer) input.observer->BeforeStatement(shadow, migration, i);
     LockPoller poller(input.observer_session, pid);
     auto t0 = Clock::now();
-    Status status = shadow.Exec(statements[i].sql);
+    Status status = migrate::ExecuteStatement(shadow, statements[i]);
     auto t1 = Clock::now();
     auto seen = poller.Stop();
     st.duration_ms = MsBetween(t0, t1);

@@ -467,5 +467,20 @@ TEST_F(VerifyTest, CliExitsOneWhenAMigrationFailsOnTheShadow) {
   EXPECT_EQ(missing.exit_code, 2) << missing.err;
 }
 
+// Seed data written as pg_dump writes it (COPY ... FROM stdin, its rows, \.) goes through the
+// COPY protocol on the shadow too.
+TEST_F(VerifyTest, InlineCopyRowsAreLoadedOnTheShadow) {
+  dir_.Write("db/migrations/1_seed.sql",
+             "-- migrate:up\nCREATE TABLE colors (id int, name text);\n"
+             "COPY colors (id, name) FROM stdin;\n1\tred\n2\tgreen\n\\.\n");
+  dir_.Write("db/migrations/2_more.sql",
+             "-- migrate:up\nALTER TABLE colors ADD COLUMN hex text;\n");
+  auto out = testing::RunTandem({"verify", "--format", "json", "--shadow-url", ShadowUrl()},
+                                dir_.path().string());
+  EXPECT_EQ(out.exit_code, 0) << out.out << out.err;
+  EXPECT_EQ(out.out.find("COPY to or from the client is not supported"), std::string::npos)
+      << out.out;
+}
+
 }  // namespace
 }  // namespace tandem::verify
