@@ -231,6 +231,19 @@ TEST_F(BadInputThroughTheBinary, ControlCharactersInFileNamesAreEscaped) {
   EXPECT_EQ(bad.exit_code, 2);
   EXPECT_NE(bad.err.find("3_tab\\there.sql:2:"), std::string::npos) << bad.err;
   EXPECT_EQ(bad.err.find('\t'), std::string::npos) << bad.err;
+  // lint and release print the names escaped too.
+  auto lint = Run({"lint"});
+  EXPECT_NE(lint.out.find("3_tab\\there.sql:2:"), std::string::npos) << lint.out;
+  EXPECT_EQ(lint.out.find('\t'), std::string::npos) << lint.out;
+  std::filesystem::remove(dir_.path() / "db/migrations/3_tab\there.sql");
+  Migration(
+      "4_rel\x1b"
+      "ease.sql",
+      "-- migrate:up\nCREATE TABLE rel (id int);\n");
+  auto release = Run({"release"});
+  ASSERT_EQ(release.exit_code, 0) << release.out << release.err;
+  EXPECT_NE(release.out.find("4 rel\\x1Bease"), std::string::npos) << release.out;
+  EXPECT_EQ(release.out.find('\x1b'), std::string::npos) << release.out;
 }
 
 // --- memory ----------------------------------------------------------------------------------

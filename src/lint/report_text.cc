@@ -3,6 +3,7 @@
 #include <map>
 #include <sstream>
 
+#include "base/printable.h"
 #include "base/process.h"
 #include "lint/report.h"
 
@@ -50,8 +51,8 @@ std::string RenderText(const LintReport& report, bool color, const SourceReader&
     return color ? std::string(code) + s + "\033[0m" : s;
   };
   for (const auto& f : report.findings) {
-    out << paint("\033[1m",
-                 f.file + ":" + std::to_string(f.line) + ":" + std::to_string(f.column) + ":")
+    out << paint("\033[1m", Printable(f.file) + ":" + std::to_string(f.line) + ":" +
+                                std::to_string(f.column) + ":")
         << " " << paint(SeverityColor(f.severity), std::string(SeverityName(f.severity))) << " ["
         << f.rule << "] " << f.message << "\n";
     if (!sources.count(f.file)) sources[f.file] = read(f.file);

@@ -4,6 +4,7 @@
 #include <map>
 #include <sstream>
 
+#include "base/printable.h"
 #include "base/status_json.h"
 
 namespace tandem::release {
@@ -133,12 +134,12 @@ std::string ReleaseReportText(const ReleaseReport& report) {
     out << "plan for " << report.database << " (nothing is changed)\n";
     if (report.migrations.empty()) out << "no pre-deploy migration to apply\n";
     for (const auto& item : report.migrations) {
-      out << "would apply  " << Pad(item.version + " " + item.name, width) << " pre-deploy, "
-          << Shape(item) << "\n             " << Limits(item) << "\n";
+      out << "would apply  " << Pad(item.version + " " + Printable(item.name), width)
+          << " pre-deploy, " << Shape(item) << "\n             " << Limits(item) << "\n";
     }
   } else {
     for (const auto& item : report.migrations) {
-      out << Pad(item.action, 9) << Pad(item.version + " " + item.name, width);
+      out << Pad(item.action, 9) << Pad(item.version + " " + Printable(item.name), width);
       if (item.action == "not-run") {
         out << "not run: an earlier migration failed\n";
         continue;
@@ -174,7 +175,7 @@ std::string ReleaseReportText(const ReleaseReport& report) {
                                      : "queued for the worker:\n");
     for (const auto* item : queued) {
       out << "  " << Pad(std::string(migrate::PhaseName(item->phase)), 12) << item->version << " "
-          << item->name << "\n";
+          << Printable(item->name) << "\n";
     }
   } else if (!report.plan && report.status.ok() && !report.nothing_to_do) {
     out << "nothing new queued for the worker\n";
@@ -183,7 +184,7 @@ std::string ReleaseReportText(const ReleaseReport& report) {
     out << "still pending in the worker (queued earlier):\n";
     for (const auto* item : already) {
       out << "  " << Pad(std::string(migrate::PhaseName(item->phase)), 12) << item->version << " "
-          << item->name << "\n";
+          << Printable(item->name) << "\n";
     }
   }
   return out.str();

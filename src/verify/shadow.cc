@@ -7,9 +7,9 @@
 #include <sstream>
 
 #include "base/process.h"
+#include "migrate/execute_statement.h"
 #include "pg/quote.h"
 #include "sql/parser.h"
-#include "migrate/execute_statement.h"
 
 namespace tandem::verify {
 
