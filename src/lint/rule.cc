@@ -83,6 +83,7 @@ const std::vector<const Rule*>& AllRules() {
       &rules::kDdlAndDataInTransaction,
       &rules::kDetachPartitionNonConcurrently,
       &rules::kDropColumn,
+      &rules::kDropDefaultPreDeploy,
       &rules::kDropDatabase,
       &rules::kDropForeignKey,
       &rules::kDropIndexNonConcurrently,

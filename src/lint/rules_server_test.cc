@@ -464,6 +464,10 @@ TEST_F(RuleTruth, DuplicateColumnsInEveryFormThePostgresRejects) {
        "CREATE TABLE n (x, y) AS SELECT a, b FROM t"},
       {"CREATE FOREIGN TABLE f (a int, a text) SERVER srv",
        "CREATE FOREIGN TABLE f (a int, b text) SERVER srv"},
+      // Unaliased constants are all "?column?", calls are named after their function.
+      {"CREATE VIEW v AS SELECT 1, 2", "CREATE VIEW v AS SELECT 1 AS one, 2"},
+      {"CREATE VIEW v AS SELECT count(*), count(a) FROM t",
+       "CREATE VIEW v AS SELECT count(*), max(a) FROM t"},
   };
   const std::string r = "duplicate-column-assignment";
   for (const auto& k : cases) {
@@ -475,6 +479,21 @@ TEST_F(RuleTruth, DuplicateColumnsInEveryFormThePostgresRejects) {
     EXPECT_TRUE(Lint(r, "", k.good + ";").empty()) << k.good;
     Exec(*c, "DROP VIEW IF EXISTS v;\nDROP TABLE IF EXISTS n;\nDROP FOREIGN TABLE IF EXISTS f;");
   }
+}
+
+// squawk's "adding a field that is not nullable": ADD COLUMN ... NOT NULL DEFAULT then DROP
+// DEFAULT leaves the old app's inserts, which do not name the column, failing on NOT NULL.
+TEST_F(RuleTruth, DroppingTheDefaultOfANotNullColumnBreaksOldInserts) {
+  auto c = Connect();
+  ASSERT_NE(c, nullptr);
+  Exec(*c, "CREATE TABLE users (id int);\nINSERT INTO users VALUES (1);");
+  const std::string migration =
+      "ALTER TABLE users ADD COLUMN foo integer DEFAULT 10 NOT NULL;\n"
+      "ALTER TABLE users ALTER COLUMN foo DROP DEFAULT;";
+  Exec(*c, migration);
+  Status old_insert = c->Exec("INSERT INTO users (id) VALUES (2)");
+  EXPECT_EQ(old_insert.sqlstate(), "23502") << old_insert.ToString();
+  EXPECT_EQ(Lint("drop-default-pre-deploy", "CREATE TABLE users (id int);", migration).size(), 1u);
 }
 
 // Item 17: volatility is by signature. now(123) is some user's now(integer); a plpgsql

@@ -319,6 +319,25 @@ TEST(RuleSetNotNullPreDeploy, PhaseAware) {
                   "users_email_nn CHECK (email IS NOT NULL) NOT VALID;"});
 }
 
+TEST(RuleDropDefaultPreDeploy, PhaseAware) {
+  const std::string r = "drop-default-pre-deploy";
+  // squawk's "adding a field that is not nullable": the default only filled existing rows.
+  ExpectFires(r, {"ALTER TABLE users ADD COLUMN foo integer DEFAULT 10 NOT NULL;\n"
+                  "ALTER TABLE users ALTER COLUMN foo DROP DEFAULT;",
+                  kUsers});
+  ExpectQuiet(r, {.sql = "ALTER TABLE users ADD COLUMN foo integer DEFAULT 10 NOT NULL;\n"
+                         "ALTER TABLE users ALTER COLUMN foo DROP DEFAULT;",
+                  .prior = kUsers,
+                  .phase = Phase::kPostDeploy});
+  // A nullable column: old inserts get NULL, which it accepts.
+  ExpectQuiet(r, {"ALTER TABLE users ADD COLUMN foo integer DEFAULT 10;\n"
+                  "ALTER TABLE users ALTER COLUMN foo DROP DEFAULT;",
+                  kUsers});
+  // A table created in the same migration: the old app does not use it.
+  ExpectQuiet(r, {"CREATE TABLE n (foo integer NOT NULL DEFAULT 1);\n"
+                  "ALTER TABLE n ALTER COLUMN foo DROP DEFAULT;"});
+}
+
 TEST(RuleNarrowColumnTypePreDeploy, PhaseAware) {
   const std::string r = "narrow-column-type-pre-deploy";
   ExpectFires(r, {"ALTER TABLE users ALTER COLUMN name TYPE varchar(50);", kUsers});

@@ -262,9 +262,10 @@ ColumnList TargetColumnList(const char* clause, const Json& targets, bool assign
   return list;
 }
 
-// The names of a SELECT's output columns that are known without resolving it: an alias, or
-// a plain column reference (a.id and b.id are both "id"). Others (expressions, *, set
-// operations) are left out, so a duplicate is only reported when it is certain.
+// The names of a SELECT's output columns that are known without resolving it: an alias, a
+// plain column reference (a.id and b.id are both "id"), a function call's name, "?column?" for
+// a constant. Others (operators, casts, *, set operations) are left out, so a duplicate is only
+// reported when it is certain.
 ColumnList OutputColumnList(const char* clause, const Json& select) {
   ColumnList list;
   list.clause = clause;
@@ -274,11 +275,22 @@ ColumnList OutputColumnList(const char* clause, const Json& select) {
     const Json& target = Child(t, "ResTarget");
     std::string name(StringField(target, "name"));
     if (name.empty()) {
+      // PostgreSQL names an unaliased column after the column it reads, the function it calls,
+      // or "?column?" for a constant (FigureColname); other expressions are left out.
       const Json& val = Child(target, "val");
-      if (!Has(val, "ColumnRef")) continue;
-      auto fields = Elements(Child(Child(val, "ColumnRef"), "fields"));
-      if (fields.empty() || !Has(fields.back(), "String")) continue;  // t.* or *
-      name = StringValue(fields.back());
+      if (Has(val, "A_Const")) {
+        name = "?column?";
+      } else if (Has(val, "FuncCall")) {
+        auto names = Elements(Child(Child(val, "FuncCall"), "funcname"));
+        if (names.empty() || !Has(names.back(), "String")) continue;
+        name = StringValue(names.back());
+      } else if (Has(val, "ColumnRef")) {
+        auto fields = Elements(Child(Child(val, "ColumnRef"), "fields"));
+        if (fields.empty() || !Has(fields.back(), "String")) continue;  // t.* or *
+        name = StringValue(fields.back());
+      } else {
+        continue;
+      }
     }
     list.columns.push_back({name, false, Offset(target)});
   }

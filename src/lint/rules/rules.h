@@ -26,6 +26,7 @@ extern const Rule kCreateIndexNonConcurrently;
 extern const Rule kDdlAndDataInTransaction;
 extern const Rule kDetachPartitionNonConcurrently;
 extern const Rule kDropColumn;
+extern const Rule kDropDefaultPreDeploy;
 extern const Rule kDropDatabase;
 extern const Rule kDropForeignKey;
 extern const Rule kDropIndexNonConcurrently;
