@@ -21,10 +21,7 @@ void Check(const RuleContext& c) {
     c.Report(kDropDefaultPreDeploy, cmd.offset,
              "DROP DEFAULT on NOT NULL column \"" + cmd.column + "\" of " + Table(c) +
                  " in a pre-deploy migration breaks old-app inserts that leave it out",
-             "-- move this to a migration with -- tandem:phase post-deploy, after the new code "
-             "always writes " +
-                 Ident(cmd.column) + ";\nALTER TABLE " + Table(c) + " ALTER COLUMN " +
-                 Ident(cmd.column) + " DROP DEFAULT;");
+             PostDeployAlterColumn(c, cmd.column, "DROP DEFAULT"));
   }
 }
 

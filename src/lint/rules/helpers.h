@@ -27,6 +27,16 @@ inline std::string Literal(const std::string& value) {
 // True when the statement's table existed before this migration (or is unknown).
 inline bool ExistingTable(const RuleContext& c) { return !c.IsNewTable(c.statement.relation); }
 
+// The recipe of the pre-deploy compatibility rules: the same ALTER COLUMN `action`, moved to a
+// post-deploy migration that runs once the new code always writes the column.
+inline std::string PostDeployAlterColumn(const RuleContext& c, const std::string& column,
+                                         const std::string& action) {
+  return "-- move this to a migration with -- tandem:phase post-deploy, after the new code "
+         "always writes " +
+         Ident(column) + ";\nALTER TABLE " + Table(c) + " ALTER COLUMN " + Ident(column) + " " +
+         action + ";";
+}
+
 // A column whose type the statement writes: a CREATE TABLE column, ADD COLUMN, or ALTER COLUMN
 // ... TYPE. The type rules (prefer-*) read these on new tables too: a type is cheapest to
 // choose before the table has rows.

@@ -23,10 +23,7 @@ void Check(const RuleContext& c) {
     c.Report(kSetNotNullPreDeploy, cmd.offset,
              "SET NOT NULL on column \"" + cmd.column + "\" of " + Table(c) +
                  " in a pre-deploy migration breaks old-app inserts that leave it NULL",
-             "-- move this to a migration with -- tandem:phase post-deploy, after the new code "
-             "always writes " +
-                 Ident(cmd.column) + ";\nALTER TABLE " + Table(c) + " ALTER COLUMN " +
-                 Ident(cmd.column) + " SET NOT NULL;");
+             PostDeployAlterColumn(c, cmd.column, "SET NOT NULL"));
   }
 }
 
