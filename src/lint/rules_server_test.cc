@@ -496,6 +496,40 @@ TEST_F(RuleTruth, DroppingTheDefaultOfANotNullColumnBreaksOldInserts) {
   EXPECT_EQ(Lint("drop-default-pre-deploy", "CREATE TABLE users (id int);", migration).size(), 1u);
 }
 
+// ADD COLUMN ... REFERENCES: a column added without a default is NULL in every row and is not
+// scanned for violations; with a default it is. Each statement in a fresh session, whose
+// pg_stat_xact_user_tables then shows only its own scans.
+TEST_F(RuleTruth, ANewColumnWithoutADefaultIsNotScannedForItsForeignKey) {
+  const std::string prior =
+      "CREATE TABLE ref (id int PRIMARY KEY);\nINSERT INTO ref VALUES (1);\n"
+      "CREATE TABLE big (id int);\nINSERT INTO big SELECT g FROM generate_series(1, 20000) g;";
+  {
+    auto setup = Connect();
+    ASSERT_NE(setup, nullptr);
+    Exec(*setup, prior);
+  }
+  struct Case {
+    std::string sql;
+    bool scans;
+  };
+  for (const Case& k :
+       {Case{"ALTER TABLE big ADD COLUMN a int REFERENCES ref (id)", false},
+        Case{"ALTER TABLE big ADD COLUMN b int DEFAULT 1 REFERENCES ref (id)", true}}) {
+    auto c = Connect();
+    ASSERT_NE(c, nullptr);
+    Exec(*c, "BEGIN");
+    Exec(*c, k.sql);
+    auto scanned = c->Query(
+        "SELECT coalesce(sum(seq_tup_read), 0) FROM pg_stat_xact_user_tables WHERE relname = "
+        "'big'");
+    ASSERT_TRUE(scanned.ok()) << scanned.status().ToString();
+    EXPECT_EQ(scanned->Get(0, 0) != "0", k.scans) << k.sql << ": " << scanned->Get(0, 0);
+    Exec(*c, "ROLLBACK");
+    EXPECT_EQ(Lint("foreign-key-missing-not-valid", prior, k.sql + ";").size(), k.scans ? 1u : 0u)
+        << k.sql;
+  }
+}
+
 // Item 17: volatility is by signature. now(123) is some user's now(integer); a plpgsql
 // function declared VOLATILE rewrites the table, a STABLE one does not, and lint follows the
 // CREATE FUNCTION it has replayed.
