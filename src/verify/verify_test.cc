@@ -342,7 +342,7 @@ bool AliasSubquery(migrate::Migration& m, const Status& error) {
 // 15 needs), then 100 rows asked for per table. Extension types (ltree, tsvector), unique
 // bytea, composite and one-to-one foreign keys, and CHECKs wanting one of several nullable
 // keys set all have to be satisfied for a table to fill; every table left empty is named.
-TEST_F(VerifyTest, SampleRowsFillNinetyPercentOfLemmysTables) {
+TEST_F(VerifyTest, CorpusSampleRowsFillNinetyPercentOfLemmysTables) {
   const char* env = std::getenv("TANDEM_CORPUS");
   std::string corpus = env && *env ? env : TANDEM_CORPUS_DIR;
   // Up sections only: some of lemmy's down files do not parse on PostgreSQL 15 either.
