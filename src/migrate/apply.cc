@@ -99,15 +99,6 @@ std::string DropCommand(const std::string& entry) {
   return "DROP INDEX CONCURRENTLY IF EXISTS " + entry.substr(0, entry.find('\t')) + ";";
 }
 
-bool ContainsIgnoreCase(std::string_view haystack, std::string_view needle) {
-  auto it = std::search(haystack.begin(), haystack.end(), needle.begin(), needle.end(),
-                        [](char a, char b) {
-                          return std::tolower(static_cast<unsigned char>(a)) ==
-                                 std::tolower(static_cast<unsigned char>(b));
-                        });
-  return it != haystack.end();
-}
-
 // One more statement of a transaction-off migration done, with its checksum.
 std::string ProgressSql(const ApplyOptions& options) {
   return "UPDATE " + Table(options) +

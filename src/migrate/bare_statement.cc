@@ -1,5 +1,8 @@
 #include "migrate/bare_statement.h"
 
+#include <algorithm>
+#include <cctype>
+
 #include "sql/ast.h"
 
 namespace tandem::migrate {
@@ -42,8 +45,26 @@ Status CannotTell(const Statement& statement, const std::string& why) {
 
 }  // namespace
 
+bool ContainsIgnoreCase(std::string_view haystack, std::string_view needle) {
+  auto it = std::search(haystack.begin(), haystack.end(), needle.begin(), needle.end(),
+                        [](char a, char b) {
+                          return std::tolower(static_cast<unsigned char>(a)) ==
+                                 std::tolower(static_cast<unsigned char>(b));
+                        });
+  return it != haystack.end();
+}
+
 BareStatement ClassifyBare(const Statement& statement) {
   BareStatement bare;
+  // Every statement of a transaction-off migration comes through here; only one naming one of
+  // these words can be refused inside a transaction block, so the rest skip a second parse.
+  static constexpr std::string_view kWords[] = {"CONCURRENTLY", "VACUUM",   "REINDEX",
+                                                "CLUSTER",      "DATABASE", "TABLESPACE",
+                                                "SUBSCRIPTION", "SYSTEM"};
+  if (std::none_of(std::begin(kWords), std::end(kWords),
+                   [&](std::string_view w) { return ContainsIgnoreCase(statement.sql, w); })) {
+    return bare;
+  }
   auto parsed = sql::ParseStatements(statement.sql);
   if (!parsed.ok() || parsed->size() != 1) return bare;
   const sql::Statement& st = parsed->front();

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "base/status.h"
@@ -33,6 +34,9 @@ struct BareStatement {
   std::string table;      // REINDEX TABLE; DETACH: the partitioned table (SQL name)
   std::string partition;  // DETACH: the partition (SQL name)
 };
+
+// ASCII case-insensitive substring search, for the cheap keyword checks before a parse.
+bool ContainsIgnoreCase(std::string_view haystack, std::string_view needle);
 
 // From the statement's parse tree. Statements the model does not know stay kNone: they are
 // tried inside a transaction, and one the server refuses there (SQLSTATE 25001) is kUnknown.
