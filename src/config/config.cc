@@ -91,6 +91,57 @@ Status GetDuration(const std::string& path, const toml::table& table, const std:
   return Status::Ok();
 }
 
+// `[[notify]]`: kind, url or url_env (exactly one), events (job states).
+Status ParseNotify(const std::string& path, const toml::node& node,
+                   std::vector<NotifyChannel>& out) {
+  const toml::array* tables = node.as_array();
+  if (!tables || !tables->is_array_of_tables()) {
+    return ErrorAt(path, node.source(), "\"notify\" must be an array of tables")
+        .WithHint("write each channel as a [[notify]] table");
+  }
+  static const std::set<std::string> kStates = {
+      "queued", "awaiting-approval", "running",  "retrying",
+      "paused", "succeeded",         "failed",   "cancelled"};
+  for (const toml::node& entry : *tables) {
+    const toml::table& t = *entry.as_table();
+    TANDEM_RETURN_IF_ERROR(CheckKeys(path, t, "notify.", {"kind", "url", "url_env", "events"}));
+    NotifyChannel channel;
+    channel.location = {path, static_cast<int>(t.source().begin.line),
+                        static_cast<int>(t.source().begin.column)};
+    TANDEM_ASSIGN_OR_RETURN(channel.kind, GetString(path, t, "kind", ""));
+    if (channel.kind != "slack" && channel.kind != "webhook") {
+      const toml::node* k = t.get("kind");
+      return ErrorAt(path, k ? k->source() : t.source(),
+                     channel.kind.empty() ? "[[notify]] needs a kind"
+                                          : "unknown notify kind \"" + channel.kind + "\"")
+          .WithHint("use kind = \"slack\" or kind = \"webhook\"");
+    }
+    TANDEM_ASSIGN_OR_RETURN(channel.url, GetString(path, t, "url", ""));
+    TANDEM_ASSIGN_OR_RETURN(channel.url_env, GetString(path, t, "url_env", ""));
+    if (channel.url.empty() == channel.url_env.empty()) {
+      // The URL itself is never quoted back: it is a credential.
+      return ErrorAt(path, t.source(), "[[notify]] needs exactly one of url and url_env")
+          .WithHint("prefer url_env = \"SLACK_WEBHOOK_URL\": keep webhook URLs out of git");
+    }
+    if (const toml::node* e = t.get("events")) {
+      const toml::array* events = e->as_array();
+      if (!events) return ErrorAt(path, e->source(), "\"events\" must be an array of states");
+      for (const toml::node& item : *events) {
+        const auto* name = item.as_string();
+        if (!name || !kStates.count(name->get())) {
+          std::string list;
+          for (const auto& k : kStates) list += (list.empty() ? "" : ", ") + k;
+          return ErrorAt(path, item.source(), "unknown job state in \"events\"")
+              .WithHint("use any of: " + list);
+        }
+        channel.events.push_back(name->get());
+      }
+    }
+    out.push_back(std::move(channel));
+  }
+  return Status::Ok();
+}
+
 Status ApplyText(const std::string& text, const std::string& path, Config& config) {
   toml::table root;
   try {
@@ -101,8 +152,10 @@ Status ApplyText(const std::string& text, const std::string& path, Config& confi
         .WithHint("see docs/configuration.md for the format");
   }
   TANDEM_RETURN_IF_ERROR(
-      CheckKeys(path, root, "", {"database", "migrations", "runner", "release", "lint"}));
+      CheckKeys(path, root, "",
+                {"database", "migrations", "runner", "release", "lint", "worker", "notify"}));
   for (const auto& [key, node] : root) {
+    if (key.str() == "notify") continue;  // an array of tables, checked below
     if (!node.is_table()) {
       return ErrorAt(path, node.source(), "\"" + std::string(key.str()) + "\" must be a table")
           .WithHint("write it as [" + std::string(key.str()) + "]");
@@ -149,6 +202,33 @@ Status ApplyText(const std::string& text, const std::string& path, Config& confi
     TANDEM_RETURN_IF_ERROR(GetDuration(path, *r, "retry_budget", s.retry_budget));
     TANDEM_RETURN_IF_ERROR(GetDuration(path, *r, "backoff_initial", s.backoff_initial));
     TANDEM_RETURN_IF_ERROR(GetDuration(path, *r, "backoff_max", s.backoff_max));
+  }
+  if (const toml::table* w = root["worker"].as_table()) {
+    TANDEM_RETURN_IF_ERROR(CheckKeys(
+        path, *w, "worker.",
+        {"require_approval", "max_attempts", "statement_timeout", "poll_interval"}));
+    WorkerSettings& s = config.worker;
+    if (const toml::node* v = w->get("require_approval")) {
+      const auto* b = v->as_boolean();
+      if (!b) return ErrorAt(path, v->source(), "\"require_approval\" must be true or false");
+      s.require_approval = b->get();
+    }
+    if (const toml::node* v = w->get("max_attempts")) {
+      const auto* n = v->as_integer();
+      if (!n || n->get() < 1 || n->get() > 1000) {
+        return ErrorAt(path, v->source(), "\"max_attempts\" must be an integer from 1 to 1000");
+      }
+      s.max_attempts = static_cast<int>(n->get());
+    }
+    TANDEM_RETURN_IF_ERROR(GetDuration(path, *w, "statement_timeout", s.statement_timeout));
+    TANDEM_RETURN_IF_ERROR(GetDuration(path, *w, "poll_interval", s.poll_interval));
+    if (s.poll_interval < Duration(100)) {
+      return ErrorAt(path, w->get("poll_interval")->source(),
+                     "\"poll_interval\" must be at least 100ms");
+    }
+  }
+  if (const toml::node* n = root.get("notify")) {
+    TANDEM_RETURN_IF_ERROR(ParseNotify(path, *n, config.notify));
   }
   if (const toml::table* l = root["lint"].as_table()) {
     TANDEM_RETURN_IF_ERROR(CheckKeys(path, *l, "lint.", {"pg_version", "rules"}));

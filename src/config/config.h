@@ -7,6 +7,8 @@
 //   [release]    lock_timeout, statement_timeout, idle_in_transaction_timeout, retry_budget,
 //                backoff_initial, backoff_max
 //   [lint]       pg_version, and [lint.rules] rule-id = "off" | "error" | "warning" | "info"
+//   [worker]     require_approval, max_attempts, statement_timeout, poll_interval
+//   [[notify]]   kind ("slack" | "webhook"), url or url_env, events
 //
 // A malformed file or an unknown key is kInvalidInput with the file, line and column.
 #pragma once
@@ -14,6 +16,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "base/duration.h"
 #include "base/status.h"
@@ -30,6 +33,25 @@ struct ReleaseSettings {
   Duration backoff_max{10 * 1000};
 };
 
+// The post-deploy worker (`tandem worker`); `tandem release` reads require_approval.
+struct WorkerSettings {
+  bool require_approval = false;  // every queued job waits for `tandem jobs approve`
+  int max_attempts = 5;           // for transient errors (lock timeout, deadlock, lost connection)
+  Duration statement_timeout{60 * 60 * 1000};  // post-deploy work may be long
+  // The polling fallback behind LISTEN/NOTIFY (poolers in transaction mode drop NOTIFY).
+  Duration poll_interval{2000};
+};
+
+// One `[[notify]]` table: where job state changes are sent. The URL is a secret (a Slack
+// incoming-webhook URL is a bearer credential): it is never printed, logged or rendered.
+struct NotifyChannel {
+  std::string kind;     // "slack" or "webhook"
+  std::string url;      // `url = "..."`, or empty when given through url_env
+  std::string url_env;  // `url_env = "NAME"`: read from the environment when sending
+  std::vector<std::string> events;  // job states to send; empty: every state change
+  SourceLocation location;          // the [[notify]] header, for messages
+};
+
 struct Config {
   std::string project_dir;  // where tandem.toml is (or the working directory)
   std::string config_path;  // empty when there is no tandem.toml
@@ -43,6 +65,8 @@ struct Config {
   ReleaseSettings release;
   std::optional<int> lint_pg_version;
   std::map<std::string, std::string> lint_rules;
+  WorkerSettings worker;
+  std::vector<NotifyChannel> notify;
 
   // migrations_dir resolved against project_dir.
   std::string MigrationsPath() const;

@@ -54,6 +54,52 @@ CREATE TABLE {s}.events (
 );
 CREATE INDEX ON {s}.events (version, id);
 )",
+      // 2: jobs (asynchronous work for `tandem worker`, see src/jobs/README.md) and the
+      // notification cursors. A job keeps the SQL it was queued with, so every worker replica
+      // runs what the release queued whatever image it was built from.
+      R"(
+CREATE TABLE {s}.jobs (
+  id                   bigserial PRIMARY KEY,
+  kind                 text NOT NULL CHECK (kind IN ('post-deploy', 'background')),
+  version              text NOT NULL,
+  name                 text NOT NULL DEFAULT '',
+  status               text NOT NULL CHECK (status IN ('queued', 'awaiting-approval', 'running',
+                         'retrying', 'paused', 'succeeded', 'failed', 'cancelled')),
+  approved             boolean NOT NULL DEFAULT true,
+  requested            text CHECK (requested IN ('pause', 'cancel')),
+  layout               text NOT NULL DEFAULT 'tandem',
+  path                 text NOT NULL DEFAULT '',
+  sql                  text NOT NULL,
+  sql_line             integer NOT NULL DEFAULT 1,
+  checksum             text NOT NULL,
+  transactional        boolean NOT NULL DEFAULT true,
+  lock_timeout_ms      bigint,
+  statement_timeout_ms bigint,
+  attempts             integer NOT NULL DEFAULT 0,
+  run_after            timestamptz,
+  worker               text,
+  statements_done      integer NOT NULL DEFAULT 0,
+  statements_total     integer NOT NULL DEFAULT 0,
+  queued_at            timestamptz NOT NULL DEFAULT now(),
+  started_at           timestamptz,
+  finished_at          timestamptz,
+  duration_ms          bigint,
+  error_sqlstate       text,
+  error_message        text,
+  error_statement      text,
+  error_file           text,
+  error_line           integer,
+  error_column         integer,
+  updated_at           timestamptz NOT NULL DEFAULT clock_timestamp(),
+  UNIQUE (kind, version)
+);
+CREATE INDEX ON {s}.jobs (status) WHERE status NOT IN ('succeeded', 'cancelled');
+CREATE TABLE {s}.notify_cursors (
+  channel       text PRIMARY KEY,
+  last_event_id bigint NOT NULL,
+  updated_at    timestamptz NOT NULL DEFAULT clock_timestamp()
+);
+)",
   };
   return kSteps;
 }

@@ -1,0 +1,75 @@
+// The transitions of job.h's state machine. Each runs in one transaction: it locks the row
+// (FOR UPDATE), checks the job is in a state the transition allows, updates it, appends a
+// `job.<new state>` event to tandem.events and NOTIFYs kNotifyChannel. A transition from a state
+// it does not allow is kFailed (exit 1) naming the state and what can be done instead; an
+// unknown id is kInvalidInput (exit 2).
+//
+// Event detail (a JSON object, the contract the notifier, metrics and dashboard read):
+//   {"job": 7, "kind": "post-deploy", "name": "...", "from": "running", "to": "failed",
+//    "reason": "...", "attempt": 2, "duration_ms": 1234, "lock_timeouts": 3,
+//    "statements_done": 2, "statements_total": 5, "next_attempt_at": "...",   (retrying)
+//    "error": {"sqlstate": "...", "message": "...", "statement": "...", "file": "...",
+//              "line": 3, "column": 1}}                                         (failed, retrying)
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "base/duration.h"
+#include "base/status.h"
+#include "jobs/job.h"
+#include "migrate/migration.h"
+#include "pg/connection.h"
+
+namespace tandem::jobs {
+
+struct Change {
+  std::string actor;   // ResolveActor
+  std::string reason;  // why, in words (optional for people)
+};
+
+// `tandem release`: a job per post-deploy or background migration, `queued` (or
+// `awaiting-approval` when approval is required), with its SQL. Sections must be split for
+// post-deploy migrations. Runs inside the caller's transaction (release queues together with
+// the migrations rows); a job that already exists for the version is left as it is.
+Status QueueJobs(pg::Connection& connection, const std::string& schema,
+                 const std::vector<const migrate::Migration*>& migrations, bool require_approval,
+                 const Change& change);
+
+// People (`tandem jobs ...`, the dashboard).
+Result<Job> Pause(pg::Connection& connection, const std::string& schema, long long id,
+                  const Change& change);  // queued, awaiting-approval, retrying -> paused;
+                                          // running: requested = 'pause' (the worker stops it)
+Result<Job> Resume(pg::Connection& connection, const std::string& schema, long long id,
+                   const Change& change);  // paused -> queued (awaiting-approval if unapproved)
+Result<Job> Retry(pg::Connection& connection, const std::string& schema, long long id,
+                  const Change& change);  // failed, cancelled, retrying -> queued, now
+Result<Job> Cancel(pg::Connection& connection, const std::string& schema, long long id,
+                   const Change& change);  // any but succeeded; running: requested = 'cancel'
+Result<Job> Approve(pg::Connection& connection, const std::string& schema, long long id,
+                    const Change& change);  // awaiting-approval -> queued (paused: approved)
+// `--all`: every job the transition applies to; returns those changed.
+Result<std::vector<Job>> PauseAll(pg::Connection& connection, const std::string& schema,
+                                  const Change& change);
+Result<std::vector<Job>> ResumeAll(pg::Connection& connection, const std::string& schema,
+                                   const Change& change);
+
+// The worker (which holds the worker lock, so no other worker runs jobs on this database).
+// queued, retrying (when due) or running (taken over from a worker that died) -> running.
+Result<Job> Claim(pg::Connection& connection, const std::string& schema, long long id,
+                  const Change& change);
+
+struct Outcome {
+  JobStatus to = JobStatus::kSucceeded;  // succeeded, failed, retrying, paused, cancelled, queued
+  Duration duration{0};                  // of this attempt
+  int lock_timeouts = 0;
+  int statements_done = 0;
+  int statements_total = 0;
+  Duration retry_after{0};  // retrying: the backoff before the next attempt
+  std::optional<JobError> error;
+};
+// running -> outcome.to (queued: given back on shutdown, the attempt not counted).
+Result<Job> Finish(pg::Connection& connection, const std::string& schema, long long id,
+                   const Outcome& outcome, const Change& change);
+
+}  // namespace tandem::jobs
