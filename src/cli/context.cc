@@ -103,6 +103,8 @@ int RunCli(int argc, char** argv, std::ostream& out, std::ostream& err) {
            RegisterLint,
            RegisterRelease,
            RegisterVerify,
+           RegisterWorker,
+           RegisterJobs,
        }) {
     r(app, context, selected);
   }

@@ -73,6 +73,7 @@ int Run(Context& context, const ReleaseFlags& flags) {
   options.schema = config->schema;
   options.lock_wait = config->lock_wait;
   options.settings = settings;
+  options.require_approval = config->worker.require_approval;
   options.plan = flags.plan;
   // The lint gate (issue 4): pending pre-deploy migrations with error-level findings are
   // refused before anything changes, unless each finding is allowed with a reason.

@@ -13,6 +13,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "base/duration.h"
@@ -34,7 +35,7 @@ struct Change {
 // the migrations rows); a job that already exists for the version is left as it is.
 Status QueueJobs(pg::Connection& connection, const std::string& schema,
                  const std::vector<const migrate::Migration*>& migrations, bool require_approval,
-                 const Change& change);
+                 const Change& change, std::string_view layout);
 
 // People (`tandem jobs ...`, the dashboard).
 Result<Job> Pause(pg::Connection& connection, const std::string& schema, long long id,

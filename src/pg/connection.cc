@@ -1,5 +1,7 @@
 #include "pg/connection.h"
 
+#include <poll.h>
+
 #include <libpq-fe.h>
 
 #include <strings.h>
@@ -386,6 +388,35 @@ PipelineOutcome Connection::ExecPipeline(const std::vector<PipelineStep>& steps)
     PQexitPipelineMode(conn_);
   }
   return outcome;
+}
+
+}  // namespace tandem::pg
+
+namespace tandem::pg {
+
+Result<std::vector<std::string>> Connection::WaitForNotifications(Duration timeout) {
+  std::vector<std::string> payloads;
+  auto drain = [&] {
+    while (PGnotify* n = PQnotifies(conn_)) {
+      payloads.emplace_back(n->extra ? n->extra : "");
+      PQfreemem(n);
+    }
+  };
+  auto lost = [&] {
+    return Status::Unavailable("lost the connection to the database while waiting for work: " +
+                               RedactSecrets(TrimNewlines(PQerrorMessage(conn_))));
+  };
+  drain();
+  if (!payloads.empty()) return payloads;
+  pollfd fd{PQsocket(conn_), POLLIN, 0};
+  if (fd.fd < 0) return lost();
+  int ready = poll(&fd, 1, static_cast<int>(std::max<long long>(timeout.count(), 0)));
+  if (ready < 0 && errno != EINTR) return lost();
+  if (ready > 0) {
+    if (!PQconsumeInput(conn_)) return lost();
+    drain();
+  }
+  return payloads;
 }
 
 }  // namespace tandem::pg

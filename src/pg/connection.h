@@ -14,6 +14,7 @@
 #include <string_view>
 #include <vector>
 
+#include "base/duration.h"
 #include "base/status.h"
 #include "pg/url.h"
 
@@ -143,6 +144,10 @@ class Connection {
   std::vector<PipelineStep> ResetSessionSteps() const;
 
   std::vector<Notice> TakeNotices();
+
+  // After `LISTEN channel`: waits up to `timeout` for notifications and returns their payloads
+  // (empty when none came). kUnavailable when the connection is lost.
+  Result<std::vector<std::string>> WaitForNotifications(Duration timeout);
 
  private:
   Connection(PGconn* conn, DatabaseUrl url);

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <nlohmann/json.hpp>
 
+#include "jobs/transitions.h"
 #include "migrate/history.h"
 #include "migrate/layouts.h"
 #include "migrate/runner_lock.h"
@@ -34,7 +35,8 @@ ReleaseItem ItemFor(const migrate::StatusEntry& entry, const config::ReleaseSett
 // each, in one transaction. ON CONFLICT DO NOTHING: a concurrent release (impossible under
 // the runner lock, but cheap to guard) or an earlier one already queued it.
 Status Queue(pg::Connection& connection, const std::string& schema,
-             const std::vector<const migrate::Migration*>& migrations) {
+             const std::vector<const migrate::Migration*>& migrations, bool require_approval,
+             migrate::Layout layout) {
   if (migrations.empty()) return Status::Ok();
   TANDEM_RETURN_IF_ERROR(connection.Exec("BEGIN"));
   Status status = Status::Ok();
@@ -54,6 +56,12 @@ Status Queue(pg::Connection& connection, const std::string& schema,
                              {"by", "release"}};
     status = migrate::RecordEvent(connection, schema, m->version, "queued", detail.dump());
     if (!status.ok()) break;
+  }
+  // The jobs the worker runs, with the SQL as released (issue 12): queued in the same
+  // transaction, so a release either queued its work whole or not at all.
+  if (status.ok()) {
+    status = jobs::QueueJobs(connection, schema, migrations, require_approval,
+                             {jobs::ResolveActor(""), "released"}, migrate::LayoutName(layout));
   }
   if (status.ok()) status = connection.Exec("COMMIT");
   if (!status.ok()) {
@@ -227,7 +235,10 @@ ReleaseReport Release(pg::Connection& connection, migrate::MigrationSet& files,
   watch.reset();
   std::vector<const migrate::Migration*> queue;
   for (migrate::StatusEntry* e : to_queue) queue.push_back(e->migration);
-  if (Status s = Queue(connection, options.schema, queue); !s.ok()) report.status = s;
+  if (Status s = Queue(connection, options.schema, queue, options.require_approval, files.layout);
+      !s.ok()) {
+    report.status = s;
+  }
   return finish();
 }
 

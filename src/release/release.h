@@ -42,6 +42,8 @@ struct ReleaseOptions {
   // Injected for tests; default std::this_thread::sleep_for.
   std::function<void(Duration)> sleep;
   uint64_t seed = 0;  // backoff jitter; 0 = random
+  // [worker] require_approval: queued jobs wait for `tandem jobs approve`.
+  bool require_approval = false;
 };
 
 // One try of a migration (transactional) or of one statement (transaction off).

@@ -1,0 +1,264 @@
+// tandem jobs: list, show and steer the asynchronous work (post-deploy migrations) the worker
+// runs. Every change goes through src/jobs/transitions.h, which records who made it and why.
+#include <fmt/format.h>
+
+#include <map>
+#include <memory>
+
+#include "base/printable.h"
+#include "cli/context.h"
+#include "cli/render.h"
+#include "jobs/schedule.h"
+#include "jobs/transitions.h"
+#include "migrate/history.h"
+
+namespace tandem::cli {
+namespace {
+
+struct JobsFlags {
+  long long id = 0;
+  bool all = false;
+  std::string actor;
+  std::string reason;
+};
+
+nlohmann::json JobJson(const jobs::Job& j, const std::string& waiting = "") {
+  nlohmann::json out = {{"id", j.id},
+                        {"kind", j.kind},
+                        {"version", j.version},
+                        {"name", j.name},
+                        {"status", std::string(jobs::StatusName(j.status))},
+                        {"attempts", j.attempts},
+                        {"approved", j.approved},
+                        {"file", j.path},
+                        {"transactional", j.transactional},
+                        {"statements_done", j.statements_done},
+                        {"statements_total", j.statements_total},
+                        {"queued_at", j.queued_at},
+                        {"updated_at", j.updated_at}};
+  auto optional = [&](const char* key, const std::string& value) {
+    out[key] = value.empty() ? nlohmann::json() : nlohmann::json(value);
+  };
+  optional("started_at", j.started_at);
+  optional("finished_at", j.finished_at);
+  optional("next_attempt_at", j.run_after);
+  optional("worker", j.worker);
+  optional("requested", j.requested);
+  out["duration_ms"] = j.duration_ms ? nlohmann::json(*j.duration_ms) : nlohmann::json();
+  if (j.error) {
+    out["last_error"] = {{"sqlstate", j.error->sqlstate},   {"message", j.error->message},
+                         {"statement", j.error->statement}, {"file", j.error->file},
+                         {"line", j.error->line},           {"column", j.error->column}};
+  } else {
+    out["last_error"] = nullptr;
+  }
+  if (!waiting.empty()) out["waiting"] = waiting;
+  return out;
+}
+
+std::string Dump(const nlohmann::json& json) {
+  return json.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+}
+
+std::string DurationText(const jobs::Job& j) {
+  if (!j.duration_ms) return "";
+  return FormatDuration(Duration(*j.duration_ms));
+}
+
+// What a person can do next, as commands.
+std::vector<std::string> NextCommands(const jobs::Job& j) {
+  std::string id = std::to_string(j.id);
+  switch (j.status) {
+    case jobs::JobStatus::kFailed:
+      return {"tandem jobs retry " + id, "tandem jobs cancel " + id};
+    case jobs::JobStatus::kAwaitingApproval:
+      return {"tandem jobs approve " + id};
+    case jobs::JobStatus::kPaused:
+      return {"tandem jobs resume " + id};
+    case jobs::JobStatus::kRetrying:
+      return {"tandem jobs retry " + id + "  (now)", "tandem jobs cancel " + id};
+    default:
+      return {};
+  }
+}
+
+struct Open {
+  config::Config config;
+  std::unique_ptr<pg::Connection> connection;
+};
+
+Result<Open> Connect(Context& context) {
+  Open o;
+  TANDEM_ASSIGN_OR_RETURN(o.config, context.LoadConfig());
+  TANDEM_ASSIGN_OR_RETURN(o.connection, context.Connect(o.config));
+  return o;
+}
+
+int List(Context& context) {
+  auto open = Connect(context);
+  if (!open.ok()) return context.Fail(open.status());
+  auto all = jobs::ListJobs(*open->connection, open->config.schema);
+  if (!all.ok()) return context.Fail(all.status());
+  auto history = migrate::ReadHistory(*open->connection, open->config.schema);
+  if (!history.ok()) return context.Fail(history.status());
+  auto now = open->connection->Query(
+      "SELECT to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')");
+  if (!now.ok()) return context.Fail(now.status());
+  jobs::Schedule schedule = jobs::ComputeSchedule(*all, *history, now->Get(0, 0));
+  std::map<long long, std::string> waiting;
+  for (const auto& w : schedule.waiting) waiting[w.job] = w.reason;
+  if (context.format() == Format::kJson) {
+    nlohmann::json out = {{"database", open->connection->url().Redacted()},
+                          {"jobs", nlohmann::json::array()}};
+    for (const auto& j : *all) out["jobs"].push_back(JobJson(j, waiting[j.id]));
+    context.out << Dump(out);
+    return 0;
+  }
+  if (all->empty()) {
+    context.out << "no jobs: tandem release queues post-deploy migrations here\n";
+    return 0;
+  }
+  context.out << PrintableLines(
+      fmt::format("{:>5}  {:<11}  {:<16}  {:<28}  {:<17}  {:>8}  {:>9}  {}\n", "ID", "KIND",
+                  "VERSION", "NAME", "STATUS", "ATTEMPTS", "DURATION", "NOTE"));
+  for (const auto& j : *all) {
+    std::string note = waiting[j.id];
+    if (j.error &&
+        (j.status == jobs::JobStatus::kFailed || j.status == jobs::JobStatus::kRetrying)) {
+      note = (j.error->sqlstate.empty() ? "" : j.error->sqlstate + ": ") + j.error->message;
+    }
+    if (!j.requested.empty()) note = j.requested + " requested";
+    context.out << PrintableLines(fmt::format(
+        "{:>5}  {:<11}  {:<16}  {:<28}  {:<17}  {:>8}  {:>9}  {}\n", j.id, j.kind, j.version,
+        j.name, jobs::StatusName(j.status), j.attempts, DurationText(j), note));
+  }
+  return 0;
+}
+
+int Show(Context& context, long long id) {
+  auto open = Connect(context);
+  if (!open.ok()) return context.Fail(open.status());
+  auto job = jobs::FindJob(*open->connection, open->config.schema, id);
+  if (!job.ok()) return context.Fail(job.status());
+  if (!*job) {
+    return context.Fail(Status::InvalidInput("job " + std::to_string(id) + " does not exist")
+                            .WithHint("run \"tandem jobs list\" to see the jobs and their ids"));
+  }
+  const jobs::Job& j = **job;
+  if (context.format() == Format::kJson) {
+    nlohmann::json out = JobJson(j);
+    out["sql"] = j.sql;
+    out["checksum"] = j.checksum;
+    out["next"] = NextCommands(j);
+    context.out << Dump(out);
+    return 0;
+  }
+  std::string text = "job " + std::to_string(j.id) + ": " + j.kind + " " + j.version + " " +
+                     j.name + "\n  status:      " + std::string(jobs::StatusName(j.status)) +
+                     (j.requested.empty() ? "" : " (" + j.requested + " requested)") +
+                     "\n  attempts:    " + std::to_string(j.attempts) +
+                     "\n  file:        " + j.path + "\n  queued at:   " + j.queued_at;
+  if (!j.started_at.empty()) text += "\n  started at:  " + j.started_at;
+  if (!j.finished_at.empty()) text += "\n  finished at: " + j.finished_at;
+  if (j.duration_ms) text += "\n  duration:    " + DurationText(j);
+  if (!j.run_after.empty()) text += "\n  next try at: " + j.run_after;
+  if (!j.worker.empty()) text += "\n  worker:      " + j.worker;
+  if (!j.transactional) {
+    text += "\n  statements:  " + std::to_string(j.statements_done) + " of " +
+            std::to_string(j.statements_total) + " applied (transaction off)";
+  }
+  if (j.error) {
+    text += "\n  last error:  " + (j.error->sqlstate.empty() ? "" : j.error->sqlstate + ": ") +
+            j.error->message;
+    if (j.error->line) {
+      text += "\n  at:          " + j.error->file + ":" + std::to_string(j.error->line) + ":" +
+              std::to_string(j.error->column);
+    }
+  }
+  for (const auto& next : NextCommands(j)) text += "\n  next:        " + next;
+  context.out << PrintableLines(text + "\n\n" + j.sql + (j.sql.ends_with("\n") ? "" : "\n"));
+  return 0;
+}
+
+using One = Result<jobs::Job> (*)(pg::Connection&, const std::string&, long long,
+                                  const jobs::Change&);
+using Every = Result<std::vector<jobs::Job>> (*)(pg::Connection&, const std::string&,
+                                                 const jobs::Change&);
+
+int Change(Context& context, const JobsFlags& flags, const char* verb, One one, Every every) {
+  if (!flags.all && flags.id <= 0) {
+    return context.Fail(Status::InvalidInput(std::string("tandem jobs ") + verb +
+                                             " needs a job id" + (every ? " or --all" : ""))
+                            .WithHint("run \"tandem jobs list\" to see the jobs and their ids"));
+  }
+  auto open = Connect(context);
+  if (!open.ok()) return context.Fail(open.status());
+  jobs::Change change{jobs::ResolveActor(flags.actor), flags.reason};
+  std::vector<jobs::Job> changed;
+  if (flags.all) {
+    auto result = every(*open->connection, open->config.schema, change);
+    if (!result.ok()) return context.Fail(result.status());
+    changed = std::move(*result);
+  } else {
+    auto result = one(*open->connection, open->config.schema, flags.id, change);
+    if (!result.ok()) return context.Fail(result.status());
+    changed.push_back(std::move(*result));
+  }
+  if (context.format() == Format::kJson) {
+    nlohmann::json out = {
+        {"action", verb}, {"actor", change.actor}, {"jobs", nlohmann::json::array()}};
+    for (const auto& j : changed) out["jobs"].push_back(JobJson(j));
+    context.out << Dump(out);
+    return 0;
+  }
+  if (changed.empty()) context.out << "no job to " << verb << "\n";
+  for (const auto& j : changed) {
+    std::string state(jobs::StatusName(j.status));
+    if (!j.requested.empty()) state += ", " + j.requested + " requested: the worker stops it";
+    context.out << PrintableLines("job " + std::to_string(j.id) + " (" + j.version + " " + j.name +
+                                  "): " + state + "\n");
+  }
+  return 0;
+}
+
+}  // namespace
+
+void RegisterJobs(CLI::App& app, Context& context, Runner& selected) {
+  auto* cmd = app.add_subcommand("jobs", "list, show and steer the worker's jobs");
+  cmd->require_subcommand(1);
+  auto flags = std::make_shared<JobsFlags>();
+  auto* list = cmd->add_subcommand("list", "every job, its state, and why it waits");
+  list->callback([&context, &selected] { selected = [&context] { return List(context); }; });
+  auto* show = cmd->add_subcommand("show", "one job: state, attempts, last error, its SQL");
+  show->add_option("id", flags->id, "the job id")->required();
+  show->callback([&context, &selected, flags] {
+    selected = [&context, flags] { return Show(context, flags->id); };
+  });
+  struct Verb {
+    const char* name;
+    const char* help;
+    One one;
+    Every every;
+  };
+  for (const Verb& v : {
+           Verb{"pause", "stop a job from starting (a running one: its statement is cancelled)",
+                jobs::Pause, jobs::PauseAll},
+           Verb{"resume", "let a paused job run again", jobs::Resume, jobs::ResumeAll},
+           Verb{"retry", "queue a failed or cancelled job again, now", jobs::Retry, nullptr},
+           Verb{"cancel", "never run this job (a running one: its statement is cancelled)",
+                jobs::Cancel, nullptr},
+           Verb{"approve", "let a job that awaits approval run", jobs::Approve, nullptr},
+       }) {
+    auto* sub = cmd->add_subcommand(v.name, v.help);
+    auto* id = sub->add_option("id", flags->id, "the job id");
+    if (v.every) sub->add_flag("--all", flags->all, "every job this applies to")->excludes(id);
+    sub->add_option("--actor", flags->actor,
+                    "your name, recorded with the change (default: TANDEM_ACTOR, then host)");
+    sub->add_option("--reason", flags->reason, "why, recorded with the change");
+    sub->callback([&context, &selected, flags, v] {
+      selected = [&context, flags, v] { return Change(context, *flags, v.name, v.one, v.every); };
+    });
+  }
+}
+
+}  // namespace tandem::cli

@@ -1,0 +1,92 @@
+// tandem worker: runs the post-deploy work `tandem release` queued (src/worker/worker.h), as a
+// daemon until SIGTERM/SIGINT or, with --once, until nothing is runnable.
+#include <iostream>
+#include <memory>
+
+#include "cli/context.h"
+#include "jobs/job.h"
+#include "migrate/state.h"
+#include "worker/log.h"
+#include "worker/worker.h"
+
+namespace tandem::cli {
+namespace {
+
+struct WorkerFlags {
+  bool once = false;
+  std::string log_format = "text";
+};
+
+int Run(Context& context, const WorkerFlags& flags) {
+  auto config = context.LoadConfig();
+  if (!config.ok()) return context.Fail(config.status());
+  // Connect once up front: a bad URL or an unreachable database is reported like every command
+  // does (exit 2 or 3) instead of as a worker retrying forever.
+  auto probe = context.Connect(*config);
+  if (!probe.ok()) return context.Fail(probe.status());
+  pg::DatabaseUrl url = (*probe)->url();
+  probe->reset();
+
+  worker::Log log(context.err, flags.log_format == "json");
+  // The files this worker was deployed with are used only to report drift; a worker image
+  // without them (or with unreadable ones) runs the recorded SQL all the same.
+  std::optional<migrate::MigrationSet> files;
+  if (auto loaded = context.LoadMigrations(*config); loaded.ok()) {
+    files = std::move(*loaded);
+  } else {
+    log.Warning("migration files not loaded; drift is not reported",
+                {{"reason", loaded.status().message()}});
+  }
+
+  worker::WorkerOptions options;
+  options.schema = config->schema;
+  options.settings = config->worker;
+  options.release = config->release;
+  options.once = flags.once;
+  options.actor = migrate::Actor();
+  options.files = files ? &*files : nullptr;
+  options.log = &log;
+
+  // SIGTERM/SIGINT: the running statement is cancelled by the runner's rules, the job given
+  // back, the lock released; within the grace a Kubernetes pod gets (30 s).
+  interrupt::Graceful graceful(Duration(25'000));
+  log.Info(flags.once ? "worker started (--once)" : "worker started",
+           {{"database", url.Redacted()}, {"schema", config->schema}});
+  worker::WorkerSummary summary = worker::RunWorker(url, options);
+  if (!summary.status.ok()) return context.Fail(summary.status);
+  if (interrupt::Requested()) {
+    log.Info(std::string("worker stopped by ") + interrupt::SignalName(interrupt::Signal()));
+    return 0;
+  }
+  if (flags.once) {
+    nlohmann::json fields = {{"succeeded", summary.succeeded},
+                             {"failed", summary.failed},
+                             {"retrying", summary.retrying},
+                             {"waiting_for_a_person", summary.needs_person}};
+    log.Info("worker done", fields);
+    if (context.format() == Format::kJson) {
+      fields["standby"] = summary.standby;
+      context.out << fields.dump(2) << "\n";
+    }
+    return summary.failed > 0 || summary.needs_person ? 1 : 0;
+  }
+  return 0;
+}
+
+}  // namespace
+
+void RegisterWorker(CLI::App& app, Context& context, Runner& selected) {
+  auto* cmd = app.add_subcommand("worker",
+                                 "run queued post-deploy migrations, one at a time, until stopped");
+  auto flags = std::make_shared<WorkerFlags>();
+  cmd->add_flag("--once", flags->once,
+                "run what is runnable now and exit: 0 when all succeeded, 1 when something "
+                "failed or waits for a person");
+  cmd->add_option("--log-format", flags->log_format, "text (default) or json (one per line)")
+      ->check(CLI::IsMember({"text", "json"}));
+  cmd->callback([&context, &selected, flags] {
+    selected = [&context, flags] { return Run(context, *flags); };
+  });
+}
+
+}  // namespace tandem::cli

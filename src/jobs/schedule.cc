@@ -1,0 +1,74 @@
+#include "jobs/schedule.h"
+
+#include <algorithm>
+
+namespace tandem::jobs {
+namespace {
+
+migrate::Layout LayoutOf(const Job& job) {
+  return migrate::ParseLayout(job.layout).value_or(migrate::Layout::kTandem);
+}
+
+}  // namespace
+
+Schedule ComputeSchedule(const std::vector<Job>& jobs,
+                         const std::vector<migrate::HistoryRow>& history, const std::string& now) {
+  Schedule schedule;
+  std::vector<const Job*> open;
+  for (const Job& job : jobs) {
+    if (job.kind != "post-deploy" || IsDone(job.status)) continue;
+    open.push_back(&job);
+    if (job.status == JobStatus::kFailed || job.status == JobStatus::kPaused ||
+        job.status == JobStatus::kAwaitingApproval) {
+      schedule.needs_person = true;
+    }
+  }
+  std::sort(open.begin(), open.end(), [](const Job* a, const Job* b) {
+    int c = migrate::CompareVersions(a->version, b->version, LayoutOf(*a));
+    return c != 0 ? c < 0 : a->id < b->id;
+  });
+  const Job* first = nullptr;  // the one every later job waits behind
+  for (const Job* job : open) {
+    if (first) {
+      schedule.waiting.push_back({job->id, "blocked by " + first->version + " (" +
+                                               std::string(StatusName(first->status)) + ")"});
+      continue;
+    }
+    first = job;
+    // The oldest pre-deploy migration not yet applied that is older than this job.
+    const migrate::HistoryRow* before = nullptr;
+    for (const migrate::HistoryRow& row : history) {
+      if (row.phase != "pre-deploy" || row.status == "succeeded") continue;
+      if (migrate::CompareVersions(row.version, job->version, LayoutOf(*job)) >= 0) continue;
+      if (!before || migrate::CompareVersions(row.version, before->version, LayoutOf(*job)) < 0) {
+        before = &row;
+      }
+    }
+    if (before) {
+      schedule.waiting.push_back(
+          {job->id, "waiting for pre-deploy " + before->version + " (" + before->status + ")"});
+      continue;
+    }
+    switch (job->status) {
+      case JobStatus::kQueued:
+      case JobStatus::kRunning:  // a worker died running it: it is taken over
+        schedule.next = job->id;
+        break;
+      case JobStatus::kRetrying:
+        if (job->run_after.empty() || job->run_after <= now) {
+          schedule.next = job->id;
+        } else {
+          schedule.next_due_at = job->run_after;
+          schedule.waiting.push_back({job->id, "next attempt at " + job->run_after});
+        }
+        break;
+      default:
+        schedule.waiting.push_back(
+            {job->id, "waiting for a person (" + std::string(StatusName(job->status)) + ")"});
+        break;
+    }
+  }
+  return schedule;
+}
+
+}  // namespace tandem::jobs

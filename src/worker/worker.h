@@ -1,0 +1,72 @@
+// `tandem worker`: the daemon that runs the post-deploy work `tandem release` queued. Start here
+// for the worker folder.
+//
+// One worker at a time is active per database and state schema: the one holding the worker
+// lock, a session advisory lock taken (by polling, never blocking) on the very connection
+// that runs the jobs. The lock therefore vanishes only once that session has ended, with
+// whatever statement it was running: a standby that takes it over can never run a statement
+// the dead worker's session is still finishing. Standbys poll for the lock; the active worker
+// wakes on NOTIFY (kNotifyChannel) and polls as a fallback for poolers that drop NOTIFY.
+//
+// Each job runs through the release machinery (bounded locks, lock-timeout retries with backoff
+// and jitter, blockers named) and the runner's apply (a transaction-off statement commits with
+// its progress row, so a takeover resumes at the recorded statement and never runs one twice).
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <string>
+
+#include "base/status.h"
+#include "config/config.h"
+#include "jobs/job.h"
+#include "migrate/migration.h"
+#include "pg/url.h"
+#include "worker/log.h"
+
+namespace tandem::worker {
+
+struct WorkerOptions {
+  std::string schema = "tandem";
+  config::WorkerSettings settings;
+  config::ReleaseSettings release;  // lock_timeout, retry budget and backoff per attempt
+  bool once = false;                // run what is runnable now, then return
+  std::string actor;                // who the worker is in events ("host pid N tandem V")
+  // The migration files this worker was deployed with, to report drift (a file edited since
+  // its job was queued). May be null: the worker runs the recorded SQL either way.
+  const migrate::MigrationSet* files = nullptr;
+  Log* log = nullptr;
+  // Called after every transition the worker makes (the notifier wakes on it).
+  std::function<void()> on_transition;
+  uint64_t seed = 0;  // backoff jitter; 0 = random
+};
+
+// What the worker knows of itself, for /healthz (updated as it runs; read from any thread).
+struct WorkerState {
+  std::atomic<bool> active{false};     // holds the worker lock
+  std::atomic<bool> connected{false};  // its connections are up
+  std::atomic<long long> running_job{0};
+};
+
+struct WorkerSummary {
+  int succeeded = 0;
+  int failed = 0;             // failed for good
+  int retrying = 0;           // attempts that will be retried
+  bool needs_person = false;  // a job failed, is paused or awaits approval
+  bool standby = false;       // --once found another worker active
+  Status status;              // why the worker stopped, when not by request
+};
+
+// Runs until interrupted (SIGTERM/SIGINT) or, with options.once, until nothing is runnable.
+WorkerSummary RunWorker(const pg::DatabaseUrl& url, const WorkerOptions& options,
+                        WorkerState* state = nullptr);
+
+// The worker lock's keys (the runner lock's class id + 1, the same schema hash).
+struct WorkerLockKey {
+  int class_id;
+  int object_id;
+};
+WorkerLockKey LockKeyFor(const std::string& schema);
+
+}  // namespace tandem::worker
