@@ -14,6 +14,7 @@
 #include <cerrno>
 #include <cstring>
 #include <exception>
+#include <system_error>
 
 #include "server/http_parse.h"
 
@@ -251,11 +252,17 @@ void HttpServer::AcceptLoop() {
     connection->fd = fd;
     Connection* raw = connection.get();
     connections_.push_back(std::move(connection));
-    raw->thread = std::thread([this, raw] {
-      Serve(*raw);
-      close(raw->fd);
-      raw->done.store(true);
-    });
+    try {
+      raw->thread = std::thread([this, raw] {
+        Serve(*raw);
+        close(raw->fd);
+        raw->done.store(true);
+      });
+    } catch (const std::system_error&) {
+      // No thread to be had (the process is at its limit): drop this connection, keep serving.
+      close(fd);
+      connections_.pop_back();
+    }
   }
 }
 
@@ -268,7 +275,11 @@ void HttpServer::Serve(Connection& connection) {
       if (!SendAll(fd, ResponseHead(response, std::nullopt), wake_read_, write_deadline)) return;
       if (head_only) return;
       Stream stream(fd, wake_read_, stopping_, options_.write_timeout);
-      response.stream(stream);
+      try {
+        response.stream(stream);
+      } catch (const std::exception&) {
+        // The head is sent: closing the connection is all that is left to say.
+      }
       return;
     }
     std::string out = ResponseHead(response, response.body.size());
