@@ -237,7 +237,16 @@ void HttpServer::AcceptLoop() {
     if (n < 0 && errno == EINTR) continue;
     if (n < 0 || fds[1].revents != 0) return;
     int fd = accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
-    if (fd < 0) continue;  // EAGAIN, a connection reset before it was taken, EMFILE, ...
+    if (fd < 0) {
+      // Out of descriptors or memory: the pending connection stays queued and poll() would
+      // report it again at once, so pause instead of spinning. (EAGAIN, or a connection reset
+      // before it was taken: just wait for the next one.)
+      if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+        pollfd wake = {wake_read_, POLLIN, 0};
+        poll(&wake, 1, 100);
+      }
+      continue;
+    }
     ReapFinished();
     std::lock_guard<std::mutex> lock(mutex_);
     if (static_cast<int>(connections_.size()) >= options_.max_connections) {

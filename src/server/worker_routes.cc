@@ -2,6 +2,7 @@
 
 #include "base/json_text.h"
 #include "jobs/metrics.h"
+#include "pg/connection.h"
 
 namespace tandem::server {
 namespace {
@@ -46,6 +47,19 @@ void AddWorkerRoutes(HttpServer& server, WorkerRoutes routes) {
     Health now = health();
     return Response::Json(now.status.ok() ? 200 : 503, HealthJson(now));
   });
+}
+
+std::function<Result<std::string>()> DatabaseMetrics(pg::DatabaseUrl url, std::string schema,
+                                                     std::string target) {
+  return [url = std::move(url), schema = std::move(schema),
+          target = std::move(target)]() -> Result<std::string> {
+    pg::ConnectOptions options;
+    options.application_name = "tandem metrics";
+    options.connect_timeout_seconds = 3;
+    TANDEM_ASSIGN_OR_RETURN(auto connection, pg::Connection::Open(url, options));
+    TANDEM_RETURN_IF_ERROR(connection->Exec("SET statement_timeout = '5s'"));
+    return jobs::RenderMetrics(*connection, schema, target);
+  };
 }
 
 Result<std::unique_ptr<HttpServer>> StartWorkerServer(ServerOptions options, WorkerRoutes routes) {

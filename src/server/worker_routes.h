@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "base/status.h"
+#include "pg/url.h"
 #include "server/http_server.h"
 
 namespace tandem::server {
@@ -41,6 +42,13 @@ void AddWorkerRoutes(HttpServer& server, WorkerRoutes routes);
 // Starts a server on `options.address` with the worker routes; what the worker calls for
 // `--http`. Fails as HttpServer::Start does (kUnavailable naming the address when in use).
 Result<std::unique_ptr<HttpServer>> StartWorkerServer(ServerOptions options, WorkerRoutes routes);
+
+// The metrics function the worker passes: a connection of its own per scrape (closed after
+// it; scrapes come every 15-60 s, so a pooled connection would mostly sit idle), named
+// "tandem metrics" in pg_stat_activity, and bounded (3 s to connect, 5 s of statements) because
+// Stop() waits for a scrape in progress. RenderMetrics for `schema`, labelled `target`.
+std::function<Result<std::string>()> DatabaseMetrics(pg::DatabaseUrl url, std::string schema,
+                                                     std::string target);
 
 // The body /healthz answers, exposed for tests and for `tandem dashboard`.
 std::string HealthJson(const Health& health);
