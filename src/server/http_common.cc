@@ -1,6 +1,7 @@
 // The parts of http_server.h that need no socket: listen addresses, the token check, response
 // helpers.
 #include <arpa/inet.h>
+#include <netinet/in.h>
 
 #include <algorithm>
 #include <cctype>
@@ -40,6 +41,15 @@ bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
 
 std::string ListenAddress::ToString() const {
   return (ipv6() ? "[" + host + "]" : host) + ":" + std::to_string(port);
+}
+
+bool ListenAddress::loopback() const {
+  if (ipv6()) {
+    in6_addr v6;
+    return inet_pton(AF_INET6, host.c_str(), &v6) == 1 && IN6_IS_ADDR_LOOPBACK(&v6);
+  }
+  in_addr v4;
+  return inet_pton(AF_INET, host.c_str(), &v4) == 1 && (ntohl(v4.s_addr) >> 24) == 127;
 }
 
 Result<ListenAddress> ParseListenAddress(std::string_view text) {

@@ -39,6 +39,9 @@ struct ListenAddress {
   std::string host = "127.0.0.1";  // an IPv4 or IPv6 literal (IPv6 without brackets)
   int port = kDefaultPort;         // 0: an ephemeral port, chosen by the kernel
   bool ipv6() const { return host.find(':') != std::string::npos; }
+  // 127.0.0.0/8 or ::1: reachable from this machine only. The dashboard refuses any other
+  // address unless a token is configured.
+  bool loopback() const;
   // "127.0.0.1:7420", "[::1]:7420".
   std::string ToString() const;
 };

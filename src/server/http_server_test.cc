@@ -175,6 +175,12 @@ TEST(ListenAddressTest, DefaultsToLoopbackAndPort7420) {
   }
   EXPECT_EQ(ParseListenAddress("[::1]:80")->ToString(), "[::1]:80");
   EXPECT_EQ(ParseListenAddress(":80")->ToString(), "127.0.0.1:80");
+  for (const char* loopback : {"", ":1", "127.0.0.1:1", "127.1.2.3", "[::1]:1", "localhost"}) {
+    EXPECT_TRUE(ParseListenAddress(loopback)->loopback()) << loopback;
+  }
+  for (const char* open : {"0.0.0.0", "10.0.0.1:1", "[::]:1", "[fe80::1]", "128.0.0.1"}) {
+    EXPECT_FALSE(ParseListenAddress(open)->loopback()) << open;
+  }
 }
 
 TEST(ListenAddressTest, BadInputIsInvalidInputWithAHint) {
