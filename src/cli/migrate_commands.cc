@@ -1,10 +1,12 @@
 // tandem status, tandem up, tandem down.
 #include <iostream>
+#include <map>
 #include <memory>
 #include <optional>
 
 #include "cli/context.h"
 #include "cli/render.h"
+#include "jobs/job.h"
 #include "migrate/history.h"
 #include "migrate/runner.h"
 #include "migrate/runner_lock.h"
@@ -102,7 +104,32 @@ void RegisterUp(CLI::App& app, Context& context, Runner& selected) {
       options.allow_drift = f->allow_drift;
       options.strict_order = f->strict_order;
       options.to_version = OptionalString(f->to);
+      // Migrations `tandem release` queued as jobs belong to the worker: up leaves them alone,
+      // so that the two never run one at the same time. Read under the runner lock (include is
+      // first called once Up holds it), where no release can queue one meanwhile.
+      std::optional<std::map<std::string, jobs::Job>> queued;
+      std::vector<std::string> left;
+      Status jobs_status = Status::Ok();
+      options.include = [&](const migrate::Migration& m) {
+        if (!queued) {
+          queued.emplace();
+          auto all = jobs::ListJobs(*prepared->connection, prepared->config.schema);
+          if (!all.ok()) jobs_status = all.status();
+          if (all.ok())
+            for (auto& j : *all) (*queued)[j.version] = std::move(j);
+        }
+        auto it = queued->find(m.version);
+        if (it == queued->end()) return jobs_status.ok();
+        left.push_back("migration " + m.version + " (" + m.name + ") is job " +
+                       std::to_string(it->second.id) + " of the worker (" +
+                       std::string(jobs::StatusName(it->second.status)) +
+                       "): left to \"tandem worker\"; see \"tandem jobs show " +
+                       std::to_string(it->second.id) + "\"");
+        return false;
+      };
       auto report = migrate::Up(*prepared->connection, prepared->files, options);
+      if (!jobs_status.ok() && report.status.ok()) report.status = jobs_status;
+      report.warnings.insert(report.warnings.end(), left.begin(), left.end());
       return PrintRunReport(context, report);
     };
   });

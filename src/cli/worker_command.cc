@@ -6,6 +6,7 @@
 #include "cli/context.h"
 #include "jobs/job.h"
 #include "migrate/state.h"
+#include "server/worker_routes.h"
 #include "worker/log.h"
 #include "worker/worker.h"
 
@@ -15,11 +16,22 @@ namespace {
 struct WorkerFlags {
   bool once = false;
   std::string log_format = "text";
+  CLI::Option* http_option = nullptr;  // given (with or without an address)?
+  std::string http;                    // "" when given without one: 127.0.0.1:7420
 };
 
 int Run(Context& context, const WorkerFlags& flags) {
   auto config = context.LoadConfig();
   if (!config.ok()) return context.Fail(config.status());
+  std::optional<server::ListenAddress> http;
+  if (flags.http_option && flags.http_option->count() > 0) {
+    auto parsed = server::ParseListenAddress(flags.http);
+    if (!parsed.ok()) {
+      Status status = parsed.status();
+      return context.Fail(std::move(status).Prefix("--http"));
+    }
+    http = *parsed;
+  }
   // Connect once up front: a bad URL or an unreachable database is reported like every command
   // does (exit 2 or 3) instead of as a worker retrying forever.
   auto probe = context.Connect(*config);
@@ -50,9 +62,30 @@ int Run(Context& context, const WorkerFlags& flags) {
   // SIGTERM/SIGINT: the running statement is cancelled by the runner's rules, the job given
   // back, the lock released; within the grace a Kubernetes pod gets (30 s).
   interrupt::Graceful graceful(Duration(25'000));
+  worker::WorkerState state;
+  std::unique_ptr<server::HttpServer> http_server;
+  if (http) {
+    server::WorkerRoutes routes;
+    routes.metrics = server::DatabaseMetrics(url, config->schema, url.dbname);
+    routes.health = [&state, &url] {
+      server::Health health;
+      health.worker = state.active ? "active" : "standby";
+      if (!state.connected) health.status = Status::Unavailable("not connected to the database");
+      health.fields = {{"target", url.dbname},
+                       {"running_job", std::to_string(state.running_job.load())}};
+      return health;
+    };
+    auto started = server::StartWorkerServer({*http}, std::move(routes));
+    if (!started.ok()) return context.Fail(started.status());
+    http_server = std::move(*started);
+    server::ListenAddress bound = *http;
+    bound.port = http_server->port();
+    log.Info("serving /metrics and /healthz on http://" + bound.ToString());
+  }
   log.Info(flags.once ? "worker started (--once)" : "worker started",
            {{"database", url.Redacted()}, {"schema", config->schema}});
-  worker::WorkerSummary summary = worker::RunWorker(url, options);
+  worker::WorkerSummary summary = worker::RunWorker(url, options, &state);
+  if (http_server) http_server->Stop();
   if (!summary.status.ok()) return context.Fail(summary.status);
   if (interrupt::Requested()) {
     log.Info(std::string("worker stopped by ") + interrupt::SignalName(interrupt::Signal()));
@@ -84,6 +117,10 @@ void RegisterWorker(CLI::App& app, Context& context, Runner& selected) {
                 "failed or waits for a person");
   cmd->add_option("--log-format", flags->log_format, "text (default) or json (one per line)")
       ->check(CLI::IsMember({"text", "json"}));
+  flags->http_option =
+      cmd->add_option("--http", flags->http,
+                      "serve /metrics and /healthz on ADDR (default 127.0.0.1:7420)")
+          ->expected(0, 1);
   cmd->callback([&context, &selected, flags] {
     selected = [&context, flags] { return Run(context, *flags); };
   });

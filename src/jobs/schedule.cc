@@ -45,6 +45,8 @@ Schedule ComputeSchedule(const std::vector<Job>& jobs,
       }
     }
     if (before) {
+      // A release that failed there waits for a person; one still running does not.
+      if (before->status == "failed") schedule.needs_person = true;
       schedule.waiting.push_back(
           {job->id, "waiting for pre-deploy " + before->version + " (" + before->status + ")"});
       continue;

@@ -346,6 +346,10 @@ void Worker::RunJob(jobs::Job job) {
   }
   std::string requested;
   {
+    // SIGTERM/SIGINT cancel the running statement, by the runner's rules; the job is then given
+    // back for the next worker (below).
+    pg::Connection* connection = job_.get();
+    interrupt::CancelHook cancel_on_signal([connection] { connection->RequestCancel(); });
     RequestWatch requests(*control_, *job_, options_.schema, job.id);
     release::ApplyWithRetries(*job_, migration, row, release_options, watch.get(), item);
     requests.Stop();

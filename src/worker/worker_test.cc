@@ -104,5 +104,236 @@ TEST_F(WorkerTest, ReleaseQueuesWithTheSqlAndTheWorkerAppliesIt) {
   EXPECT_EQ(json["jobs"][1]["statements_done"], 2);
 }
 
+TEST_F(WorkerTest, OneAtATimeInVersionOrderAndAFailureBlocksTheRest) {
+  Migration("1_table.sql", "-- migrate:up\nCREATE TABLE t (id int);\n");
+  Migration("2_bad.sql",
+            "-- tandem:phase post-deploy\n-- migrate:up\nINSERT INTO missing VALUES (1);\n");
+  Migration("3_after.sql",
+            "-- tandem:phase post-deploy\n-- migrate:up\nINSERT INTO t VALUES (3);\n");
+  ASSERT_EQ(Tandem({"release"}).exit_code, 0);
+  auto worker = Tandem({"worker", "--once"});
+  EXPECT_EQ(worker.exit_code, 1) << worker.err;
+  EXPECT_EQ(Statuses(), "2=failed 3=queued");
+  EXPECT_EQ(QueryValue("SELECT error_sqlstate || ' ' || error_line || ' ' || error_statement "
+                       "FROM tandem.jobs WHERE version = '2'"),
+            "42P01 3 INSERT INTO missing VALUES (1)");
+  EXPECT_EQ(QueryValue("SELECT count(*) FROM t"), "0");
+  auto list = Tandem({"jobs", "list"});
+  EXPECT_NE(list.out.find("blocked by 2 (failed)"), std::string::npos) << list.out;
+  EXPECT_NE(list.out.find("42P01"), std::string::npos) << list.out;
+  // `tandem up` leaves the worker's jobs alone, and says so.
+  auto up = Tandem({"up"});
+  EXPECT_EQ(up.exit_code, 0) << up.out << up.err;
+  EXPECT_NE((up.out + up.err).find("left to \"tandem worker\""), std::string::npos) << up.out;
+  EXPECT_EQ(Statuses(), "2=failed 3=queued");
+
+  // A person fixes the cause and retries: both run, in order.
+  QueryValue("CREATE TABLE missing (v int)");
+  std::string id = QueryValue("SELECT id FROM tandem.jobs WHERE version = '2'");
+  auto retry = Tandem({"jobs", "retry", id, "--actor", "alice", "--reason", "table created"});
+  ASSERT_EQ(retry.exit_code, 0) << retry.err;
+  EXPECT_EQ(QueryValue("SELECT actor || ' ' || (detail->>'reason') FROM tandem.events WHERE "
+                       "event = 'job.queued' ORDER BY id DESC LIMIT 1"),
+            "alice table created");
+  worker = Tandem({"worker", "--once"});
+  EXPECT_EQ(worker.exit_code, 0) << worker.err;
+  EXPECT_EQ(Statuses(), "2=succeeded 3=succeeded");
+  EXPECT_LT(QueryValue("SELECT finished_at FROM tandem.jobs WHERE version = '2'"),
+            QueryValue("SELECT started_at FROM tandem.jobs WHERE version = '3'"));
+}
+
+TEST_F(WorkerTest, WaitsForAnOlderPreDeployMigrationThatFailed) {
+  Migration("1_table.sql", "-- migrate:up\nCREATE TABLE t (id int);\n");
+  Migration("3_post.sql",
+            "-- tandem:phase post-deploy\n-- migrate:up\nINSERT INTO t VALUES (3);\n");
+  ASSERT_EQ(Tandem({"release"}).exit_code, 0);
+  // A later release brings an older pre-deploy migration, which fails.
+  Migration("2_pre.sql", "-- migrate:up\nALTER TABLE nope ADD COLUMN x int;\n");
+  EXPECT_EQ(Tandem({"release"}).exit_code, 1);
+  auto worker = Tandem({"worker", "--once"});
+  EXPECT_EQ(worker.exit_code, 1) << worker.err;
+  EXPECT_EQ(Statuses(), "3=queued");
+  auto list = Tandem({"jobs", "list", "--format", "json"});
+  EXPECT_EQ(nlohmann::json::parse(list.out)["jobs"][0]["waiting"],
+            "waiting for pre-deploy 2 (failed)");
+}
+
+TEST_F(WorkerTest, ApprovalPauseAndResumeThroughTheCli) {
+  dir_.Write("tandem.toml", "[worker]\nrequire_approval = true\n");
+  Migration("1_table.sql", "-- migrate:up\nCREATE TABLE t (id int);\n");
+  Migration("2_a.sql", "-- tandem:phase post-deploy\n-- migrate:up\nINSERT INTO t VALUES (2);\n");
+  Migration("3_b.sql", "-- tandem:phase post-deploy\n-- migrate:up\nINSERT INTO t VALUES (3);\n");
+  ASSERT_EQ(Tandem({"release"}).exit_code, 0);
+  EXPECT_EQ(Statuses(), "2=awaiting-approval 3=awaiting-approval");
+  EXPECT_EQ(Tandem({"worker", "--once"}).exit_code, 1);
+  EXPECT_EQ(QueryValue("SELECT count(*) FROM t"), "0");
+
+  std::string a = QueryValue("SELECT id FROM tandem.jobs WHERE version = '2'");
+  std::string b = QueryValue("SELECT id FROM tandem.jobs WHERE version = '3'");
+  auto approve = Tandem({"jobs", "approve", a, "--format", "json"}, {"TANDEM_ACTOR=bob"});
+  ASSERT_EQ(approve.exit_code, 0) << approve.err;
+  EXPECT_EQ(nlohmann::json::parse(approve.out)["jobs"][0]["status"], "queued");
+  // Approving twice is refused (exit 1), naming the state.
+  auto again = Tandem({"jobs", "approve", a});
+  EXPECT_EQ(again.exit_code, 1);
+  EXPECT_NE(again.err.find("it is queued"), std::string::npos) << again.err;
+  // Paused before it ran: the worker leaves it, and the later one waits behind it.
+  ASSERT_EQ(Tandem({"jobs", "pause", a}).exit_code, 0);
+  ASSERT_EQ(Tandem({"jobs", "approve", b}).exit_code, 0);
+  EXPECT_EQ(Tandem({"worker", "--once"}).exit_code, 1);
+  EXPECT_EQ(Statuses(), "2=paused 3=queued");
+  ASSERT_EQ(Tandem({"jobs", "resume", "--all"}).exit_code, 0);
+  EXPECT_EQ(Tandem({"worker", "--once"}).exit_code, 0);
+  EXPECT_EQ(Statuses(), "2=succeeded 3=succeeded");
+  EXPECT_EQ(QueryValue("SELECT actor FROM tandem.events WHERE event = 'job.approved' ORDER BY id "
+                       "LIMIT 1"),
+            "bob");
+  // Unknown ids are bad input.
+  auto unknown = Tandem({"jobs", "cancel", "999"});
+  EXPECT_EQ(unknown.exit_code, 2);
+  EXPECT_NE(unknown.err.find("job 999 does not exist"), std::string::npos) << unknown.err;
+}
+
+TEST_F(WorkerTest, BoundedLocksRetryBehindARealBlockerThenSucceed) {
+  dir_.Write("tandem.toml",
+             "[release]\nlock_timeout = \"100ms\"\nbackoff_initial = \"50ms\"\n"
+             "backoff_max = \"200ms\"\n");
+  Migration("1_table.sql", "-- migrate:up\nCREATE TABLE t (id int);\n");
+  Migration("2_column.sql",
+            "-- tandem:phase post-deploy\n-- migrate:up\nALTER TABLE t ADD COLUMN v int;\n");
+  ASSERT_EQ(Tandem({"release"}).exit_code, 0);
+  auto blocker = Connect();
+  ASSERT_TRUE(blocker->Exec("BEGIN").ok());
+  ASSERT_TRUE(blocker->Exec("LOCK TABLE t IN ACCESS SHARE MODE").ok());
+  std::thread release_later([&] {
+    std::this_thread::sleep_for(1200ms);
+    blocker->Exec("COMMIT");
+  });
+  auto worker = Tandem({"worker", "--once"});
+  release_later.join();
+  EXPECT_EQ(worker.exit_code, 0) << worker.err;
+  EXPECT_EQ(Statuses(), "2=succeeded");
+  EXPECT_GE(std::stoi(QueryValue("SELECT detail->>'lock_timeouts' FROM tandem.events WHERE "
+                                 "event = 'job.succeeded'")),
+            2);
+}
+
+TEST_F(WorkerTest, ThreeReplicasApplyThirtyJobsExactlyOnce) {
+  Migration("1_table.sql", "-- migrate:up\nCREATE TABLE applied (version text);\n");
+  for (int v = 2; v <= 31; ++v) {
+    Migration(std::to_string(v) + "_job.sql",
+              "-- tandem:phase post-deploy\n-- migrate:up\nINSERT INTO applied VALUES ('" +
+                  std::to_string(v) + "');\n");
+  }
+  std::vector<pid_t> workers;
+  for (int i = 0; i < 3; ++i) workers.push_back(Start({"worker"}, "w" + std::to_string(i)));
+  ASSERT_EQ(Tandem({"release"}).exit_code, 0);
+  ASSERT_TRUE(WaitFor("SELECT count(*) = 30 FROM tandem.jobs WHERE status = 'succeeded'", 60s));
+  for (pid_t pid : workers) kill(pid, SIGTERM);
+  for (pid_t pid : workers) {
+    auto code = WaitForExit(pid);
+    ASSERT_TRUE(code.ok());
+    EXPECT_EQ(*code, 0);
+  }
+  EXPECT_EQ(QueryValue("SELECT count(*) || ' ' || count(DISTINCT version) FROM applied"), "30 30");
+  EXPECT_EQ(QueryValue("SELECT count(*) FROM tandem.events WHERE event = 'job.running'"), "30");
+}
+
+TEST_F(WorkerTest, KilledWorkerIsTakenOverAndNoStatementRunsTwice) {
+  Migration("1_table.sql", "-- migrate:up\nCREATE TABLE c (v int);\n");
+  Migration("2_slow.sql",
+            "-- tandem:phase post-deploy\n-- tandem:transaction off\n-- migrate:up\n"
+            "INSERT INTO c VALUES (1);\nINSERT INTO c SELECT 2 FROM pg_sleep(2);\n"
+            "INSERT INTO c VALUES (3);\n");
+  ASSERT_EQ(Tandem({"release"}).exit_code, 0);
+  pid_t first = Start({"worker"}, "first.log");
+  ASSERT_TRUE(
+      WaitFor("SELECT count(*) > 0 FROM pg_stat_activity WHERE state = 'active' AND "
+              "query LIKE '%pg_sleep(2)%' AND pid <> pg_backend_pid()"));
+  pid_t second = Start({"worker"}, "second.log");
+  std::this_thread::sleep_for(300ms);
+  auto killed_at = std::chrono::steady_clock::now();
+  kill(first, SIGKILL);
+  ASSERT_TRUE(WaitForExit(first).ok());
+  ASSERT_TRUE(WaitFor("SELECT count(*) = 1 FROM tandem.jobs WHERE status = 'succeeded'", 30s));
+  EXPECT_LT(std::chrono::steady_clock::now() - killed_at, 30s);
+  kill(second, SIGTERM);
+  ASSERT_TRUE(WaitForExit(second).ok());
+  EXPECT_EQ(QueryValue("SELECT string_agg(v::text, ',' ORDER BY v) FROM c"), "1,2,3");
+  EXPECT_NE(QueryValue("SELECT detail->>'reason' FROM tandem.events WHERE event = 'job.running' "
+                       "ORDER BY id DESC LIMIT 1")
+                .find("taken over"),
+            std::string::npos);
+}
+
+TEST_F(WorkerTest, SigtermGivesTheJobBackAndTheNextWorkerResumesIt) {
+  Migration("1_table.sql", "-- migrate:up\nCREATE TABLE c (v int);\n");
+  Migration("2_slow.sql",
+            "-- tandem:phase post-deploy\n-- tandem:transaction off\n-- migrate:up\n"
+            "INSERT INTO c VALUES (1);\nINSERT INTO c SELECT 2 FROM pg_sleep(5);\n"
+            "INSERT INTO c VALUES (3);\n");
+  ASSERT_EQ(Tandem({"release"}).exit_code, 0);
+  pid_t worker = Start({"worker", "--log-format", "json"});
+  ASSERT_TRUE(
+      WaitFor("SELECT count(*) > 0 FROM pg_stat_activity WHERE state = 'active' AND "
+              "query LIKE '%pg_sleep(5)%' AND pid <> pg_backend_pid()"));
+  auto signalled = std::chrono::steady_clock::now();
+  kill(worker, SIGTERM);
+  auto code = WaitForExit(worker);
+  ASSERT_TRUE(code.ok());
+  EXPECT_EQ(*code, 0);
+  EXPECT_LT(std::chrono::steady_clock::now() - signalled, 5s);
+  EXPECT_EQ(Statuses(), "2=queued");
+  EXPECT_EQ(QueryValue("SELECT string_agg(v::text, ',' ORDER BY v) FROM c"), "1");
+  // Every log line is a JSON object.
+  std::string log = dir_.Read("worker.log");
+  size_t lines = 0;
+  for (size_t at = 0; at < log.size();) {
+    size_t end = log.find('\n', at);
+    auto line = nlohmann::json::parse(log.substr(at, end - at), nullptr, false);
+    EXPECT_TRUE(line.is_object()) << log.substr(at, end - at);
+    ++lines;
+    at = end == std::string::npos ? log.size() : end + 1;
+  }
+  EXPECT_GE(lines, 3u);
+  EXPECT_NE(log.find("stopped by SIGTERM"), std::string::npos) << log;
+  auto rerun = Tandem({"worker", "--once"});
+  EXPECT_EQ(rerun.exit_code, 0) << rerun.err;
+  EXPECT_EQ(QueryValue("SELECT string_agg(v::text, ',' ORDER BY v) FROM c"), "1,2,3");
+}
+
+TEST_F(WorkerTest, CancelAndPauseStopARunningJob) {
+  Migration("1_table.sql", "-- migrate:up\nCREATE TABLE c (v int);\n");
+  Migration("2_slow.sql",
+            "-- tandem:phase post-deploy\n-- tandem:transaction off\n-- migrate:up\n"
+            "INSERT INTO c VALUES (1);\nINSERT INTO c SELECT 2 FROM pg_sleep(30);\n"
+            "INSERT INTO c VALUES (3);\n");
+  Migration(
+      "3_slow.sql",
+      "-- tandem:phase post-deploy\n-- migrate:up\nINSERT INTO c SELECT 4 FROM pg_sleep(30);\n");
+  ASSERT_EQ(Tandem({"release"}).exit_code, 0);
+  pid_t worker = Start({"worker"});
+  std::string sleeping =
+      "SELECT count(*) > 0 FROM pg_stat_activity WHERE state = 'active' AND "
+      "query LIKE '%pg_sleep(30)%' AND pid <> pg_backend_pid()";
+  ASSERT_TRUE(WaitFor(sleeping));
+  std::string first = QueryValue("SELECT id FROM tandem.jobs WHERE version = '2'");
+  auto pause = Tandem({"jobs", "pause", first});
+  ASSERT_EQ(pause.exit_code, 0) << pause.err;
+  EXPECT_NE(pause.out.find("pause requested"), std::string::npos) << pause.out;
+  ASSERT_TRUE(WaitFor("SELECT count(*) = 1 FROM tandem.jobs WHERE status = 'paused'", 10s));
+  EXPECT_EQ(QueryValue("SELECT string_agg(v::text, ',' ORDER BY v) FROM c"), "1");
+  // The later job waits behind the paused one; cancelling the paused one lets it run, and
+  // cancelling that one while it runs stops its statement.
+  ASSERT_EQ(Tandem({"jobs", "cancel", first}).exit_code, 0);
+  ASSERT_TRUE(WaitFor(sleeping));
+  std::string second = QueryValue("SELECT id FROM tandem.jobs WHERE version = '3'");
+  ASSERT_EQ(Tandem({"jobs", "cancel", second}).exit_code, 0);
+  ASSERT_TRUE(WaitFor("SELECT count(*) = 2 FROM tandem.jobs WHERE status = 'cancelled'", 10s));
+  kill(worker, SIGTERM);
+  ASSERT_TRUE(WaitForExit(worker).ok());
+  EXPECT_EQ(QueryValue("SELECT string_agg(v::text, ',' ORDER BY v) FROM c"), "1");
+}
+
 }  // namespace
 }  // namespace tandem::testing
