@@ -95,13 +95,14 @@ int Run(Context& context, const WorkerFlags& flags) {
     nlohmann::json fields = {{"succeeded", summary.succeeded},
                              {"failed", summary.failed},
                              {"retrying", summary.retrying},
-                             {"waiting_for_a_person", summary.needs_person}};
+                             {"waiting_for_a_person", summary.needs_person},
+                             {"retry_pending", summary.retry_pending}};
     log.Info("worker done", fields);
     if (context.format() == Format::kJson) {
       fields["standby"] = summary.standby;
       context.out << fields.dump(2) << "\n";
     }
-    return summary.failed > 0 || summary.needs_person ? 1 : 0;
+    return summary.failed > 0 || summary.needs_person || summary.retry_pending ? 1 : 0;
   }
   return 0;
 }

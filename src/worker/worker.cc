@@ -205,6 +205,7 @@ Result<bool> Worker::Step() {
                                                 "'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"));
   jobs::Schedule schedule = jobs::ComputeSchedule(all, history, now.Get(0, 0));
   summary_.needs_person = schedule.needs_person;
+  summary_.retry_pending = schedule.next_due_at.has_value();
   next_due_at_ = schedule.next_due_at;
   if (!schedule.next) return false;
   TANDEM_ASSIGN_OR_RETURN(auto job, jobs::FindJob(*job_, options_.schema, *schedule.next));

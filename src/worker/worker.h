@@ -51,11 +51,12 @@ struct WorkerState {
 
 struct WorkerSummary {
   int succeeded = 0;
-  int failed = 0;             // failed for good
-  int retrying = 0;           // attempts that will be retried
-  bool needs_person = false;  // a job failed, is paused or awaits approval
-  bool standby = false;       // --once found another worker active
-  Status status;              // why the worker stopped, when not by request
+  int failed = 0;              // failed for good
+  int retrying = 0;            // attempts that will be retried
+  bool needs_person = false;   // a job failed, is paused or awaits approval
+  bool retry_pending = false;  // a job waits for its next attempt
+  bool standby = false;        // --once found another worker active
+  Status status;               // why the worker stopped, when not by request
 };
 
 // Runs until interrupted (SIGTERM/SIGINT) or, with options.once, until nothing is runnable.

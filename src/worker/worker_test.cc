@@ -1,7 +1,11 @@
 // The worker against the real server, through the real binary: release then worker, ordering
 // and blocking, bounded locks with a real blocker, replicas, kill -9 takeover, SIGTERM, and
 // people steering jobs through `tandem jobs`.
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <gtest/gtest.h>
 
@@ -10,6 +14,7 @@
 #include <string>
 #include <thread>
 
+#include "jobs/metrics_test_util.h"
 #include "testing/harness.h"
 
 namespace tandem::testing {
@@ -66,6 +71,27 @@ class WorkerTest : public PgTest {
 
   TempDir dir_;
 };
+
+// GET over a plain socket: the body of the answer, or "" when none came.
+std::string HttpGet(int port, const std::string& path) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(static_cast<uint16_t>(port));
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
+    close(fd);
+    return "";
+  }
+  std::string request = "GET " + path + " HTTP/1.1\r\nHost: localhost\r\n\r\n";
+  send(fd, request.data(), request.size(), 0);
+  std::string reply;
+  char buffer[4096];
+  for (ssize_t n; (n = recv(fd, buffer, sizeof buffer, 0)) > 0;) reply.append(buffer, n);
+  close(fd);
+  size_t body = reply.find("\r\n\r\n");
+  return body == std::string::npos ? "" : reply.substr(body + 4);
+}
 
 TEST_F(WorkerTest, ReleaseQueuesWithTheSqlAndTheWorkerAppliesIt) {
   Migration("1_table.sql", "-- migrate:up\nCREATE TABLE t (id int, v int);\n");
@@ -218,6 +244,34 @@ TEST_F(WorkerTest, BoundedLocksRetryBehindARealBlockerThenSucceed) {
             2);
 }
 
+TEST_F(WorkerTest, TransientErrorsAreRetriedUpToMaxAttemptsThenFail) {
+  dir_.Write("tandem.toml",
+             "[release]\nlock_timeout = \"50ms\"\nretry_budget = \"0s\"\n"
+             "backoff_initial = \"100ms\"\nbackoff_max = \"200ms\"\n[worker]\nmax_attempts = 2\n");
+  Migration("1_table.sql", "-- migrate:up\nCREATE TABLE t (id int);\n");
+  Migration("2_column.sql",
+            "-- tandem:phase post-deploy\n-- migrate:up\nALTER TABLE t ADD COLUMN v int;\n");
+  ASSERT_EQ(Tandem({"release"}).exit_code, 0);
+  auto blocker = Connect();
+  ASSERT_TRUE(blocker->Exec("BEGIN").ok());
+  ASSERT_TRUE(blocker->Exec("LOCK TABLE t IN ACCESS SHARE MODE").ok());
+  auto first = Tandem({"worker", "--once"});
+  EXPECT_EQ(first.exit_code, 1) << first.err;  // a retry is pending
+  EXPECT_EQ(Statuses(), "2=retrying");
+  EXPECT_EQ(QueryValue("SELECT attempts || ' ' || error_sqlstate || ' ' || (run_after > now()) "
+                       "FROM tandem.jobs"),
+            "1 55P03 true");
+  std::this_thread::sleep_for(300ms);
+  auto second = Tandem({"worker", "--once"});
+  EXPECT_EQ(second.exit_code, 1) << second.err;
+  EXPECT_EQ(Statuses(), "2=failed");
+  EXPECT_EQ(QueryValue("SELECT attempts FROM tandem.jobs"), "2");
+  EXPECT_EQ(QueryValue("SELECT string_agg(event, ',' ORDER BY id) FROM tandem.events WHERE "
+                       "event LIKE 'job.%'"),
+            "job.queued,job.running,job.retrying,job.running,job.failed");
+  blocker->Exec("COMMIT");
+}
+
 TEST_F(WorkerTest, ThreeReplicasApplyThirtyJobsExactlyOnce) {
   Migration("1_table.sql", "-- migrate:up\nCREATE TABLE applied (version text);\n");
   for (int v = 2; v <= 31; ++v) {
@@ -333,6 +387,67 @@ TEST_F(WorkerTest, CancelAndPauseStopARunningJob) {
   kill(worker, SIGTERM);
   ASSERT_TRUE(WaitForExit(worker).ok());
   EXPECT_EQ(QueryValue("SELECT string_agg(v::text, ',' ORDER BY v) FROM c"), "1");
+}
+
+TEST_F(WorkerTest, MetricsAndHealthOverHttp) {
+  Migration("1_table.sql", "-- migrate:up\nCREATE TABLE t (id int);\n");
+  Migration("2_ok.sql", "-- tandem:phase post-deploy\n-- migrate:up\nINSERT INTO t VALUES (2);\n");
+  Migration("3_bad.sql",
+            "-- tandem:phase post-deploy\n-- migrate:up\nINSERT INTO nope VALUES (3);\n");
+  Migration("4_later.sql",
+            "-- tandem:phase post-deploy\n-- migrate:up\nINSERT INTO t VALUES (4);\n");
+  ASSERT_EQ(Tandem({"release"}).exit_code, 0);
+  pid_t worker = Start({"worker", "--http", "127.0.0.1:0"});
+  ASSERT_TRUE(WaitFor("SELECT count(*) = 1 FROM tandem.jobs WHERE status = 'failed'"));
+  int port = 0;
+  for (int i = 0; i < 200 && port == 0; ++i) {
+    std::string log = dir_.Read("worker.log");
+    size_t at = log.find("on http://127.0.0.1:");
+    if (at != std::string::npos) port = std::atoi(log.c_str() + at + 20);
+    std::this_thread::sleep_for(20ms);
+  }
+  ASSERT_GT(port, 0) << dir_.Read("worker.log");
+  Exposition metrics = ParseExposition(HttpGet(port, "/metrics"));
+  EXPECT_TRUE(metrics.errors.empty());
+  std::string target = database();
+  EXPECT_EQ(metrics.Value(SampleKey("tandem_jobs", {{"target", target}, {"state", "succeeded"}})),
+            1);
+  EXPECT_EQ(metrics.Value(SampleKey("tandem_jobs", {{"target", target}, {"state", "failed"}})), 1);
+  EXPECT_EQ(metrics.Value(SampleKey("tandem_jobs", {{"target", target}, {"state", "queued"}})), 1);
+  EXPECT_EQ(metrics.Value(SampleKey("tandem_jobs_applied_total", {{"target", target}})), 1);
+  EXPECT_EQ(metrics.Value(SampleKey("tandem_jobs_failed_total", {{"target", target}})), 1);
+  EXPECT_EQ(metrics.Value(SampleKey("tandem_job_duration_seconds_count", {{"target", target}})), 2);
+  EXPECT_GT(metrics.Value(SampleKey("tandem_oldest_queued_job_age_seconds", {{"target", target}})),
+            0);
+  auto health = nlohmann::json::parse(HttpGet(port, "/healthz"), nullptr, false);
+  ASSERT_TRUE(health.is_object());
+  EXPECT_EQ(health["status"], "ok");
+  EXPECT_EQ(health["worker"], "active");
+  kill(worker, SIGTERM);
+  ASSERT_TRUE(WaitForExit(worker).ok());
+}
+
+TEST_F(WorkerTest, BadInputIsExitTwoAndChangesNothing) {
+  auto http = Tandem({"worker", "--once", "--http", "nonsense:port"});
+  EXPECT_EQ(http.exit_code, 2) << http.err;
+  auto no_id = Tandem({"jobs", "pause"});
+  EXPECT_EQ(no_id.exit_code, 2) << no_id.err;
+  EXPECT_NE(no_id.err.find("needs a job id or --all"), std::string::npos) << no_id.err;
+  dir_.Write("tandem.toml", "[worker]\nmax_attempts = 0\n");
+  auto config = Tandem({"worker", "--once"});
+  EXPECT_EQ(config.exit_code, 2);
+  EXPECT_NE(config.err.find("tandem.toml:2:16"), std::string::npos) << config.err;
+  dir_.Write("tandem.toml",
+             "[[notify]]\nkind = \"slack\"\nurl = \"https://hooks.example/T0/SECRET\"\n"
+             "url_env = \"X\"\n");
+  auto notify = Tandem({"jobs", "list"});
+  EXPECT_EQ(notify.exit_code, 2);
+  EXPECT_EQ(notify.err.find("SECRET"), std::string::npos) << notify.err;
+  // Nothing was created: read-only commands and refused ones leave the database as it was.
+  dir_.Write("tandem.toml", "");
+  EXPECT_EQ(Tandem({"jobs", "list"}).exit_code, 0);
+  EXPECT_EQ(Tandem({"worker", "--once"}).exit_code, 0);
+  EXPECT_EQ(QueryValue("SELECT count(*) FROM pg_namespace WHERE nspname = 'tandem'"), "0");
 }
 
 }  // namespace

@@ -1,0 +1,96 @@
+#include "jobs/schedule.h"
+
+#include <gtest/gtest.h>
+
+namespace tandem::jobs {
+namespace {
+
+Job MakeJob(long long id, std::string version, JobStatus status, std::string run_after = "") {
+  Job job;
+  job.id = id;
+  job.kind = "post-deploy";
+  job.version = std::move(version);
+  job.status = status;
+  job.layout = "tandem";
+  job.run_after = std::move(run_after);
+  return job;
+}
+
+migrate::HistoryRow Row(std::string version, std::string phase, std::string status) {
+  migrate::HistoryRow row;
+  row.version = std::move(version);
+  row.phase = std::move(phase);
+  row.status = std::move(status);
+  return row;
+}
+
+const std::string kNow = "2026-11-30T12:00:00.000Z";
+
+TEST(ScheduleTest, OldestFirstInNumericVersionOrder) {
+  // "10" sorts after "9" even though it was queued first.
+  Schedule s = ComputeSchedule(
+      {MakeJob(1, "10", JobStatus::kQueued), MakeJob(2, "9", JobStatus::kQueued)}, {}, kNow);
+  ASSERT_TRUE(s.next);
+  EXPECT_EQ(*s.next, 2);
+  ASSERT_EQ(s.waiting.size(), 1u);
+  EXPECT_EQ(s.waiting[0].job, 1);
+  EXPECT_EQ(s.waiting[0].reason, "blocked by 9 (queued)");
+  EXPECT_FALSE(s.needs_person);
+}
+
+TEST(ScheduleTest, DoneJobsDoNotBlockAndFailedOnesDo) {
+  Schedule s = ComputeSchedule(
+      {MakeJob(1, "1", JobStatus::kSucceeded), MakeJob(2, "2", JobStatus::kCancelled),
+       MakeJob(3, "3", JobStatus::kFailed), MakeJob(4, "4", JobStatus::kQueued)},
+      {}, kNow);
+  EXPECT_FALSE(s.next);
+  EXPECT_TRUE(s.needs_person);
+  ASSERT_EQ(s.waiting.size(), 2u);
+  EXPECT_EQ(s.waiting[0].reason, "waiting for a person (failed)");
+  EXPECT_EQ(s.waiting[1].reason, "blocked by 3 (failed)");
+}
+
+TEST(ScheduleTest, RetryingRunsOnlyWhenDue) {
+  Schedule later = ComputeSchedule(
+      {MakeJob(1, "1", JobStatus::kRetrying, "2026-11-30T12:00:05.000Z")}, {}, kNow);
+  EXPECT_FALSE(later.next);
+  ASSERT_TRUE(later.next_due_at);
+  EXPECT_EQ(*later.next_due_at, "2026-11-30T12:00:05.000Z");
+  EXPECT_FALSE(later.needs_person);
+  Schedule due = ComputeSchedule(
+      {MakeJob(1, "1", JobStatus::kRetrying, "2026-11-30T11:59:59.000Z")}, {}, kNow);
+  ASSERT_TRUE(due.next);
+}
+
+TEST(ScheduleTest, WaitsForOlderPreDeployMigrationsOnly) {
+  std::vector<migrate::HistoryRow> history = {Row("1", "pre-deploy", "succeeded"),
+                                              Row("3", "pre-deploy", "running"),
+                                              Row("7", "pre-deploy", "failed")};
+  Schedule s = ComputeSchedule({MakeJob(1, "5", JobStatus::kQueued)}, history, kNow);
+  EXPECT_FALSE(s.next);
+  ASSERT_EQ(s.waiting.size(), 1u);
+  EXPECT_EQ(s.waiting[0].reason, "waiting for pre-deploy 3 (running)");
+  EXPECT_FALSE(s.needs_person);  // a release still running needs nobody
+  s = ComputeSchedule({MakeJob(1, "8", JobStatus::kQueued)}, history, kNow);
+  EXPECT_EQ(s.waiting[0].reason, "waiting for pre-deploy 3 (running)");
+  history[1].status = "failed";
+  s = ComputeSchedule({MakeJob(1, "8", JobStatus::kQueued)}, history, kNow);
+  EXPECT_TRUE(s.needs_person);
+}
+
+TEST(ScheduleTest, BackgroundJobsAreNotScheduledHere) {
+  Job background = MakeJob(1, "1", JobStatus::kQueued);
+  background.kind = "background";
+  Schedule s = ComputeSchedule({background, MakeJob(2, "2", JobStatus::kQueued)}, {}, kNow);
+  ASSERT_TRUE(s.next);
+  EXPECT_EQ(*s.next, 2);
+}
+
+TEST(ScheduleTest, AnOrphanedRunningJobIsTakenOver) {
+  Schedule s = ComputeSchedule({MakeJob(1, "1", JobStatus::kRunning)}, {}, kNow);
+  ASSERT_TRUE(s.next);
+  EXPECT_EQ(*s.next, 1);
+}
+
+}  // namespace
+}  // namespace tandem::jobs
