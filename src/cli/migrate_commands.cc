@@ -11,6 +11,7 @@
 #include "migrate/runner.h"
 #include "migrate/runner_lock.h"
 #include "pg/url.h"
+#include "worker/worker.h"
 
 namespace tandem::cli {
 namespace {
@@ -65,6 +66,16 @@ void RegisterStatus(CLI::App& app, Context& context, Runner& selected) {
       auto holders = migrate::FindLockHolders(*prepared->connection,
                                               migrate::RunnerLockKey(prepared->config.schema));
       migrate::MarkRunning(entries, holders.ok() && !holders->empty());
+      // Post-deploy migrations are run by the worker, under its own lock.
+      worker::WorkerLockKey key = worker::LockKeyFor(prepared->config.schema);
+      auto workers = migrate::FindLockHolders(*prepared->connection,
+                                              migrate::LockKey{key.class_id, key.object_id});
+      if (workers.ok() && !workers->empty()) {
+        for (auto& e : entries) {
+          if (e.row && e.row->status == "running" && e.phase != migrate::Phase::kPreDeploy)
+            e.state = migrate::MigrationState::kRunning;
+        }
+      }
       bool work = false;
       for (const auto& e : entries) work |= e.state != migrate::MigrationState::kApplied;
       if (context.format() == Format::kJson) {

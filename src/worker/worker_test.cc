@@ -331,6 +331,10 @@ TEST_F(WorkerTest, SigtermGivesTheJobBackAndTheNextWorkerResumesIt) {
   ASSERT_TRUE(
       WaitFor("SELECT count(*) > 0 FROM pg_stat_activity WHERE state = 'active' AND "
               "query LIKE '%pg_sleep(5)%' AND pid <> pg_backend_pid()"));
+  // `tandem status` knows the worker is applying it (not a runner that died).
+  auto status = Tandem({"status", "--format", "json"});
+  EXPECT_NE(status.out.find("\"status\": \"running\""), std::string::npos) << status.out;
+  EXPECT_EQ(status.out.find("\"status\": \"failed\""), std::string::npos) << status.out;
   auto signalled = std::chrono::steady_clock::now();
   kill(worker, SIGTERM);
   auto code = WaitForExit(worker);
