@@ -134,11 +134,12 @@ json SlackMessage(const Event& event, std::string_view target) {
   const json& d = event.detail.is_object() ? event.detail : json::object();
   std::string state = StateOf(event);
   std::string name = Text(d, "name");
-  std::string migration = event.version + (name.empty() ? "" : " " + name);
+  std::string migration = event.version;
+  if (!name.empty()) migration += (migration.empty() ? "" : " ") + name;
   std::string id = JobId(event);
 
   std::string text = Emoji(state) + " " + SlackEscape(target) + ": " +
-                     SlackEscape(Shorten(migration, 200)) + " " + state;
+                     (migration.empty() ? "" : SlackEscape(Shorten(migration, 200)) + " ") + state;
 
   std::string body = "*" + SlackEscape(target) + "*: " + Code(Shorten(event.version, 100)) +
                      (name.empty() ? "" : " " + SlackEscape(Shorten(name, 200))) + " *" + state +

@@ -119,7 +119,7 @@ TEST(WebhookDocumentTest, MissingFieldsAreNullNotAbsent) {
   EXPECT_TRUE(document["next"].empty());
   event.detail = json::array();  // not even an object: still a document, never a throw
   EXPECT_EQ(WebhookDocument(event, "db")["type"], "job.succeeded");
-  EXPECT_EQ(SlackMessage(event, "db")["text"], ":white_check_mark: db:  succeeded");
+  EXPECT_EQ(SlackMessage(event, "db")["text"], ":white_check_mark: db: succeeded");
 }
 
 TEST(PayloadForTest, ReplacesInvalidUtf8InsteadOfFailing) {
