@@ -170,7 +170,7 @@ TEST(HttpClientTest, CancelReturnsPromptly) {
   canceller.join();
   ASSERT_FALSE(response.ok());
   EXPECT_EQ(response.status().code(), StatusCode::kInterrupted);
-  EXPECT_LT(took, std::chrono::milliseconds(1000));
+  EXPECT_LT(took, std::chrono::milliseconds(1500));  // 200 ms, then one 100 ms poll at most
 }
 
 TEST(HttpClientTest, ConnectionRefusedIsUnavailableWithoutTheUrl) {

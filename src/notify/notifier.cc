@@ -31,14 +31,20 @@ struct Notifier::Impl {
 
   std::mutex mutex;
   std::condition_variable changed;
-  bool woken = false;     // guarded by mutex
+  bool woken = false;  // guarded by mutex
+  // Flush: requests are numbered; a pass that began after request n and found every channel
+  // caught up answers it (flush_done), a pass that found the lock held elsewhere too
+  // (flush_elsewhere). All guarded by mutex.
+  uint64_t flush_requested = 0;
+  uint64_t flush_done = 0;
+  uint64_t flush_elsewhere = 0;
+  bool more = false;      // a channel handled a whole batch: pass again at once
   bool finished = false;  // guarded by mutex: Run returned
   std::atomic<bool> stopping{false};
   std::atomic<bool> detached{false};  // Stop gave up waiting: the log callback may be gone
 
   std::unique_ptr<pg::Connection> connection;
   bool locked = false;
-  bool more = false;  // a channel stopped at kBatch events: pass again at once
   std::string last_logged_error;
 
   void Log(std::string_view level, std::string_view message, const json& fields) {
@@ -49,7 +55,9 @@ struct Notifier::Impl {
   void Run();
   // One pass: connect, lock, send what is due. Sets *wait to when the next pass is needed.
   Status Cycle(Duration* wait);
-  Status Pump(ChannelState& channel, Clock::time_point now);
+  // Sends what is due on one channel; true when it has handled every event there is.
+  Result<bool> Pump(ChannelState& channel, Clock::time_point now);
+  void AnswerFlush(uint64_t seq, bool sent);
   // Sends one event; true when it was delivered or given up (the cursor then moves past it).
   Result<bool> Deliver(ChannelState& channel, const std::string& url, const Event& event);
   Status MoveCursor(ChannelState& channel, long long to);
@@ -111,6 +119,18 @@ void Notifier::Wake() {
   impl_->changed.notify_all();
 }
 
+bool Notifier::Flush(Duration timeout) {
+  std::unique_lock<std::mutex> lock(impl_->mutex);
+  if (impl_->channels.empty()) return true;
+  uint64_t seq = ++impl_->flush_requested;
+  impl_->woken = true;
+  impl_->changed.notify_all();
+  impl_->changed.wait_for(lock, timeout, [&] {
+    return impl_->flush_done >= seq || impl_->flush_elsewhere >= seq || impl_->finished;
+  });
+  return impl_->flush_done >= seq;
+}
+
 void Notifier::Stop() {
   impl_->stopping = true;
   std::unique_lock<std::mutex> lock(impl_->mutex);
@@ -155,7 +175,19 @@ void Notifier::Impl::Run() {
   Log("info", "notifier stopped", json::object());
 }
 
+void Notifier::Impl::AnswerFlush(uint64_t seq, bool sent) {
+  std::lock_guard<std::mutex> lock(mutex);
+  uint64_t& answered = sent ? flush_done : flush_elsewhere;
+  answered = std::max(answered, seq);
+  changed.notify_all();
+}
+
 Status Notifier::Impl::Cycle(Duration* wait) {
+  uint64_t flush_seq;
+  {
+    std::lock_guard<std::mutex> lock(mutex);
+    flush_seq = flush_requested;
+  }
   if (connection && !connection->alive()) {
     connection.reset();
     locked = false;
@@ -175,18 +207,24 @@ Status Notifier::Impl::Cycle(Duration* wait) {
         auto result,
         connection->Query("SELECT pg_catalog.pg_try_advisory_lock($1, $2)",
                           {std::to_string(key.class_id), std::to_string(key.object_id)}));
-    if (!result.GetBool(0, 0)) return Status::Ok();  // another replica sends
+    if (!result.GetBool(0, 0)) {  // another replica sends
+      AnswerFlush(flush_seq, false);
+      return Status::Ok();
+    }
     locked = true;
     // Another replica may have moved the cursors while this one waited.
     for (ChannelState& c : channels) c.cursor = -1;
     Log("info", "notifier lock taken: this replica sends the notifications", json::object());
   }
   auto now = Clock::now();
+  bool caught_up = true;
   more = false;
   for (ChannelState& channel : channels) {
     if (stopping) return Status::Ok();
-    TANDEM_RETURN_IF_ERROR(Pump(channel, now));
+    TANDEM_ASSIGN_OR_RETURN(bool done, Pump(channel, now));
+    caught_up = caught_up && done;
   }
+  if (caught_up) AnswerFlush(flush_seq, true);
   if (more) *wait = Duration(0);
   now = Clock::now();
   for (const ChannelState& channel : channels) {
@@ -200,8 +238,8 @@ Status Notifier::Impl::Cycle(Duration* wait) {
   return Status::Ok();
 }
 
-Status Notifier::Impl::Pump(ChannelState& channel, Clock::time_point now) {
-  if (channel.pending_event != 0 && channel.due > now) return Status::Ok();
+Result<bool> Notifier::Impl::Pump(ChannelState& channel, Clock::time_point now) {
+  if (channel.pending_event != 0 && channel.due > now) return false;
   auto url = ResolveUrl(channel.config);
   if (!url.ok()) {
     if (!channel.missing_url_logged) {
@@ -211,7 +249,7 @@ Status Notifier::Impl::Pump(ChannelState& channel, Clock::time_point now) {
           json{{"kind", channel.config.kind}, {"url_env", channel.config.url_env}});
       channel.missing_url_logged = true;
     }
-    return Status::Ok();
+    return false;
   }
   channel.missing_url_logged = false;
   std::string key = ChannelKey(channel.config.kind, *url);
@@ -247,7 +285,10 @@ Status Notifier::Impl::Pump(ChannelState& channel, Clock::time_point now) {
           "SELECT min(xact_start) FILTER (WHERE backend_xid IS NOT NULL OR state = 'active')"
           "::text, coalesce(bool_or(query = '<insufficient privilege>'), false) "
           "FROM pg_catalog.pg_stat_activity "
-          "WHERE datname = current_database() AND pid <> pg_backend_pid()"));
+          "WHERE datname = current_database() AND pid <> pg_backend_pid() "
+          // Autovacuum and other helpers insert no events; a session hidden from this role
+          // shows no backend_type and counts as hidden.
+          "AND coalesce(backend_type, 'client backend') = 'client backend'"));
   pg::Param oldest_writer = activity.GetParam(0, 0);
   bool hidden = activity.GetBool(0, 1);
   TANDEM_ASSIGN_OR_RETURN(
@@ -262,9 +303,13 @@ Status Notifier::Impl::Pump(ChannelState& channel, Clock::time_point now) {
           {std::to_string(channel.cursor), std::to_string(options.gap_wait.count()) + " ms",
            hidden ? "true" : "false", oldest_writer}));
   long long handled = channel.cursor;  // the events up to here are sent or not wanted
+  bool caught_up = rows.rows() < kBatch;
   for (size_t r = 0; r < rows.rows(); ++r) {
     long long id = rows.GetInt(r, 0);
-    if (id != handled + 1 && !rows.GetBool(r, 6)) break;  // a gap that may still fill
+    if (id != handled + 1 && !rows.GetBool(r, 6)) {  // a gap that may still fill
+      caught_up = false;
+      break;
+    }
     const std::string& name = rows.Get(r, 3);
     if (!Wants(channel.config, name)) {
       handled = id;
@@ -285,15 +330,18 @@ Status Notifier::Impl::Pump(ChannelState& channel, Clock::time_point now) {
           release::BackoffSettings{options.backoff_initial, options.backoff_max});
     }
     TANDEM_ASSIGN_OR_RETURN(bool done, Deliver(channel, *url, event));
-    if (!done) break;  // retried later; what was skipped before it is recorded below
+    if (!done) {  // retried later; what was skipped before it is recorded below
+      caught_up = false;
+      break;
+    }
     handled = id;
     channel.cursor = id;  // Deliver moved the row
     channel.pending_event = 0;
-    if (stopping) break;
+    if (stopping) return false;
   }
   if (rows.rows() == kBatch && handled == rows.GetInt(kBatch - 1, 0)) more = true;
   if (handled > channel.cursor) TANDEM_RETURN_IF_ERROR(MoveCursor(channel, handled));
-  return Status::Ok();
+  return caught_up;
 }
 
 Status Notifier::Impl::MoveCursor(ChannelState& channel, long long to) {

@@ -78,6 +78,12 @@ class Notifier {
   // transition it makes). Thread-safe, never blocks.
   void Wake();
 
+  // Waits until every event committed before the call has been handled (sent, or given up
+  // after max_tries) on every channel, or `timeout` passes. True when everything was handled;
+  // false on timeout, when another replica holds the lock (it sends), or after Stop. For
+  // `tandem worker --once`, which should not exit with its notifications unsent.
+  bool Flush(Duration timeout);
+
   // Stops sending and closes the connection (releasing the lock). Returns within about 2 s
   // even if a webhook or the database hangs: a try in flight is abandoned (and sent again by
   // whoever holds the lock next). Idempotent.
