@@ -155,13 +155,18 @@ void Notifier::Impl::Run() {
       connection.reset();
       locked = false;
       for (ChannelState& c : channels) c.cursor = -1;
-      std::string message = status.ToString();
+      std::string message = status.message();
+      std::string full = status.ToString();
       for (const ChannelState& c : channels) {
-        if (auto url = ResolveUrl(c.config); url.ok()) message = Scrub(message, *url);
+        if (auto url = ResolveUrl(c.config); url.ok()) {
+          message = Scrub(message, *url);
+          full = Scrub(full, *url);
+        }
       }
-      if (message != last_logged_error) {
-        Log("error", "notifier: " + status.message(), json{{"error", message}});
-        last_logged_error = message;
+      // Once per distinct error, not once per poll, while the database stays unreachable.
+      if (full != last_logged_error) {
+        Log("error", "notifier: " + message, json{{"error", full}});
+        last_logged_error = full;
       }
       wait = options.poll_interval;
     } else {

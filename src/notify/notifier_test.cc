@@ -473,6 +473,29 @@ TEST_F(NotifierTest, FlushOnAReplicaWithoutTheLockSaysSo) {
   EXPECT_TRUE(sender->Flush(milliseconds(5000)));
 }
 
+TEST_F(NotifierTest, WaitsForTheStateSchemaAndLogsTheErrorOnce) {
+  HttpReceiver receiver;
+  NotifierOptions options = Options({Channel("webhook", receiver.Url("/hooks/SECRET123"))});
+  options.schema = "Late Schema";
+  auto notifier = StartNotifier(std::move(options));
+  ASSERT_TRUE(notifier);
+  std::this_thread::sleep_for(milliseconds(1000));  // five polls, each failing the same way
+  EXPECT_EQ(logs_.Count("error notifier: "), 1u);
+  Status created = migrate::EnsureStateSchema(*connection_, "Late Schema");
+  ASSERT_TRUE(created.ok()) << created.ToString();
+  for (int i = 0;
+       i < 200 && QueryValue("SELECT count(*) FROM \"Late Schema\".notify_cursors") != "1"; ++i) {
+    std::this_thread::sleep_for(milliseconds(50));
+  }
+  auto id = connection_->Query(
+      "INSERT INTO \"Late Schema\".events (event, actor, detail) "
+      "VALUES ('job.failed', 'tester', '{\"job\": 1}') RETURNING id");
+  ASSERT_TRUE(id.ok()) << id.status().ToString();
+  notifier->Wake();
+  ASSERT_TRUE(receiver.WaitForRequests(1, milliseconds(5000)));
+  EXPECT_EQ(EventIdOf(receiver.Requests()[0]), id->GetInt(0, 0));
+}
+
 TEST(NotifierStartTest, RefusesBadChannelsWithoutQuotingTheUrl) {
   NotifierOptions options;
   config::NotifyChannel channel;
