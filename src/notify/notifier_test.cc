@@ -4,11 +4,15 @@
 
 #include <gtest/gtest.h>
 
+#include <signal.h>
+#include <unistd.h>
+
 #include <chrono>
 #include <cstdlib>
 #include <mutex>
 #include <thread>
 
+#include "base/process.h"
 #include "migrate/state.h"
 #include "testing/harness.h"
 #include "testing/http_receiver.h"
@@ -494,6 +498,45 @@ TEST_F(NotifierTest, WaitsForTheStateSchemaAndLogsTheErrorOnce) {
   notifier->Wake();
   ASSERT_TRUE(receiver.WaitForRequests(1, milliseconds(5000)));
   EXPECT_EQ(EventIdOf(receiver.Requests()[0]), id->GetInt(0, 0));
+}
+
+// kill -9 of the replica that is sending: its session ends, the lock goes with it, and another
+// replica sends the event the dead one had in flight (a second time: at least once).
+TEST_F(NotifierTest, AReplicaKilledMidSendIsTakenOverAndTheEventSentAgain) {
+  HttpReceiver receiver;
+  receiver.Script({HttpReceiver::Reply{200, {}, "", false, /*hang=*/true}});
+  std::string url = receiver.Url("/hooks/SECRET123");
+  NotifierOptions child_options = Options({Channel("webhook", url)});
+  child_options.log = nullptr;
+  pid_t child = fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    // The child only runs a notifier until it is killed: it never returns into the test
+    // framework or runs exit handlers (which would stop the shared server).
+    auto notifier = Notifier::Start(std::move(child_options));
+    if (!notifier.ok()) _exit(1);
+    while (true) pause();
+  }
+  WaitForCursors(1);  // created by the child, which holds the lock
+  long long id = AddEvent("failed");
+  ASSERT_TRUE(receiver.WaitForRequests(1, milliseconds(10000)));  // the child's try, hanging
+  auto replica = StartNotifier(Options({Channel("webhook", url)}));
+  ASSERT_TRUE(replica);
+  std::this_thread::sleep_for(milliseconds(500));
+  EXPECT_EQ(receiver.Requests().size(), 1u)
+      << "a second replica sent while the first held the lock";
+
+  ASSERT_EQ(kill(child, SIGKILL), 0);
+  auto exit_code = WaitForExit(child);
+  ASSERT_TRUE(exit_code.ok());
+  EXPECT_EQ(*exit_code, 128 + SIGKILL);
+  ASSERT_TRUE(receiver.WaitForRequests(2, milliseconds(10000)));
+  EXPECT_TRUE(replica->Flush(milliseconds(5000)));
+  auto requests = receiver.Requests();
+  ASSERT_EQ(requests.size(), 2u);
+  EXPECT_EQ(EventIdOf(requests[0]), id);
+  EXPECT_EQ(EventIdOf(requests[1]), id);
+  EXPECT_EQ(QueryValue("SELECT last_event_id FROM tandem.notify_cursors"), std::to_string(id));
 }
 
 TEST(NotifierStartTest, RefusesBadChannelsWithoutQuotingTheUrl) {
