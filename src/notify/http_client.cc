@@ -74,7 +74,7 @@ struct SslDeleter {
 
 class Exchange {
  public:
-  Exchange(const HttpPostOptions& options)
+  explicit Exchange(const HttpPostOptions& options)
       : options_(options), deadline_(Clock::now() + options.timeout) {}
 
   // Waits until `fd` is ready for `events`; kUnavailable at the deadline, kInterrupted when

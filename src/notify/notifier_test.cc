@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <mutex>
+#include <regex>
 #include <thread>
 
 #include "base/process.h"
@@ -171,6 +172,11 @@ TEST_F(NotifierTest, DeliversEachWantedEventOnceInOrderAndKeepsItsPlace) {
   EXPECT_EQ(document["type"], "job.failed");
   EXPECT_EQ(document["event_id"], failed);
   EXPECT_EQ(document["target"], "shop");
+  EXPECT_TRUE(std::regex_match(document["at"].get<std::string>(),
+                               std::regex(R"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z)")))
+      << document["at"];
+  EXPECT_EQ(document["actor"], "tester");
+  EXPECT_EQ(document["job"]["version"], "20261130");
   EXPECT_EQ(document["job"]["id"], 7);
   EXPECT_EQ(document["error"]["sqlstate"], "42P01");
   EXPECT_EQ(document["next"], json::array({"tandem jobs retry 7", "tandem jobs cancel 7"}));
