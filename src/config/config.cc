@@ -100,8 +100,8 @@ Status ParseNotify(const std::string& path, const toml::node& node,
         .WithHint("write each channel as a [[notify]] table");
   }
   static const std::set<std::string> kStates = {
-      "queued", "awaiting-approval", "running", "retrying",
-      "paused", "succeeded",         "failed",  "cancelled"};
+      "queued", "awaiting-approval", "running",  "retrying",
+      "paused", "succeeded",         "failed",   "cancelled"};
   for (const toml::node& entry : *tables) {
     const toml::table& t = *entry.as_table();
     TANDEM_RETURN_IF_ERROR(CheckKeys(path, t, "notify.", {"kind", "url", "url_env", "events"}));
@@ -151,8 +151,9 @@ Status ApplyText(const std::string& text, const std::string& path, Config& confi
                    "malformed configuration file: " + std::string(e.description()))
         .WithHint("see docs/configuration.md for the format");
   }
-  TANDEM_RETURN_IF_ERROR(CheckKeys(
-      path, root, "", {"database", "migrations", "runner", "release", "lint", "worker", "notify"}));
+  TANDEM_RETURN_IF_ERROR(
+      CheckKeys(path, root, "",
+                {"database", "migrations", "runner", "release", "lint", "worker", "notify"}));
   for (const auto& [key, node] : root) {
     if (key.str() == "notify") continue;  // an array of tables, checked below
     if (!node.is_table()) {
@@ -203,9 +204,9 @@ Status ApplyText(const std::string& text, const std::string& path, Config& confi
     TANDEM_RETURN_IF_ERROR(GetDuration(path, *r, "backoff_max", s.backoff_max));
   }
   if (const toml::table* w = root["worker"].as_table()) {
-    TANDEM_RETURN_IF_ERROR(
-        CheckKeys(path, *w, "worker.",
-                  {"require_approval", "max_attempts", "statement_timeout", "poll_interval"}));
+    TANDEM_RETURN_IF_ERROR(CheckKeys(
+        path, *w, "worker.",
+        {"require_approval", "max_attempts", "statement_timeout", "poll_interval"}));
     WorkerSettings& s = config.worker;
     if (const toml::node* v = w->get("require_approval")) {
       const auto* b = v->as_boolean();

@@ -45,9 +45,9 @@ struct WorkerSettings {
 // One `[[notify]]` table: where job state changes are sent. The URL is a secret (a Slack
 // incoming-webhook URL is a bearer credential): it is never printed, logged or rendered.
 struct NotifyChannel {
-  std::string kind;                 // "slack" or "webhook"
-  std::string url;                  // `url = "..."`, or empty when given through url_env
-  std::string url_env;              // `url_env = "NAME"`: read from the environment when sending
+  std::string kind;     // "slack" or "webhook"
+  std::string url;      // `url = "..."`, or empty when given through url_env
+  std::string url_env;  // `url_env = "NAME"`: read from the environment when sending
   std::vector<std::string> events;  // job states to send; empty: every state change
   SourceLocation location;          // the [[notify]] header, for messages
 };
