@@ -6,6 +6,8 @@
 #include "cli/context.h"
 #include "jobs/job.h"
 #include "migrate/state.h"
+#include "notify/notifier.h"
+#include "pg/quote.h"
 #include "server/worker_routes.h"
 #include "worker/log.h"
 #include "worker/worker.h"
@@ -37,6 +39,17 @@ int Run(Context& context, const WorkerFlags& flags) {
   auto probe = context.Connect(*config);
   if (!probe.ok()) return context.Fail(probe.status());
   pg::DatabaseUrl url = (*probe)->url();
+  // Notification channels seen for the first time start here: what this worker does is sent,
+  // the history before it is not.
+  std::optional<long long> events_before_start;
+  if (auto exists = migrate::StateSchemaExists(**probe, config->schema); exists.ok()) {
+    events_before_start = 0;
+    if (*exists) {
+      auto newest = (*probe)->Query("SELECT coalesce(max(id), 0) FROM " +
+                                    pg::QuoteIdentifier(config->schema) + ".events");
+      if (newest.ok()) events_before_start = newest->GetInt(0, 0);
+    }
+  }
   probe->reset();
 
   worker::Log log(context.err, flags.log_format == "json");
@@ -58,6 +71,19 @@ int Run(Context& context, const WorkerFlags& flags) {
   options.actor = migrate::Actor();
   options.files = files ? &*files : nullptr;
   options.log = &log;
+
+  // Notifications go out from their own thread and connection: a slow or failing webhook never
+  // holds up a migration. One replica sends (the notifier's own advisory lock).
+  notify::NotifierOptions notify_options;
+  notify_options.url = url;
+  notify_options.schema = config->schema;
+  notify_options.channels = config->notify;
+  notify_options.new_channels_after = events_before_start;
+  notify_options.log = [&log](std::string_view level, std::string_view message,
+                              const nlohmann::json& fields) { log.Write(level, message, fields); };
+  auto notifier = notify::Notifier::Start(std::move(notify_options));
+  if (!notifier.ok()) return context.Fail(notifier.status());
+  options.on_transition = [n = notifier->get()] { n->Wake(); };
 
   // SIGTERM/SIGINT: the running statement is cancelled by the runner's rules, the job given
   // back, the lock released; within the grace a Kubernetes pod gets (30 s).
@@ -86,6 +112,12 @@ int Run(Context& context, const WorkerFlags& flags) {
            {{"database", url.Redacted()}, {"schema", config->schema}});
   worker::WorkerSummary summary = worker::RunWorker(url, options, &state);
   if (http_server) http_server->Stop();
+  // --once: what this run changed is announced before it exits (bounded: a dead webhook does
+  // not keep a CI job waiting).
+  if (flags.once && !interrupt::Requested() && !(*notifier)->Flush(Duration(30'000))) {
+    log.Warning("some notifications were not sent before exiting; the next worker sends them");
+  }
+  (*notifier)->Stop();
   if (!summary.status.ok()) return context.Fail(summary.status);
   if (interrupt::Requested()) {
     log.Info(std::string("worker stopped by ") + interrupt::SignalName(interrupt::Signal()));

@@ -267,11 +267,13 @@ Result<bool> Notifier::Impl::Pump(ChannelState& channel, Clock::time_point now) 
   if (channel.cursor < 0) {
     // A channel seen for the first time starts after the newest event: configuring a channel
     // does not replay the history.
-    TANDEM_RETURN_IF_ERROR(
-        connection->Exec("INSERT INTO " + Table("notify_cursors") +
-                             " (channel, last_event_id) SELECT $1, coalesce(max(id), 0) FROM " +
-                             Table("events") + " ON CONFLICT (channel) DO NOTHING",
-                         {key}));
+    TANDEM_RETURN_IF_ERROR(connection->Exec(
+        "INSERT INTO " + Table("notify_cursors") +
+            " (channel, last_event_id) SELECT $1, coalesce($2::bigint, max(id), "
+            "0) FROM " +
+            Table("events") + " ON CONFLICT (channel) DO NOTHING",
+        {key, options.new_channels_after ? pg::Param(std::to_string(*options.new_channels_after))
+                                         : pg::Param()}));
     TANDEM_ASSIGN_OR_RETURN(
         auto row,
         connection->Query(

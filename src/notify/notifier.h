@@ -16,6 +16,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -52,6 +53,10 @@ struct NotifierOptions {
   // waited for while a transaction that could still fill it is open, and at most this long.
   Duration gap_wait{30'000};
   std::string ca_file;  // trusted certificates instead of the system's (tests)
+  // Where a channel seen for the first time starts: after this event id (the newest one when
+  // the worker started, so that what this worker does is announced even if it happens before
+  // the notifier's thread first reads the cursors). Unset: after the newest event at that read.
+  std::optional<long long> new_channels_after;
 };
 
 // The channel key stored in notify_cursors: "slack:" + the first 16 hex digits of the SHA-256

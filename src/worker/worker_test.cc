@@ -16,6 +16,7 @@
 
 #include "jobs/metrics_test_util.h"
 #include "testing/harness.h"
+#include "testing/http_receiver.h"
 
 namespace tandem::testing {
 namespace {
@@ -429,6 +430,43 @@ TEST_F(WorkerTest, MetricsAndHealthOverHttp) {
   EXPECT_EQ(health["worker"], "active");
   kill(worker, SIGTERM);
   ASSERT_TRUE(WaitForExit(worker).ok());
+}
+
+TEST_F(WorkerTest, NotificationsReachAWebhookThroughA429AndA500) {
+  HttpReceiver receiver;
+  // The first answer is a 429 with Retry-After, the next a 500: both are retried.
+  receiver.Script({{429, {{"Retry-After", "1"}}, "slow down"}, {500, {}, "oops"}});
+  dir_.Write("tandem.toml",
+             "[[notify]]\nkind = \"webhook\"\nurl_env = \"HOOK\"\n"
+             "events = [\"failed\", \"succeeded\"]\n");
+  Migration("1_table.sql", "-- migrate:up\nCREATE TABLE t (id int);\n");
+  Migration("2_ok.sql", "-- tandem:phase post-deploy\n-- migrate:up\nINSERT INTO t VALUES (2);\n");
+  Migration("3_bad.sql",
+            "-- tandem:phase post-deploy\n-- migrate:up\n\nINSERT INTO nope VALUES (3);\n");
+  ASSERT_EQ(Tandem({"release"}).exit_code, 0);
+  std::string hook = receiver.Url("/hooks/T000/SECRET123");
+  auto worker = Tandem({"worker", "--once", "--log-format", "json"}, {"HOOK=" + hook});
+  EXPECT_EQ(worker.exit_code, 1) << worker.err;
+  // The migrations ran at once; the webhook's trouble only delayed the notifications.
+  ASSERT_TRUE(receiver.WaitForRequests(4, 10s));
+  auto requests = receiver.Requests();
+  ASSERT_EQ(requests.size(), 4u);
+  auto delivered = nlohmann::json::parse(requests[2].body);
+  EXPECT_EQ(requests[2].body, requests[0].body);  // the same event, tried three times
+  EXPECT_EQ(delivered["type"], "job.succeeded");
+  EXPECT_EQ(delivered["job"]["version"], "2");
+  EXPECT_GE(requests[1].received - requests[0].received, 900ms);  // Retry-After honoured
+  auto failed = nlohmann::json::parse(requests[3].body);
+  EXPECT_EQ(failed["type"], "job.failed");
+  EXPECT_EQ(failed["error"]["sqlstate"], "42P01");
+  EXPECT_EQ(failed["error"]["line"], 4);
+  std::string id = QueryValue("SELECT id FROM tandem.jobs WHERE version = '3'");
+  EXPECT_NE(requests[3].body.find("tandem jobs retry " + id), std::string::npos);
+  // The URL is a secret: not in the output, the logs or the database.
+  EXPECT_EQ((worker.out + worker.err).find("SECRET123"), std::string::npos) << worker.err;
+  EXPECT_EQ(QueryValue("SELECT count(*) FROM tandem.events WHERE detail::text LIKE "
+                       "'%SECRET123%'"),
+            "0");
 }
 
 TEST_F(WorkerTest, BadInputIsExitTwoAndChangesNothing) {
