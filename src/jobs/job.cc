@@ -24,7 +24,8 @@ std::string SelectColumns(bool with_sql) {
       "id, kind, version, name, status, approved, coalesce(requested, '') AS requested, layout, "
       "path, sql_line, checksum, transactional, lock_timeout_ms, statement_timeout_ms, attempts, "
       "worker, statements_done, statements_total, duration_ms, error_sqlstate, error_message, "
-      "error_statement, error_file, error_line, error_column, " +
+      "error_statement, error_file, error_line, error_column, coalesce(batch::text, '') AS batch, "
+      "progress::text AS progress, " +
       Iso("run_after") + ", " + Iso("queued_at") + ", " + Iso("started_at") + ", " +
       Iso("finished_at") + ", " + Iso("updated_at");
   columns += with_sql ? ", sql" : ", '' AS sql";
@@ -125,6 +126,8 @@ std::vector<Job> JobsFrom(const pg::QueryResult& r) {
     j.finished_at = r.Get(i, "finished_at");
     j.updated_at = r.Get(i, "updated_at");
     j.duration_ms = OptionalInt(r, i, "duration_ms");
+    j.batch = r.Get(i, "batch");
+    j.progress = r.Get(i, "progress");
     if (!r.Get(i, "error_message").empty() || !r.Get(i, "error_sqlstate").empty()) {
       JobError e;
       e.sqlstate = r.Get(i, "error_sqlstate");

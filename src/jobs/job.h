@@ -77,6 +77,11 @@ struct Job {
   std::string queued_at, started_at, finished_at, updated_at;  // ISO 8601, UTC
   std::optional<long long> duration_ms;
   std::optional<JobError> error;
+  // Background migrations: the batch directive as queued ({"table", "key", "size"}, size a
+  // number or "auto"), and the job's progress and cursor as the batches commit it (JSON text;
+  // "{}" before the first batch). Empty for post-deploy jobs.
+  std::string batch;
+  std::string progress;
 };
 
 // Who makes a change: the person's name (`--actor`, TANDEM_ACTOR) or "host pid N tandem V".

@@ -114,6 +114,15 @@ Result<Job> Transition(pg::Connection& connection, const std::string& schema, lo
 
 using S = JobStatus;
 
+// `-- tandem:batch table=... key=... size=...` of a background migration, as the worker reads
+// it back (jobs.batch); NULL for other migrations.
+pg::Param BatchJson(const migrate::Migration& m) {
+  if (!m.batch) return std::nullopt;
+  nlohmann::json batch = {{"table", m.batch->table}, {"key", m.batch->key}};
+  batch["size"] = m.batch->size ? nlohmann::json(*m.batch->size) : nlohmann::json("auto");
+  return batch.dump();
+}
+
 }  // namespace
 
 Status QueueJobs(pg::Connection& connection, const std::string& schema,
@@ -131,8 +140,9 @@ Status QueueJobs(pg::Connection& connection, const std::string& schema,
     TANDEM_RETURN_IF_ERROR(connection.Exec(
         "WITH u AS (INSERT INTO " + s +
             ".jobs (kind, version, name, status, approved, layout, path, sql, sql_line, checksum, "
-            "transactional, lock_timeout_ms, statement_timeout_ms, statements_total) VALUES ($1, "
-            "$2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) ON CONFLICT (kind, version) "
+            "transactional, lock_timeout_ms, statement_timeout_ms, statements_total, batch) "
+            "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $17::jsonb) "
+            "ON CONFLICT (kind, version) "
             "DO NOTHING RETURNING id, version, kind, name, status, attempts), "
             "e AS (INSERT INTO " +
             s +
@@ -146,7 +156,7 @@ Status QueueJobs(pg::Connection& connection, const std::string& schema,
          m->up.path.empty() ? (m->paths.empty() ? "" : m->paths.front()) : m->up.path, m->up.text,
          std::to_string(m->up.text_line), m->checksum, m->transactional ? "true" : "false",
          optional_ms(m->lock_timeout), optional_ms(m->statement_timeout),
-         std::to_string(statements), change.actor, detail.dump()}));
+         std::to_string(statements), change.actor, detail.dump(), BatchJson(*m)}));
   }
   return Status::Ok();
 }

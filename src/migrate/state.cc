@@ -90,6 +90,8 @@ CREATE TABLE {s}.jobs (
   error_file           text,
   error_line           integer,
   error_column         integer,
+  batch                jsonb,
+  progress             jsonb NOT NULL DEFAULT '{}',
   updated_at           timestamptz NOT NULL DEFAULT clock_timestamp(),
   UNIQUE (kind, version)
 );
