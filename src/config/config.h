@@ -39,7 +39,7 @@ struct WorkerSettings {
   int max_attempts = 5;           // for transient errors (lock timeout, deadlock, lost connection)
   Duration statement_timeout{60 * 60 * 1000};  // post-deploy work may be long
   // The polling fallback behind LISTEN/NOTIFY (poolers in transaction mode drop NOTIFY).
-  Duration poll_interval{2000};
+  Duration poll_interval{1000};
 };
 
 // One `[[notify]]` table: where job state changes are sent. The URL is a secret (a Slack
