@@ -83,9 +83,15 @@ class RequestWatch {
  private:
   void Loop() {
     Clock::time_point last_cancel{};
+    Clock::time_point last_read{};
     while (!stop_) {
-      auto woke = control_.WaitForNotifications(Duration(250));
+      // Short waits, so that Stop() returns as soon as the job ends: the job's recorded duration
+      // and the time before the next job include that wait. The row is read on a NOTIFY, or
+      // every 250 ms as a fallback.
+      auto woke = control_.WaitForNotifications(Duration(10));
       if (!woke.ok() || stop_) return;
+      if (woke->empty() && Clock::now() - last_read < std::chrono::milliseconds(250)) continue;
+      last_read = Clock::now();
       auto job = jobs::FindJob(control_, schema_, job_, /*with_sql=*/false);
       if (!job.ok() || !*job) continue;
       std::string requested = (*job)->requested;

@@ -169,6 +169,27 @@ TEST_F(WorkerTest, OneAtATimeInVersionOrderAndAFailureBlocksTheRest) {
             QueryValue("SELECT started_at FROM tandem.jobs WHERE version = '3'"));
 }
 
+// Regression: the watch for a person's pause or cancel noticed the end of a job only after its
+// 250 ms wait, and that wait was recorded as part of the job's duration (265 ms for a statement
+// that failed at once) and spent between every two jobs.
+TEST_F(WorkerTest, RecordedDurationIsTheJobsNotTheWatchersWait) {
+  Migration("1_table.sql", "-- migrate:up\nCREATE TABLE t (id int);\n");
+  for (int v = 2; v <= 6; ++v) {
+    Migration(std::to_string(v) + "_row.sql",
+              "-- tandem:phase post-deploy\n-- migrate:up\nINSERT INTO t VALUES (" +
+                  std::to_string(v) + ");\n");
+  }
+  Migration("7_bad.sql",
+            "-- tandem:phase post-deploy\n-- migrate:up\nINSERT INTO missing VALUES (1);\n");
+  ASSERT_EQ(Tandem({"release"}).exit_code, 0);
+  EXPECT_EQ(Tandem({"worker", "--once"}).exit_code, 1);
+  EXPECT_EQ(Statuses(), "2=succeeded 3=succeeded 4=succeeded 5=succeeded 6=succeeded 7=failed");
+  EXPECT_EQ(QueryValue("SELECT count(*) FROM tandem.jobs WHERE duration_ms >= 200"), "0")
+      << QueryValue(
+             "SELECT string_agg(version || '=' || duration_ms, ' ' ORDER BY version) FROM "
+             "tandem.jobs");
+}
+
 TEST_F(WorkerTest, WaitsForAnOlderPreDeployMigrationThatFailed) {
   Migration("1_table.sql", "-- migrate:up\nCREATE TABLE t (id int);\n");
   Migration("3_post.sql",
