@@ -24,7 +24,8 @@ std::string SelectColumns(bool with_sql) {
       "id, kind, version, name, status, approved, coalesce(requested, '') AS requested, layout, "
       "path, sql_line, checksum, transactional, lock_timeout_ms, statement_timeout_ms, attempts, "
       "worker, statements_done, statements_total, duration_ms, error_sqlstate, error_message, "
-      "error_statement, error_file, error_line, error_column, coalesce(batch::text, '') AS batch, "
+      "error_statement, error_file, error_line, error_column, coalesce(error_detail, '') AS "
+      "error_detail, coalesce(batch::text, '') AS batch, "
       "progress::text AS progress, " +
       Iso("run_after") + ", " + Iso("queued_at") + ", " + Iso("started_at") + ", " +
       Iso("finished_at") + ", " + Iso("updated_at");
@@ -136,6 +137,7 @@ std::vector<Job> JobsFrom(const pg::QueryResult& r) {
       e.file = r.Get(i, "error_file");
       e.line = IntOr0(r, i, "error_line");
       e.column = IntOr0(r, i, "error_column");
+      e.detail = r.Get(i, "error_detail");
       j.error = std::move(e);
     }
     jobs.push_back(std::move(j));

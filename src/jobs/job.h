@@ -51,6 +51,7 @@ struct JobError {
   std::string file;
   int line = 0;
   int column = 0;
+  std::string detail;  // e.g. the sessions that blocked a lock-timed-out statement
 };
 
 struct Job {

@@ -41,8 +41,11 @@ std::string StatesArray(const std::vector<JobStatus>& states) {
 }
 
 nlohmann::json ErrorJson(const JobError& e) {
-  return {{"sqlstate", e.sqlstate}, {"message", e.message}, {"statement", e.statement},
-          {"file", e.file},         {"line", e.line},       {"column", e.column}};
+  nlohmann::json out = {{"sqlstate", e.sqlstate},   {"message", e.message},
+                        {"statement", e.statement}, {"file", e.file},
+                        {"line", e.line},           {"column", e.column}};
+  if (!e.detail.empty()) out["detail"] = e.detail;
+  return out;
 }
 
 // Applies `update` in one statement (so in one transaction, one round trip): the row changes
@@ -265,6 +268,21 @@ Result<std::vector<Job>> ResumeAll(pg::Connection& connection, const std::string
                 [&](long long id) { return Resume(connection, schema, id, change); });
 }
 
+Result<std::vector<Job>> ApproveAll(pg::Connection& connection, const std::string& schema,
+                                    const Change& change) {
+  TANDEM_ASSIGN_OR_RETURN(auto all, ListJobs(connection, schema));
+  std::vector<Job> changed;
+  for (const Job& job : all) {
+    if (job.approved || IsDone(job.status)) continue;
+    auto result = Approve(connection, schema, job.id, change);
+    if (result.ok())
+      changed.push_back(std::move(*result));
+    else if (result.status().code() != StatusCode::kFailed)
+      return result.status();
+  }
+  return changed;
+}
+
 Result<Job> Claim(pg::Connection& connection, const std::string& schema, long long id,
                   const Change& change) {
   Update update =
@@ -293,7 +311,8 @@ Result<Job> Finish(pg::Connection& connection, const std::string& schema, long l
       std::string(done ? "now()" : "NULL") +
       ", run_after = CASE WHEN $8::bigint IS NULL THEN NULL ELSE now() + $8::bigint * "
       "interval '1 millisecond' END, error_sqlstate = $9, error_message = $10, "
-      "error_statement = $11, error_file = $12, error_line = $13, error_column = $14";
+      "error_statement = $11, error_file = $12, error_line = $13, error_column = $14, "
+      "error_detail = $15";
   // Given back at shutdown: the attempt did not happen as far as the budget is concerned.
   if (outcome.to == S::kQueued) update.set += ", attempts = greatest(j.attempts - 1, 0)";
   pg::Param retry_after = std::nullopt;
@@ -312,7 +331,8 @@ Result<Job> Finish(pg::Connection& connection, const std::string& schema, long l
                    text(e ? e->statement : ""),
                    text(e ? e->file : ""),
                    e && e->line ? pg::Param(std::to_string(e->line)) : std::nullopt,
-                   e && e->column ? pg::Param(std::to_string(e->column)) : std::nullopt};
+                   e && e->column ? pg::Param(std::to_string(e->column)) : std::nullopt,
+                   text(e ? e->detail : "")};
   update.detail = {{"duration_ms", outcome.duration.count()},
                    {"lock_timeouts", outcome.lock_timeouts},
                    {"statements_done", outcome.statements_done},

@@ -54,6 +54,7 @@ jobs::JobError ErrorOf(const Status& status, const migrate::Migration& migration
   e.file = status.location().file;
   e.line = status.location().line;
   e.column = status.location().column;
+  e.detail = status.detail();  // the blockers of a lock timeout, the runner's explanation
   if (e.line > 0) e.statement = StatementAt(migration, e.line);
   return e;
 }
@@ -124,8 +125,7 @@ class Worker {
       : url_(url),
         options_(options),
         state_(state ? state : &own_state_),
-        change_{options.actor, ""},
-        backoff_({options.release.backoff_initial, options.release.backoff_max}, options.seed) {}
+        change_{options.actor, ""} {}
 
   WorkerSummary Run();
 
@@ -146,7 +146,6 @@ class Worker {
   WorkerState own_state_;
   WorkerState* state_;
   jobs::Change change_;
-  release::Backoff backoff_;
   std::unique_ptr<pg::Connection> control_;  // LISTEN, and reads while a job runs
   std::unique_ptr<pg::Connection> job_;      // holds the worker lock and runs the jobs
   WorkerSummary summary_;
@@ -386,7 +385,10 @@ void Worker::RunJob(jobs::Job job) {
   if (requested == "cancel") return finish(JobStatus::kCancelled, "cancelled by a person");
   if (requested == "pause") return finish(JobStatus::kPaused, "paused by a person");
   if (IsTransient(item.error) && attempt < options_.settings.max_attempts) {
-    outcome.retry_after = backoff_.Next();
+    // The wait grows with this job's attempts (not with the worker's history).
+    release::Backoff backoff({options_.release.backoff_initial, options_.release.backoff_max},
+                             options_.seed);
+    for (int i = 0; i < attempt; ++i) outcome.retry_after = backoff.Next();
     ++summary_.retrying;
     return finish(JobStatus::kRetrying, "transient error, attempt " + std::to_string(attempt) +
                                             " of " +

@@ -283,6 +283,10 @@ TEST_F(WorkerTest, TransientErrorsAreRetriedUpToMaxAttemptsThenFail) {
   EXPECT_EQ(QueryValue("SELECT attempts || ' ' || error_sqlstate || ' ' || (run_after > now()) "
                        "FROM tandem.jobs"),
             "1 55P03 true");
+  // The blocking session is named, in the job and in `jobs show`.
+  EXPECT_EQ(QueryValue("SELECT error_detail LIKE '%blocked by%' FROM tandem.jobs"), "t");
+  auto show = Tandem({"jobs", "show", QueryValue("SELECT id FROM tandem.jobs")});
+  EXPECT_NE(show.out.find("detail:      blocked by"), std::string::npos) << show.out;
   std::this_thread::sleep_for(300ms);
   auto second = Tandem({"worker", "--once"});
   EXPECT_EQ(second.exit_code, 1) << second.err;
