@@ -61,6 +61,9 @@ struct StatusEntry {
   bool down_changed = false;
   const Migration* migration = nullptr;  // nullptr for missing-file
   const HistoryRow* row = nullptr;       // nullptr when never recorded
+  // Queued by `tandem release` for the worker: its job (0 when none) and the job's state.
+  long long job_id = 0;
+  std::string job_status;
 };
 
 // Whether an applied migration's recorded checksum still matches its files; see

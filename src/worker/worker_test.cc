@@ -148,6 +148,10 @@ TEST_F(WorkerTest, OneAtATimeInVersionOrderAndAFailureBlocksTheRest) {
   auto list = Tandem({"jobs", "list"});
   EXPECT_NE(list.out.find("blocked by 2 (failed)"), std::string::npos) << list.out;
   EXPECT_NE(list.out.find("42P01"), std::string::npos) << list.out;
+  // `tandem status` shows each job beside its migration.
+  auto status = Tandem({"status"});
+  EXPECT_NE(status.out.find("(job "), std::string::npos) << status.out;
+  EXPECT_NE(status.out.find(": failed)"), std::string::npos) << status.out;
   // `tandem up` leaves the worker's jobs alone, and says so.
   auto up = Tandem({"up"});
   EXPECT_EQ(up.exit_code, 0) << up.out << up.err;
@@ -416,6 +420,10 @@ TEST_F(WorkerTest, CancelAndPauseStopARunningJob) {
   ASSERT_TRUE(WaitFor("SELECT count(*) = 2 FROM tandem.jobs WHERE status = 'cancelled'", 10s));
   kill(worker, SIGTERM);
   ASSERT_TRUE(WaitForExit(worker).ok());
+  // Cancelled is a person's decision, not pending work.
+  auto status = Tandem({"status", "--exit-code"});
+  EXPECT_EQ(status.exit_code, 0) << status.out;
+  EXPECT_NE(status.out.find(": cancelled)"), std::string::npos) << status.out;
   EXPECT_EQ(QueryValue("SELECT string_agg(v::text, ',' ORDER BY v) FROM c"), "1");
 }
 
