@@ -215,7 +215,9 @@ TEST_F(WorkerTest, ApprovalPauseAndResumeThroughTheCli) {
   Migration("1_table.sql", "-- migrate:up\nCREATE TABLE t (id int);\n");
   Migration("2_a.sql", "-- tandem:phase post-deploy\n-- migrate:up\nINSERT INTO t VALUES (2);\n");
   Migration("3_b.sql", "-- tandem:phase post-deploy\n-- migrate:up\nINSERT INTO t VALUES (3);\n");
-  ASSERT_EQ(Tandem({"release"}).exit_code, 0);
+  auto release = Tandem({"release"});
+  ASSERT_EQ(release.exit_code, 0);
+  EXPECT_NE(release.out.find("tandem jobs approve --all"), std::string::npos) << release.out;
   EXPECT_EQ(Statuses(), "2=awaiting-approval 3=awaiting-approval");
   EXPECT_EQ(Tandem({"worker", "--once"}).exit_code, 1);
   EXPECT_EQ(QueryValue("SELECT count(*) FROM t"), "0");
