@@ -18,6 +18,7 @@ struct Update {
   std::string set;  // further assignments, comma first, with parameters from $5
   std::vector<pg::Param> params;
   nlohmann::json detail = nlohmann::json::object();
+  bool with_sql = false;  // the changed row comes back with its SQL
 };
 
 Update Make(std::vector<JobStatus> from, std::string status_sql, std::string event = "",
@@ -77,7 +78,7 @@ Result<std::optional<Job>> Apply(pg::Connection& connection, const std::string& 
       "'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'))) FROM u) "
       // The changed row comes back with the NOTIFY: no second read of the job.
       "SELECT " +
-      JobColumns(/*with_sql=*/false) + ", pg_catalog.pg_notify('" + std::string(kNotifyChannel) +
+      JobColumns(update.with_sql) + ", pg_catalog.pg_notify('" + std::string(kNotifyChannel) +
       "', u.id::text) FROM u";
   TANDEM_ASSIGN_OR_RETURN(auto result, connection.Query(sql, params));
   std::vector<Job> changed = JobsFromResult(result);
@@ -264,6 +265,7 @@ Result<Job> Claim(pg::Connection& connection, const std::string& schema, long lo
            "started_at = coalesce(j.started_at, now()), run_after = NULL, worker = $5, "
            "finished_at = NULL");
   update.params = {change.actor};
+  update.with_sql = true;
   TANDEM_ASSIGN_OR_RETURN(auto claimed, Apply(connection, schema, id, update, change));
   if (claimed) return std::move(*claimed);
   TANDEM_ASSIGN_OR_RETURN(auto current, FindJob(connection, schema, id, false));
