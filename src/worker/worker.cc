@@ -243,7 +243,11 @@ Result<bool> Worker::Step() {
     next_due_at_.reset();
     return false;
   }
-  TANDEM_ASSIGN_OR_RETURN(auto history, migrate::ReadHistory(*job_, options_.schema));
+  // Of the history, the schedule only looks at pre-deploy migrations not applied yet.
+  TANDEM_ASSIGN_OR_RETURN(auto history,
+                          migrate::ReadHistoryWhere(
+                              *job_, options_.schema,
+                              "phase = 'pre-deploy' AND status IS DISTINCT FROM 'succeeded'", {}));
   // The server's clock matters only to a job waiting for its next attempt.
   std::string now;
   if (std::any_of(open.begin(), open.end(), [](const jobs::Job& j) {
@@ -257,9 +261,11 @@ Result<bool> Worker::Step() {
   summary_.needs_person = schedule.needs_person;
   next_due_at_ = schedule.next_due_at;
   if (!schedule.next) return false;
-  TANDEM_ASSIGN_OR_RETURN(auto job, jobs::FindJob(*job_, options_.schema, *schedule.next));
-  if (!job) return true;  // gone meanwhile: look again
-  RunJob(std::move(*job));
+  // The job as listed (without its SQL): the claim returns it with its SQL, and fails if a
+  // person changed it meanwhile.
+  for (jobs::Job& job : open) {
+    if (job.id == *schedule.next) RunJob(std::move(job));
+  }
   return true;
 }
 
@@ -325,7 +331,8 @@ void Worker::RunJob(jobs::Job job) {
                 {{"error", claimed.status().message()}});
     return;
   }
-  int attempt = claimed->attempts;
+  job = std::move(*claimed);
+  int attempt = job.attempts;
   state_->running_job = job.id;
   log.Info("job " + std::to_string(job.id) + " running",
            {{"job", job.id}, {"version", job.version}, {"name", job.name}, {"attempt", attempt}});
@@ -348,7 +355,7 @@ void Worker::RunJob(jobs::Job job) {
     return finish(JobStatus::kFailed, "its SQL does not parse");
   }
   outcome.statements_total = static_cast<int>(migration.up.statements.size());
-  auto history = migrate::ReadHistory(*job_, options_.schema);
+  auto history = migrate::ReadHistoryWhere(*job_, options_.schema, "version = $1", {job.version});
   if (!history.ok()) {
     outcome.error = ErrorOf(history.status(), migration);
     return finish(
