@@ -18,6 +18,7 @@ struct Update {
   std::string set;  // further assignments, comma first, with parameters from $5
   std::vector<pg::Param> params;
   nlohmann::json detail = nlohmann::json::object();
+  bool with_sql = false;  // the changed row comes back with its SQL
 };
 
 Update Make(std::vector<JobStatus> from, std::string status_sql, std::string event = "",
@@ -71,20 +72,21 @@ Result<std::optional<Job>> Apply(pg::Connection& connection, const std::string& 
       s + ".jobs j SET status = " + update.status_sql + update.set +
       ", updated_at = clock_timestamp() FROM cur WHERE j.id = cur.id AND cur.status = "
       "ANY($2::text[]) "
-      "RETURNING j.id, j.version, j.kind, j.name, j.status, j.attempts, j.run_after, "
-      "cur.status AS from_status), "
+      "RETURNING j.*, cur.status AS from_status), "
       "e AS (INSERT INTO " +
       s + ".events (version, event, actor, detail) SELECT u.version, " + event_sql +
       ", $3, $4::jsonb || jsonb_strip_nulls(jsonb_build_object('job', u.id, 'kind', u.kind, "
       "'name', u.name, 'from', u.from_status, 'to', u.status, 'attempt', u.attempts, "
       "'next_attempt_at', to_char(u.run_after AT TIME ZONE 'UTC', "
       "'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'))) FROM u) "
-      "SELECT u.id, pg_catalog.pg_notify('" +
-      std::string(kNotifyChannel) + "', u.id::text) FROM u";
+      // The changed row comes back with the NOTIFY: no second read of the job.
+      "SELECT " +
+      JobColumns(update.with_sql) + ", pg_catalog.pg_notify('" + std::string(kNotifyChannel) +
+      "', u.id::text) FROM u";
   TANDEM_ASSIGN_OR_RETURN(auto result, connection.Query(sql, params));
-  if (result.rows() == 0) return std::optional<Job>{};
-  TANDEM_ASSIGN_OR_RETURN(auto job, FindJob(connection, schema, id, /*with_sql=*/false));
-  return job;
+  std::vector<Job> changed = JobsFromResult(result);
+  if (changed.empty()) return std::optional<Job>{};
+  return std::optional<Job>(std::move(changed.front()));
 }
 
 Status NoSuchJob(long long id) {
@@ -291,6 +293,7 @@ Result<Job> Claim(pg::Connection& connection, const std::string& schema, long lo
            "started_at = coalesce(j.started_at, now()), run_after = NULL, worker = $5, "
            "finished_at = NULL");
   update.params = {change.actor};
+  update.with_sql = true;
   TANDEM_ASSIGN_OR_RETURN(auto claimed, Apply(connection, schema, id, update, change));
   if (claimed) return std::move(*claimed);
   TANDEM_ASSIGN_OR_RETURN(auto current, FindJob(connection, schema, id, false));

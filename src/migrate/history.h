@@ -39,6 +39,14 @@ struct HistoryRow {
 
 // Empty when the state schema does not exist yet (nothing was ever applied).
 Result<std::vector<HistoryRow>> ReadHistory(pg::Connection& connection, const std::string& schema);
+// Only the rows that satisfy `where`, SQL on the migrations table's columns written by the
+// caller (never user input), with `params` as $1...: for a reader that needs a few rows of a
+// long history each time it looks, as the worker does before every job. The caller knows the
+// table exists (the worker has read the jobs table, created after it): no round trip to check.
+Result<std::vector<HistoryRow>> ReadHistoryWhere(pg::Connection& connection,
+                                                 const std::string& schema,
+                                                 const std::string& where,
+                                                 const std::vector<pg::Param>& params);
 
 enum class MigrationState {
   kApplied,      // succeeded and the file is unchanged
