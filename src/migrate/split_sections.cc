@@ -81,7 +81,7 @@ Result<Parts> SplitText(const Section& section) {
               Statement{std::string(span.text),
                         SourceLocation{path, line + section.text_line - 1, span.start.column},
                         {},
-                        std::nullopt});
+                        nullptr});
           if (index == 0 || span.transaction_control != sql::TransactionControl::kNone) {
             parts.control_index.push_back(index);
             parts.controls.push_back({"", 0, {}, span.transaction_control});
@@ -106,8 +106,8 @@ Result<Parts> SplitText(const Section& section) {
           .WithLocation({section.path, data.copy_line + section.text_line - 1, 1})
           .WithHint("put the COPY statement and its rows at the top level of the migration");
     }
-    parts.statements.back().copy_data =
-        std::string(text.substr(data.data_begin, data.data_end - data.data_begin));
+    parts.statements.back().copy_data = std::make_shared<const std::string>(
+        text.substr(data.data_begin, data.data_end - data.data_begin));
     move_to(data.resume);
   }
   TANDEM_RETURN_IF_ERROR(split_chunk(text.size()));
