@@ -23,8 +23,8 @@ struct LintUnit {
   std::vector<migrate::Allow> file_allows;
   std::vector<migrate::StatementAllow> statement_allows;
   // Set when the section was split already (release and verify split before they lint): its
-  // statements, which `text` no longer holds (see migrate::Section::text). Points into the
-  // migration, which must outlive the lint. `unwrapped`: the BEGIN/COMMIT wrapper the split
+  // statements, linted instead of `text` (left empty). Points into the migration, which must
+  // outlive the lint. `unwrapped`: the BEGIN/COMMIT wrapper the split
   // dropped (counted as statements, as when linted from the text).
   const std::vector<migrate::Statement>* statements = nullptr;
   bool unwrapped = false;

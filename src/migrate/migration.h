@@ -61,11 +61,9 @@ struct BatchSpec {
 
 struct Section {
   bool present = false;
-  SourceLocation location;  // the marker line (or the file start for layouts without markers)
-  std::string path;         // the file the section is in
-  // The section's SQL text as written, line endings normalised to LF. Freed once the section
-  // is split: the statements hold the SQL then, and a large seed file would be held twice.
-  std::string text;
+  SourceLocation location;   // the marker line (or the file start for layouts without markers)
+  std::string path;          // the file the section is in
+  std::string text;          // the section's SQL text as written, line endings normalised to LF
   size_t text_offset = 0;    // where text starts in its (normalised) file, in bytes
   size_t marker_offset = 0;  // where its marker line starts (text_offset when it has none)
   int text_line = 1;         // the line of the file on which `text` starts (always at column 1)

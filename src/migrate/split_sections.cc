@@ -163,9 +163,6 @@ Status SplitSection(Section& section, std::vector<Allow>& file_allows) {
   section.statements = std::move(statements);
   section.unwrapped = unwrapped;
   section.split = true;
-  // The statements now hold the SQL; the text would be a second copy of a large file for the
-  // rest of the run (see Section::text).
-  std::string().swap(section.text);
   return Status::Ok();
 }
 
