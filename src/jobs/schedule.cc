@@ -28,7 +28,26 @@ Schedule ComputeSchedule(const std::vector<Job>& jobs,
     return c != 0 ? c < 0 : a->id < b->id;
   });
   const Job* first = nullptr;  // the one every later job waits behind
+  auto runnable_together = [&](const Job* job) {
+    if (job->status != JobStatus::kQueued || !job->approved || !job->requested.empty() ||
+        !job->transactional) {
+      return false;
+    }
+    for (const migrate::HistoryRow& row : history) {
+      if (row.phase == "pre-deploy" && row.status != "succeeded" &&
+          migrate::CompareVersions(row.version, job->version, LayoutOf(*job)) < 0) {
+        return false;
+      }
+    }
+    return true;
+  };
+  bool run_open = false;  // the run is still growing
   for (const Job* job : open) {
+    if (run_open && schedule.run.size() < kMaxRun && runnable_together(job)) {
+      schedule.run.push_back(job->id);
+    } else {
+      run_open = false;
+    }
     if (first) {
       schedule.waiting.push_back({job->id, "blocked by " + first->version + " (" +
                                                std::string(StatusName(first->status)) + ")"});
@@ -55,6 +74,10 @@ Schedule ComputeSchedule(const std::vector<Job>& jobs,
       case JobStatus::kQueued:
       case JobStatus::kRunning:  // a worker died running it: it is taken over
         schedule.next = job->id;
+        if (runnable_together(job)) {
+          schedule.run.push_back(job->id);
+          run_open = true;
+        }
         break;
       case JobStatus::kRetrying:
         if (job->run_after.empty() || job->run_after <= now) {
@@ -70,6 +93,7 @@ Schedule ComputeSchedule(const std::vector<Job>& jobs,
         break;
     }
   }
+  if (schedule.run.size() < 2) schedule.run.clear();
   return schedule;
 }
 

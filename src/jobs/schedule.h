@@ -30,7 +30,14 @@ struct Schedule {
   std::optional<std::string> next_due_at;
   // Something waits for a person (failed, paused, awaiting approval): `worker --once` exits 1.
   bool needs_person = false;
+  // `next` and the jobs right behind it that may run in the same go, each still in its own
+  // transaction and in order (a run stops at its first failure): all queued, approved,
+  // transactional, with no request pending and no older pre-deploy migration unapplied. At most
+  // kMaxRun. Empty when `next` must run alone.
+  std::vector<long long> run;
 };
+
+inline constexpr size_t kMaxRun = 100;
 
 // `now` is the database's clock (ISO 8601 UTC, as Job::run_after), compared as text: both are
 // fixed-width UTC timestamps.

@@ -317,7 +317,11 @@ Result<Job> Finish(pg::Connection& connection, const std::string& schema, long l
       "error_statement = $11, error_file = $12, error_line = $13, error_column = $14, "
       "error_detail = $15";
   // Given back at shutdown: the attempt did not happen as far as the budget is concerned.
-  if (outcome.to == S::kQueued) update.set += ", attempts = greatest(j.attempts - 1, 0)";
+  if (outcome.to == S::kQueued) {
+    update.set +=
+        ", attempts = greatest(j.attempts - 1, 0), started_at = CASE WHEN j.attempts <= 1 THEN "
+        "NULL ELSE j.started_at END";
+  }
   pg::Param retry_after = std::nullopt;
   if (outcome.to == S::kRetrying) retry_after = std::to_string(outcome.retry_after.count());
   const JobError* e = outcome.error ? &*outcome.error : nullptr;

@@ -76,4 +76,22 @@ struct Outcome {
 Result<Job> Finish(pg::Connection& connection, const std::string& schema, long long id,
                    const Outcome& outcome, const Change& change);
 
+// Runs of jobs (the worker applies consecutive small jobs together, as `tandem up` applies
+// consecutive migrations): the same transitions for several jobs in one statement each.
+// ClaimRun claims those of `ids` that are still queued with no request pending, and returns them
+// with their SQL, in the order of `ids`.
+Result<std::vector<Job>> ClaimRun(pg::Connection& connection, const std::string& schema,
+                                  const std::vector<long long>& ids, const Change& change);
+struct RunOutcome {
+  long long id = 0;
+  JobStatus to = JobStatus::kSucceeded;  // succeeded, or queued / paused / cancelled (not run)
+  Duration duration{0};
+  int statements = 0;  // statements applied (succeeded) or recorded so far
+  std::string reason;
+};
+// running -> each outcome's state, with one event each, in one statement. "queued" gives the
+// job back without counting the attempt.
+Status FinishRun(pg::Connection& connection, const std::string& schema,
+                 const std::vector<RunOutcome>& outcomes, const std::string& actor);
+
 }  // namespace tandem::jobs

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <condition_variable>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -67,12 +68,14 @@ jobs::JobError ErrorOf(const Status& status, const migrate::Migration& migration
 // made meanwhile is seen at the first check, as the 250 ms poll would have seen it.
 class RequestWatch {
  public:
+  // Watches `jobs` (one job, or a run of jobs applied together): a request on any of them
+  // cancels the statement running on `job_connection`.
   RequestWatch(pg::Connection& control, pg::Connection& job_connection, std::string schema,
-               long long job)
+               std::vector<long long> jobs)
       : control_(control),
         job_connection_(job_connection),
         schema_(std::move(schema)),
-        job_(job),
+        jobs_(std::move(jobs)),
         thread_([this] { Loop(); }) {}
   ~RequestWatch() { Stop(); }
 
@@ -109,9 +112,14 @@ class RequestWatch {
         if (woke->empty()) continue;
       }
       last_check = Clock::now();
-      auto job = jobs::FindJob(control_, schema_, job_, /*with_sql=*/false);
-      if (!job.ok() || !*job) continue;
-      std::string requested = (*job)->requested;
+      std::string ids = "{";
+      for (size_t i = 0; i < jobs_.size(); ++i) ids += (i ? "," : "") + std::to_string(jobs_[i]);
+      auto found =
+          control_.Query("SELECT coalesce(min(requested), '') FROM " +
+                             pg::QuoteIdentifier(schema_) + ".jobs WHERE id = ANY($1::bigint[])",
+                         {ids + "}"});
+      if (!found.ok()) continue;
+      std::string requested = found->Get(0, 0);
       {
         std::lock_guard<std::mutex> lock(mutex_);
         requested_ = requested;
@@ -128,7 +136,7 @@ class RequestWatch {
   pg::Connection& control_;
   pg::Connection& job_connection_;
   std::string schema_;
-  long long job_;
+  std::vector<long long> jobs_;
   mutable std::mutex mutex_;
   std::condition_variable wake_;
   std::string requested_;
@@ -158,6 +166,10 @@ class Worker {
   // One pass: claims and runs the next runnable job. False when there was none.
   Result<bool> Step();
   void RunJob(jobs::Job job);
+  // Runs a claimed job (its SQL read with the claim) and records its outcome.
+  void Execute(jobs::Job job);
+  // Several consecutive small jobs at once (jobs::Schedule::run), each in its own transaction.
+  void RunRun(const std::vector<long long>& ids);
   void Finished(const Result<jobs::Job>& result, const jobs::Job& job);
   void ReportDrift(const jobs::Job& job);
 
@@ -261,6 +273,10 @@ Result<bool> Worker::Step() {
   summary_.retry_pending = schedule.next_due_at.has_value();
   next_due_at_ = schedule.next_due_at;
   if (!schedule.next) return false;
+  if (!schedule.run.empty()) {
+    RunRun(schedule.run);
+    return true;
+  }
   // The job as listed (without its SQL): the claim returns it with its SQL, and fails if a
   // person changed it meanwhile.
   for (jobs::Job& job : open) {
@@ -331,7 +347,11 @@ void Worker::RunJob(jobs::Job job) {
                 {{"error", claimed.status().message()}});
     return;
   }
-  job = std::move(*claimed);
+  Execute(std::move(*claimed));
+}
+
+void Worker::Execute(jobs::Job job) {
+  Log& log = Logger(options_);
   int attempt = job.attempts;
   state_->running_job = job.id;
   log.Info("job " + std::to_string(job.id) + " running",
@@ -403,7 +423,7 @@ void Worker::RunJob(jobs::Job job) {
     // back for the next worker (below).
     pg::Connection* connection = job_.get();
     interrupt::CancelHook cancel_on_signal([connection] { connection->RequestCancel(); });
-    RequestWatch requests(*control_, *job_, options_.schema, job.id);
+    RequestWatch requests(*control_, *job_, options_.schema, {job.id});
     release::ApplyWithRetries(*job_, migration, row, release_options, watch, item);
     requests.Stop();
     requested = requests.requested();
@@ -442,6 +462,128 @@ void Worker::RunJob(jobs::Job job) {
   }
   ++summary_.failed;
   finish(JobStatus::kFailed, IsTransient(item.error) ? "transient error, no attempts left" : "");
+}
+
+void Worker::RunRun(const std::vector<long long>& ids) {
+  Log& log = Logger(options_);
+  auto claimed = jobs::ClaimRun(*job_, options_.schema, ids, {change_.actor, ""});
+  if (!claimed.ok()) {
+    log.Warning("could not claim a run of jobs", {{"error", claimed.status().message()}});
+    return;
+  }
+  // A job a person changed between the schedule and the claim ends the run before it.
+  std::vector<jobs::Job> run;
+  std::vector<jobs::RunOutcome> outcomes;
+  for (size_t i = 0; i < claimed->size(); ++i) {
+    jobs::Job& job = (*claimed)[i];
+    if (run.size() == i && i < ids.size() && job.id == ids[i]) {
+      run.push_back(std::move(job));
+    } else {
+      outcomes.push_back({job.id, JobStatus::kQueued, Duration(0), 0, "given back: not in order"});
+    }
+  }
+  if (options_.on_transition) options_.on_transition();
+  // Each job's migration, ready to apply; one that is not (it does not split, it was applied
+  // already, its limits are invalid) ends the run: it runs alone next, where each case is
+  // handled and recorded.
+  std::vector<migrate::Migration> migrations;
+  migrations.reserve(run.size());
+  std::string versions = "{";
+  for (size_t i = 0; i < run.size(); ++i) versions += (i ? "," : "") + run[i].version;
+  auto rows = migrate::ReadHistoryWhere(*job_, options_.schema, "version = ANY($1::text[])",
+                                        {versions + "}"});
+  config::ReleaseSettings settings = options_.release;
+  settings.statement_timeout = options_.settings.statement_timeout;
+  std::vector<migrate::UpItem> items;
+  size_t ready = 0;
+  for (; rows.ok() && ready < run.size(); ++ready) {
+    migrations.push_back(jobs::MigrationOf(run[ready]));
+    migrate::Migration& m = migrations.back();
+    const migrate::HistoryRow* previous = nullptr;
+    for (const auto& r : *rows)
+      if (r.version == m.version) previous = &r;
+    if (previous && previous->status == "succeeded") break;
+    if (!migrate::SplitSections(m).ok()) break;
+    auto limits = release::LimitsFor(m, settings);
+    if (!limits.ok()) break;
+    migrate::ApplyOptions apply;
+    apply.schema = options_.schema;
+    apply.limits = *limits;
+    items.push_back({&m, previous, apply});
+    ReportDrift(run[ready]);
+  }
+  std::vector<migrate::ApplyOutcome> applied;
+  // The job that must run alone, already claimed: the first one when none could join the run,
+  // or the one that failed inside it (lock-timeout retries, attempts and its error are then
+  // handled as for any job).
+  std::optional<size_t> alone;
+  if (items.empty()) alone = 0;
+  if (!items.empty()) {
+    std::vector<long long> watched;
+    for (size_t i = 0; i < items.size(); ++i) watched.push_back(run[i].id);
+    pg::Connection* connection = job_.get();
+    interrupt::CancelHook cancel_on_signal([connection] { connection->RequestCancel(); });
+    RequestWatch requests(*control_, *job_, options_.schema, watched);
+    state_->running_job = run.front().id;
+    applied = migrate::ApplyUpAll(*job_, items);
+    requests.Stop();
+    state_->running_job = 0;
+  }
+  if (!job_->alive()) {
+    log.Error("lost the connection running a run of jobs; the next worker resumes them");
+    return;
+  }
+  // Requests that arrived meanwhile are honoured for the jobs that did not finish.
+  std::map<long long, std::string> requested;
+  if (auto open = jobs::ListOpenJobs(*job_, options_.schema); open.ok()) {
+    for (const auto& j : *open) requested[j.id] = j.requested;
+  }
+  if (!applied.empty() && !applied.back().succeeded && !interrupt::Requested() &&
+      requested[run[applied.size() - 1].id].empty()) {
+    alone = applied.size() - 1;
+  }
+  std::vector<size_t> recorded;  // indexes into run, in outcome order
+  for (size_t i = 0; i < run.size(); ++i) {
+    if (alone && *alone == i) continue;
+    recorded.push_back(i);
+    const jobs::Job& job = run[i];
+    jobs::RunOutcome o{job.id, JobStatus::kQueued, Duration(0), 0, ""};
+    if (i < applied.size() && applied[i].succeeded) {
+      o.to = JobStatus::kSucceeded;
+      o.duration = applied[i].duration;
+      o.statements = applied[i].statements_total;
+      ++summary_.succeeded;
+    } else if (requested[job.id] == "cancel") {
+      o.to = JobStatus::kCancelled;
+      o.reason = "cancelled by a person";
+    } else if (requested[job.id] == "pause") {
+      o.to = JobStatus::kPaused;
+      o.reason = "paused by a person";
+    } else if (interrupt::Requested()) {
+      o.reason = "the worker was stopped; the next worker runs it";
+    } else {
+      o.reason = "given back: a job before it did not succeed";
+    }
+    outcomes.push_back(std::move(o));
+  }
+  if (Status s = jobs::FinishRun(*job_, options_.schema, outcomes, change_.actor); !s.ok()) {
+    log.Error("could not record the outcome of a run of jobs", {{"error", s.message()}});
+    return;
+  }
+  for (size_t k = 0; k < recorded.size(); ++k) {
+    size_t i = recorded[k];
+    const jobs::RunOutcome& o = outcomes[outcomes.size() - recorded.size() + k];
+    nlohmann::json fields = {{"job", run[i].id},
+                             {"version", run[i].version},
+                             {"name", run[i].name},
+                             {"state", std::string(jobs::StatusName(o.to))}};
+    if (o.to == JobStatus::kSucceeded) fields["duration_ms"] = o.duration.count();
+    if (!o.reason.empty()) fields["reason"] = o.reason;
+    log.Info("job " + std::to_string(run[i].id) + " " + std::string(jobs::StatusName(o.to)),
+             fields);
+  }
+  if (options_.on_transition) options_.on_transition();
+  if (alone) Execute(std::move(run[*alone]));
 }
 
 WorkerSummary Worker::Run() {

@@ -169,8 +169,13 @@ TEST_F(WorkerTest, OneAtATimeInVersionOrderAndAFailureBlocksTheRest) {
   worker = Tandem({"worker", "--once"});
   EXPECT_EQ(worker.exit_code, 0) << worker.err;
   EXPECT_EQ(Statuses(), "2=succeeded 3=succeeded");
-  EXPECT_LT(QueryValue("SELECT finished_at FROM tandem.jobs WHERE version = '2'"),
-            QueryValue("SELECT started_at FROM tandem.jobs WHERE version = '3'"));
+  // One after the other, each in its own transaction (they may have gone to the server together,
+  // as `tandem up` sends consecutive migrations).
+  EXPECT_LE(QueryValue("SELECT finished_at FROM tandem.migrations WHERE version = '2'"),
+            QueryValue("SELECT started_at FROM tandem.migrations WHERE version = '3'"));
+  EXPECT_EQ(QueryValue("SELECT count(DISTINCT xmin::text) FROM tandem.migrations WHERE version "
+                       "IN ('2', '3')"),
+            "2");
 }
 
 // Regression: the watch for a person's pause or cancel noticed the end of a job only after its
@@ -192,6 +197,30 @@ TEST_F(WorkerTest, RecordedDurationIsTheJobsNotTheWatchersWait) {
       << QueryValue(
              "SELECT string_agg(version || '=' || duration_ms, ' ' ORDER BY version) FROM "
              "tandem.jobs");
+}
+
+TEST_F(WorkerTest, RunsOfSmallJobsGoTogetherAndStopAtTheFirstFailure) {
+  Migration("1_table.sql", "-- migrate:up\nCREATE TABLE t (id int);\n");
+  for (int v = 2; v <= 6; ++v) {
+    std::string table = v == 4 ? "missing" : "t";
+    Migration(std::to_string(v) + "_job.sql",
+              "-- tandem:phase post-deploy\n-- migrate:up\nINSERT INTO " + table + " VALUES (" +
+                  std::to_string(v) + ");\n");
+  }
+  ASSERT_EQ(Tandem({"release"}).exit_code, 0);
+  auto worker = Tandem({"worker", "--once"});
+  EXPECT_EQ(worker.exit_code, 1) << worker.err;
+  EXPECT_EQ(Statuses(), "2=succeeded 3=succeeded 4=failed 5=queued 6=queued");
+  EXPECT_EQ(QueryValue("SELECT string_agg(id::text, ',' ORDER BY id) FROM t"), "2,3");
+  // The failed job ran alone after the run stopped: its error and attempt are its own; the
+  // jobs behind it were given back without using an attempt.
+  EXPECT_EQ(QueryValue("SELECT string_agg(version || ':' || attempts || ':' || "
+                       "coalesce(error_sqlstate, '-'), ' ' ORDER BY version) FROM tandem.jobs"),
+            "2:1:- 3:1:- 4:1:42P01 5:0:- 6:0:-");
+  EXPECT_EQ(QueryValue("SELECT count(*) FROM tandem.events WHERE event = 'job.failed'"), "1");
+  EXPECT_EQ(QueryValue("SELECT count(*) FROM tandem.jobs WHERE started_at IS NOT NULL AND "
+                       "status = 'queued'"),
+            "0");
 }
 
 TEST_F(WorkerTest, WaitsForAnOlderPreDeployMigrationThatFailed) {
