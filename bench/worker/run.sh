@@ -135,7 +135,7 @@ NOTIFY_JSON="$PICKUP_JSON"
 
 # 2. Drain: 3 workers vs tandem up, same 300 statements, runs alternated.
 JOBS=300
-worker_wall=() worker_span=() up_wall=() up_span=()
+worker_wall=() worker_span=() up_wall=() up_span=() warm_span=()
 for run in $(seq 1 "$RUNS"); do
   # The workers' database: 300 post-deploy migrations released (queued), nothing running.
   db="bench_drain_$run"; dir="$WORK/drain_$run"
@@ -158,6 +158,22 @@ for run in $(seq 1 "$RUNS"); do
   worker_wall+=("$elapsed"); worker_span+=("$span")
   echo "drain run $run: 3 workers $elapsed ms wall-clock, $span ms first running to last succeeded; $rows rows, $distinct versions, $running job.running events, run by $actors worker(s)" >&2
 
+  # The same with the daemons already running (their usual state): they wait on an empty
+  # database; one release queues the 300 jobs; span = first job.queued to last job.succeeded.
+  db="bench_warm_$run"; dir="$WORK/warm_$run"
+  new_project "$dir" "$db"
+  for v in $(seq 2 $(( JOBS + 1 ))); do job_file "$dir" "$v"; done
+  for w in 1 2 3; do start_worker "$dir" "$SERVER/$db" "$WORK/warm_${run}_w$w.log"; done
+  sleep 1
+  (cd "$dir" && TANDEM_DATABASE_URL="$SERVER/$db" "$TANDEM" release >/dev/null)
+  wait_sql "$SERVER/$db" "SELECT count(*) = $JOBS FROM tandem.jobs WHERE status = 'succeeded'"
+  stop_workers
+  "${PSQL[@]}" -At "$SERVER/$db" -c "SELECT count(*) = $JOBS AND count(DISTINCT version) = $JOBS FROM applied" \
+    | grep -qx t || { echo "warm drain run $run: not every job applied exactly once" >&2; exit 1; }
+  span="$("${PSQL[@]}" -At "$SERVER/$db" -c "SELECT round(extract(epoch FROM (SELECT max(at) FROM tandem.events WHERE event = 'job.succeeded') - (SELECT min(at) FROM tandem.events WHERE event = 'job.queued')) * 1000)")"
+  warm_span+=("$span")
+  echo "drain run $run: 3 workers already running, $span ms from queued to the last succeeded" >&2
+
   # tandem up: the same statements as pre-deploy files, on a fresh database.
   db="bench_up_$run"; dir="$WORK/up_$run"
   new_project "$dir" "$db"
@@ -173,7 +189,7 @@ for run in $(seq 1 "$RUNS"); do
   echo "drain run $run: tandem up $elapsed ms wall-clock, $span ms first started to last finished" >&2
 done
 ww=$(median "${worker_wall[@]}"); ws=$(median "${worker_span[@]}")
-uw=$(median "${up_wall[@]}"); us=$(median "${up_span[@]}")
+uw=$(median "${up_wall[@]}"); us=$(median "${up_span[@]}"); wm=$(median "${warm_span[@]}")
 # Throughput ratio worker/up = (jobs / worker time) / (jobs / up time) = up time / worker time.
 echo "drain medians: workers $ww ms wall ($ws ms span), up $uw ms wall ($us ms span); throughput worker/up $(ratio "$uw" "$ww") wall-clock, $(ratio "$us" "$ws") span" >&2
 
@@ -202,5 +218,7 @@ cat <<JSON
    "workers_wall_ms": [$(IFS=,; echo "${worker_wall[*]}")], "workers_span_ms": [$(IFS=,; echo "${worker_span[*]}")],
    "up_wall_ms": [$(IFS=,; echo "${up_wall[*]}")], "up_span_ms": [$(IFS=,; echo "${up_span[*]}")],
    "workers_wall_median_ms": $ww, "workers_span_median_ms": $ws, "up_wall_median_ms": $uw, "up_span_median_ms": $us,
-   "throughput_worker_to_up_wall": $(ratio "$uw" "$ww"), "throughput_worker_to_up_span": $(ratio "$us" "$ws")}}
+   "throughput_worker_to_up_wall": $(ratio "$uw" "$ww"), "throughput_worker_to_up_span": $(ratio "$us" "$ws"),
+   "warm_span_ms": [$(IFS=,; echo "${warm_span[*]}")], "warm_span_median_ms": $wm,
+   "throughput_warm_workers_to_up_span": $(ratio "$us" "$wm")}}
 JSON

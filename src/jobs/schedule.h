@@ -37,7 +37,7 @@ struct Schedule {
   std::vector<long long> run;
 };
 
-inline constexpr size_t kMaxRun = 100;
+inline constexpr size_t kMaxRun = 1000;
 
 // `now` is the database's clock (ISO 8601 UTC, as Job::run_after), compared as text: both are
 // fixed-width UTC timestamps.

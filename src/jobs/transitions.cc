@@ -133,6 +133,15 @@ pg::Param BatchJson(const migrate::Migration& m) {
 Status QueueJobs(pg::Connection& connection, const std::string& schema,
                  const std::vector<const migrate::Migration*>& migrations, bool require_approval,
                  const Change& change, std::string_view layout) {
+  return connection
+      .ExecPipeline(QueueJobSteps(schema, migrations, require_approval, change, layout))
+      .error;
+}
+
+std::vector<pg::PipelineStep> QueueJobSteps(
+    const std::string& schema, const std::vector<const migrate::Migration*>& migrations,
+    bool require_approval, const Change& change, std::string_view layout) {
+  std::vector<pg::PipelineStep> steps;
   std::string s = pg::QuoteIdentifier(schema);
   JobStatus status = require_approval ? S::kAwaitingApproval : S::kQueued;
   for (const migrate::Migration* m : migrations) {
@@ -142,7 +151,7 @@ Status QueueJobs(pg::Connection& connection, const std::string& schema,
       return std::to_string(d->count());
     };
     int statements = m->up.split ? static_cast<int>(m->up.statements.size()) : 0;
-    TANDEM_RETURN_IF_ERROR(connection.Exec(
+    steps.push_back(pg::PipelineStep{
         "WITH u AS (INSERT INTO " + s +
             ".jobs (kind, version, name, status, approved, layout, path, sql, sql_line, checksum, "
             "transactional, lock_timeout_ms, statement_timeout_ms, statements_total, batch) "
@@ -161,9 +170,9 @@ Status QueueJobs(pg::Connection& connection, const std::string& schema,
          m->up.path.empty() ? (m->paths.empty() ? "" : m->paths.front()) : m->up.path, m->up.text,
          std::to_string(m->up.text_line), m->checksum, m->transactional ? "true" : "false",
          optional_ms(m->lock_timeout), optional_ms(m->statement_timeout),
-         std::to_string(statements), change.actor, detail.dump(), BatchJson(*m)}));
+         std::to_string(statements), change.actor, detail.dump(), BatchJson(*m)}});
   }
-  return Status::Ok();
+  return steps;
 }
 
 Result<Job> Pause(pg::Connection& connection, const std::string& schema, long long id,

@@ -36,6 +36,11 @@ struct Change {
 Status QueueJobs(pg::Connection& connection, const std::string& schema,
                  const std::vector<const migrate::Migration*>& migrations, bool require_approval,
                  const Change& change, std::string_view layout);
+// The same as pipeline steps, for a caller that sends them with work of its own (release sends
+// a whole release's queue in one round trip).
+std::vector<pg::PipelineStep> QueueJobSteps(
+    const std::string& schema, const std::vector<const migrate::Migration*>& migrations,
+    bool require_approval, const Change& change, std::string_view layout);
 
 // People (`tandem jobs ...`, the dashboard).
 Result<Job> Pause(pg::Connection& connection, const std::string& schema, long long id,

@@ -38,32 +38,37 @@ Status Queue(pg::Connection& connection, const std::string& schema,
              const std::vector<const migrate::Migration*>& migrations, bool require_approval,
              migrate::Layout layout) {
   if (migrations.empty()) return Status::Ok();
-  TANDEM_RETURN_IF_ERROR(connection.Exec("BEGIN"));
-  Status status = Status::Ok();
+  // One transaction, sent in one round trip: a release of hundreds of post-deploy migrations
+  // queues them as fast as one.
+  std::vector<pg::PipelineStep> steps = {{"BEGIN", {}}};
+  std::string actor = migrate::Actor();
   for (const migrate::Migration* m : migrations) {
-    status =
-        connection.Exec("INSERT INTO " + pg::QuoteIdentifier(schema) +
-                            ".migrations (version, name, phase, checksum, status, transactional, "
-                            "statements_total, applied_by_host, applied_by_pid, tandem_version) "
-                            "VALUES ($1, $2, $3, $4, 'pending', $5, $6, $7, pg_backend_pid(), $8) "
-                            "ON CONFLICT (version) DO NOTHING",
-                        {m->version, m->name, std::string(migrate::PhaseName(m->phase)),
-                         m->checksum, m->transactional ? "true" : "false",
-                         std::to_string(m->up.split ? m->up.statements.size() : 0),
-                         migrate::HostName(), TANDEM_VERSION});
-    if (!status.ok()) break;
+    steps.push_back(
+        pg::PipelineStep{"INSERT INTO " + pg::QuoteIdentifier(schema) +
+                             ".migrations (version, name, phase, checksum, status, transactional, "
+                             "statements_total, applied_by_host, applied_by_pid, tandem_version) "
+                             "VALUES ($1, $2, $3, $4, 'pending', $5, $6, $7, pg_backend_pid(), $8) "
+                             "ON CONFLICT (version) DO NOTHING",
+                         {m->version, m->name, std::string(migrate::PhaseName(m->phase)),
+                          m->checksum, m->transactional ? "true" : "false",
+                          std::to_string(m->up.split ? m->up.statements.size() : 0),
+                          migrate::HostName(), TANDEM_VERSION}});
     nlohmann::json detail = {{"phase", std::string(migrate::PhaseName(m->phase))},
                              {"by", "release"}};
-    status = migrate::RecordEvent(connection, schema, m->version, "queued", detail.dump());
-    if (!status.ok()) break;
+    steps.push_back(pg::PipelineStep{"INSERT INTO " + pg::QuoteIdentifier(schema) +
+                                         ".events (version, event, actor, detail) VALUES ($1, "
+                                         "$2, $3, $4)",
+                                     {m->version, "queued", actor, detail.dump()}});
   }
   // The jobs the worker runs, with the SQL as released (issue 12): queued in the same
   // transaction, so a release either queued its work whole or not at all.
-  if (status.ok()) {
-    status = jobs::QueueJobs(connection, schema, migrations, require_approval,
-                             {jobs::ResolveActor(""), "released"}, migrate::LayoutName(layout));
+  for (auto& step :
+       jobs::QueueJobSteps(schema, migrations, require_approval,
+                           {jobs::ResolveActor(""), "released"}, migrate::LayoutName(layout))) {
+    steps.push_back(std::move(step));
   }
-  if (status.ok()) status = connection.Exec("COMMIT");
+  steps.push_back({"COMMIT", {}});
+  Status status = connection.ExecPipeline(steps).error;
   if (!status.ok()) {
     if (connection.in_transaction()) connection.Exec("ROLLBACK");
     return std::move(status).Prefix("could not queue post-deploy migrations for the worker");
