@@ -6,12 +6,15 @@
 // see each other's work.
 #include <gtest/gtest.h>
 
+#include <signal.h>
+
 #include <atomic>
 #include <cstdio>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <thread>
 
+#include "base/process.h"
 #include "pg/url.h"
 #include "testing/harness.h"
 
@@ -329,6 +332,50 @@ TEST_F(FleetTest, ConnectionsStayWithinTheConcurrency) {
   // Each database in flight has its session and, while a migration runs, the release's
   // blocker watch (release/blockers.h): two per slot.
   EXPECT_LE(peak.load(), 2 * 4);
+}
+
+// SIGTERM (a pod evicted mid-rollout): no new database starts, the statements in flight are
+// cancelled and recorded as a single-database release records them, the report is printed,
+// and the exit code is 128 + SIGTERM.
+TEST_F(FleetTest, SigtermStopsNewStartsAndCancelsTheDatabasesInFlight) {
+  WriteConfig("concurrency = 2\n");
+  dir_.Write("db/migrations/1_slow.sql", "-- migrate:up\nSELECT pg_sleep(30);\n");
+  SpawnOptions options;
+  options.argv = {TANDEM_BINARY_PATH, "--format", "json", "release", "--target", "all"};
+  options.env = {"DATABASE_URL=", "TANDEM_DATABASE_URL="};
+  options.working_directory = dir_.path().string();
+  options.output_path = (dir_.path() / "out.json").string();
+  auto pid = Spawn(options);
+  ASSERT_TRUE(pid.ok()) << pid.status().ToString();
+  auto admin = Admin();
+  std::string sleeping;
+  for (int i = 0; i < 200 && sleeping != "2"; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    auto r = admin->Query(
+        "SELECT count(*) FROM pg_stat_activity WHERE datname LIKE 'fleet\\_shard\\_%' "
+        "AND query LIKE 'SELECT pg_sleep(30)%'");
+    if (r.ok()) sleeping = r->Get(0, 0);
+  }
+  ASSERT_EQ(sleeping, "2");
+  kill(*pid, SIGTERM);
+  auto code = WaitForExit(*pid);
+  ASSERT_TRUE(code.ok());
+  EXPECT_EQ(*code, 128 + SIGTERM);
+  nlohmann::json report = nlohmann::json::parse(dir_.Read("out.json"), nullptr, false);
+  ASSERT_FALSE(report.is_discarded()) << dir_.Read("out.json");
+  EXPECT_EQ(report["summary"]["failed"], 2) << report.dump(2);
+  EXPECT_EQ(report["summary"]["not_started"], 48);
+  EXPECT_EQ(report["exit_code"], 128 + SIGTERM);
+  int recorded_failed = 0;
+  for (int i = 0; i < kShards; ++i) {
+    if (CountIn(i, "migrations", "status = 'failed'") == "1") ++recorded_failed;
+  }
+  EXPECT_EQ(recorded_failed, 2);
+  // Nothing left running on the server.
+  EXPECT_EQ(Value(0,
+                  "SELECT count(*) FROM pg_stat_activity WHERE query LIKE "
+                  "'SELECT pg_sleep(30)%'"),
+            "0");
 }
 
 TEST_F(FleetTest, TargetsConfiguredAndNoneChosenIsRefused) {
