@@ -378,6 +378,25 @@ TEST_F(FleetTest, SigtermStopsNewStartsAndCancelsTheDatabasesInFlight) {
             "0");
 }
 
+// On a terminal, stderr carries a live progress line, redrawn in place and cleared before
+// the table. `script` gives the command a pseudo-terminal.
+TEST_F(FleetTest, ProgressLineOnATerminal) {
+  WriteConfig("concurrency = 8\n");
+  WriteMigrations("SELECT pg_sleep(0.1);\n");
+  std::string command = std::string(TANDEM_BINARY_PATH) + " release --target all";
+  auto r =
+      RunAndCapture({"script", "-qec", command, "/dev/null"},
+                    {"DATABASE_URL=", "TANDEM_DATABASE_URL=", "NO_COLOR=1"}, dir_.path().string());
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->exit_code, 0) << r->out;
+  EXPECT_NE(r->out.find("\r\033[Krelease: 0 done, 1 running, 0 failed, 49 queued"),
+            std::string::npos)
+      << r->out;
+  EXPECT_NE(r->out.find(" running, 0 failed, 0 queued"), std::string::npos) << r->out;
+  // Cleared, then the table.
+  EXPECT_NE(r->out.find("\r\033[Krelease on 50 databases: 50 ok"), std::string::npos) << r->out;
+}
+
 TEST_F(FleetTest, TargetsConfiguredAndNoneChosenIsRefused) {
   WriteConfig("concurrency = 8\n");
   WriteMigrations();
@@ -389,6 +408,9 @@ TEST_F(FleetTest, TargetsConfiguredAndNoneChosenIsRefused) {
               std::string::npos)
         << r.err;
   }
+  auto zero = Tandem({"release", "--target", "all", "--concurrency", "0"});
+  EXPECT_EQ(zero.exit_code, 2) << zero.out << zero.err;
+  EXPECT_EQ(Applied(0), "-1");
   auto unknown = Tandem({"release", "--target", "shard-99"});
   EXPECT_EQ(unknown.exit_code, 2);
   EXPECT_NE(unknown.err.find("unknown target \"shard-99\""), std::string::npos) << unknown.err;
