@@ -293,6 +293,12 @@ TEST_F(FleetTest, StatusMatrixReportsEveryDatabaseAndTheUnreachableOne) {
   EXPECT_EQ(Entry(matrix, "shard-30")["oldest_pending"], "1");
   EXPECT_EQ(matrix["fleet"]["databases_up_to_date"], 25);
   EXPECT_EQ(matrix["fleet"]["pending"], 50);
+
+  // --exit-code: 1 when any database has work left, 0 when the chosen ones are up to date.
+  auto done = Tandem({"status", "--target", "group:first-half", "--exit-code"});
+  EXPECT_EQ(done.exit_code, 0) << done.out << done.err;
+  auto behind = Tandem({"status", "--target", "shard-30", "--exit-code"});
+  EXPECT_EQ(behind.exit_code, 1) << behind.out << behind.err;
 }
 
 TEST_F(FleetTest, UnreachableTargetIsReportedAndTheRestGoOn) {
@@ -307,9 +313,9 @@ TEST_F(FleetTest, UnreachableTargetIsReportedAndTheRestGoOn) {
   for (int i = 0; i < kShards; ++i) EXPECT_EQ(Applied(i), "2") << ShardName(i);
 }
 
-// Connections open at once stay bounded by the concurrency, whatever the fleet size: sampled
+// Connections open at once are bounded by the concurrency, whatever the fleet size: sampled
 // from pg_stat_activity while every shard's release waits 200 ms in a migration.
-TEST_F(FleetTest, ConnectionsStayWithinTheConcurrency) {
+TEST_F(FleetTest, ConnectionsAreBoundedByTheConcurrencyNotTheFleetSize) {
   WriteConfig("concurrency = 4\n");
   WriteMigrations("SELECT pg_sleep(0.2);\n");
   std::atomic<bool> done{false};
