@@ -1,14 +1,23 @@
 // Rendering of Status in PostgreSQL's message style.
 #include "base/status.h"
 
+#include <ostream>
+
 #include "base/printable.h"
 
 namespace tandem {
 
+const std::string& FilePath::str() const {
+  static const std::string kNone;
+  return path_ ? *path_ : kNone;
+}
+
+std::ostream& operator<<(std::ostream& out, const FilePath& path) { return out << path.str(); }
+
 std::string SourceLocation::ToString() const {
   if (file.empty()) return "";
   // A file name may hold a newline or an escape sequence: printed escaped, on one line.
-  std::string out = Printable(file);
+  std::string out = Printable(file.str());
   if (line > 0) {
     out += ":" + std::to_string(line);
     if (column > 0) out += ":" + std::to_string(column);

@@ -8,7 +8,7 @@ nlohmann::json StatusToJson(const Status& status) {
   if (!status.detail().empty()) j["detail"] = status.detail();
   if (!status.hint().empty()) j["hint"] = status.hint();
   if (status.location().known()) {
-    j["file"] = status.location().file;
+    j["file"] = status.location().file.str();
     j["line"] = status.location().line;
     j["column"] = status.location().column;
   }

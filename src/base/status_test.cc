@@ -41,5 +41,22 @@ TEST(StatusTest, AssignOrReturnPropagatesTheFirstError) {
   EXPECT_EQ(r.status().message(), "odd number 3");
 }
 
+// Every statement of a file carries its location: copies of a location share one path.
+TEST(StatusTest, LocationsShareTheirFilePath) {
+  SourceLocation a{"db/migrations/1_seed.sql", 3, 1};
+  SourceLocation b = a;
+  b.line = 4;
+  EXPECT_EQ(&a.file.str(), &b.file.str());
+  const std::string& path = b.file;
+  EXPECT_EQ(path, "db/migrations/1_seed.sql");
+  EXPECT_EQ(b.file, std::string("db/migrations/1_seed.sql"));
+  EXPECT_EQ("in " + b.file + ":", "in db/migrations/1_seed.sql:");
+  EXPECT_EQ(b.ToString(), "db/migrations/1_seed.sql:4:1");
+  SourceLocation none{"", 7, 0};
+  EXPECT_TRUE(none.file.empty());
+  EXPECT_FALSE(none.known());
+  EXPECT_EQ(none.file.str(), "");
+}
+
 }  // namespace
 }  // namespace tandem

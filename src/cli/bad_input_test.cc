@@ -285,17 +285,23 @@ Measured MeasureTandem(const std::vector<std::string>& args, const std::string& 
   return m;
 }
 
-// A large seed-data migration (the issue measured 50 MB: 430 MB for up, 890 MB for release).
-// Kept at 8 MB so the test stays fast; the 50 MB figures are measured by hand. Before the
-// parser took a piece of whole statements at a time, the whole file's parse tree (about 14
-// times the text) was built, and positions were counted from the start of the text for every
-// statement: 160 MB and 2 s for `up`, 368 MB and 4 minutes for `release` of this file. What
-// remains above 4 times the text is not the splitting: `up` sends the statements, their
-// checksums and a text array of the checksums in one pipeline (src/migrate/apply.cc), and
-// `release`'s lint gate holds the file's statement model (about 760 bytes a statement) and
-// four copies of the text (src/lint/). The bounds below fail if the whole file is ever parsed
-// at once again, or if splitting turns quadratic again.
+// A large seed-data migration (the issue measured 50 MB: 430 MB for up, 890 MB for release)
+// takes at most 4 times its size above what the same command takes for a one-line migration
+// (the constant: code, libpq, the C++ runtime, the session, the parser's working memory).
+// Kept at 8 MB so the test stays fast; bench/memory/run.sh measures 50 MB (docs/benchmarks.md).
+// What is held is the section's statements and, while it is split, its text (freed once
+// split): the whole file is never parsed at once (its tree is about 14 times the text), the
+// pipeline is made a window at a time, and the release gate lints the split statements a
+// batch at a time. The bounds also fail if splitting turns quadratic again.
 TEST_F(BadInputThroughTheBinary, LargeMigrationFileIsNeverParsedWhole) {
+  Migration("1_small.sql",
+            "-- migrate:up\nCREATE TABLE small (id int);\n-- migrate:down\nDROP TABLE small;\n");
+  auto up_floor = MeasureTandem({"up"}, dir_.path().string(), env_);
+  ASSERT_EQ(up_floor.exit_code, 0) << up_floor.output;
+  ASSERT_EQ(Run({"down"}).exit_code, 0);
+  auto release_floor = MeasureTandem({"release"}, dir_.path().string(), env_);
+  ASSERT_EQ(release_floor.exit_code, 0) << release_floor.output;
+
   std::string sql = "-- migrate:up\nCREATE TABLE seed (id bigint, name text, note text);\n";
   const size_t kSize = 8 * 1024 * 1024;
   for (int i = 0; sql.size() < kSize; ++i) {
@@ -303,25 +309,24 @@ TEST_F(BadInputThroughTheBinary, LargeMigrationFileIsNeverParsedWhole) {
            std::to_string(i) + "', 'a note; with a semicolon and ''quotes''');\n";
   }
   sql += "-- migrate:down\nDROP TABLE seed;\n";
-  Migration("1_seed.sql", sql);
-  // The binary's own floor (code, libpq, the C++ runtime) is the constant.
-  auto floor = MeasureTandem({"--version"}, dir_.path().string(), env_);
-  ASSERT_EQ(floor.exit_code, 0);
+  Migration("2_seed.sql", sql);
   const long size_kb = static_cast<long>(sql.size() / 1024);
   auto started = std::chrono::steady_clock::now();
   auto up = MeasureTandem({"up"}, dir_.path().string(), env_);
   ASSERT_EQ(up.exit_code, 0) << up.output;
-  EXPECT_LT(up.max_rss_kb, 12 * size_kb + floor.max_rss_kb)
+  EXPECT_LT(up.max_rss_kb, 4 * size_kb + up_floor.max_rss_kb)
       << "up: " << up.max_rss_kb << " kB for " << size_kb << " kB of SQL";
   EXPECT_EQ(Query("SELECT count(*) > 50000 FROM seed"), "t");
   ASSERT_EQ(Run({"down"}).exit_code, 0);
   auto release = MeasureTandem({"release"}, dir_.path().string(), env_);
   ASSERT_EQ(release.exit_code, 0) << release.output;
-  EXPECT_LT(release.max_rss_kb, 24 * size_kb + floor.max_rss_kb)
+  EXPECT_LT(release.max_rss_kb, 4 * size_kb + release_floor.max_rss_kb)
       << "release: " << release.max_rss_kb << " kB for " << size_kb << " kB of SQL";
+  EXPECT_EQ(Query("SELECT count(*) > 50000 FROM seed"), "t");
   EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::seconds(60));
   std::cerr << "8 MB migration: up " << up.max_rss_kb << " kB, release " << release.max_rss_kb
-            << " kB peak RSS (tandem --version: " << floor.max_rss_kb << " kB)\n";
+            << " kB peak RSS (a one-line migration: up " << up_floor.max_rss_kb << " kB, release "
+            << release_floor.max_rss_kb << " kB)\n";
 }
 
 }  // namespace

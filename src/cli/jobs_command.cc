@@ -48,7 +48,8 @@ nlohmann::json JobJson(const jobs::Job& j, const std::string& waiting = "") {
   if (j.error) {
     out["last_error"] = {{"sqlstate", j.error->sqlstate},   {"message", j.error->message},
                          {"statement", j.error->statement}, {"file", j.error->file},
-                         {"line", j.error->line},           {"column", j.error->column}};
+                         {"line", j.error->line},           {"column", j.error->column},
+                         {"detail", j.error->detail}};
   } else {
     out["last_error"] = nullptr;
   }
@@ -174,6 +175,14 @@ int Show(Context& context, long long id) {
       text += "\n  at:          " + j.error->file + ":" + std::to_string(j.error->line) + ":" +
               std::to_string(j.error->column);
     }
+    if (!j.error->statement.empty()) text += "\n  statement:   " + j.error->statement;
+    // The detail (the blockers of a lock timeout, for one) indented under the error.
+    for (size_t at = 0; at < j.error->detail.size();) {
+      size_t end = j.error->detail.find('\n', at);
+      if (end == std::string::npos) end = j.error->detail.size();
+      text += "\n  detail:      " + j.error->detail.substr(at, end - at);
+      at = end + 1;
+    }
   }
   for (const auto& next : NextCommands(j)) text += "\n  next:        " + next;
   context.out << PrintableLines(text + "\n\n" + j.sql + (j.sql.ends_with("\n") ? "" : "\n"));
@@ -247,7 +256,10 @@ void RegisterJobs(CLI::App& app, Context& context, Runner& selected) {
            Verb{"retry", "queue a failed or cancelled job again, now", jobs::Retry, nullptr},
            Verb{"cancel", "never run this job (a running one: its statement is cancelled)",
                 jobs::Cancel, nullptr},
-           Verb{"approve", "let a job that awaits approval run", jobs::Approve, nullptr},
+           Verb{"approve",
+                "let a job that awaits approval run (--all: a deploy pipeline's "
+                "last step, once the new code is live everywhere)",
+                jobs::Approve, jobs::ApproveAll},
        }) {
     auto* sub = cmd->add_subcommand(v.name, v.help);
     auto* id = sub->add_option("id", flags->id, "the job id");

@@ -72,6 +72,18 @@ Result<std::vector<migrate::StatusEntry>> StatusEntries(pg::Connection& connecti
         e.state = migrate::MigrationState::kRunning;
     }
   }
+  // Post-deploy migrations queued as jobs: their job's state beside them. A cancelled job
+  // is work a person decided not to do, so --exit-code does not count it.
+  if (auto all = jobs::ListJobs(connection, config.schema); all.ok()) {
+    std::map<std::string, const jobs::Job*> by_version;
+    for (const auto& j : *all) by_version[j.version] = &j;
+    for (auto& e : entries) {
+      auto it = by_version.find(e.version);
+      if (it == by_version.end()) continue;
+      e.job_id = it->second->id;
+      e.job_status = std::string(jobs::StatusName(it->second->status));
+    }
+  }
   return entries;
 }
 
@@ -121,7 +133,9 @@ void RegisterStatus(CLI::App& app, Context& context, Runner& selected) {
           StatusEntries(*prepared->connection, prepared->config, prepared->files, history);
       if (!entries.ok()) return context.Fail(entries.status());
       bool work = false;
-      for (const auto& e : *entries) work |= e.state != migrate::MigrationState::kApplied;
+      for (const auto& e : *entries) {
+        work |= e.state != migrate::MigrationState::kApplied && e.job_status != "cancelled";
+      }
       if (context.format() == Format::kJson) {
         context.out << StatusJsonText(*entries, prepared->connection->url().Redacted(),
                                       prepared->files.directory,

@@ -104,6 +104,10 @@ std::string StatusJsonText(const std::vector<migrate::StatusEntry>& entries,
     item.String("status", state);
     item.Bool("out_of_order", e.out_of_order);
     item.Bool("down_changed", e.down_changed);
+    if (e.job_id) {
+      item.Number("job", e.job_id);
+      item.String("job_status", e.job_status);
+    }
     if (e.migration) {
       item.String("file", e.migration->paths.empty() ? "" : e.migration->paths.front());
       item.String("checksum", e.migration->checksum);
@@ -174,6 +178,9 @@ std::string StatusText(const std::vector<migrate::StatusEntry>& entries, bool co
         << Paint(state, StateColor(e.state), color);
     if (e.out_of_order) out << " (out of order)";
     if (e.down_changed) out << " (down section changed)";
+    if (e.job_id && e.state != migrate::MigrationState::kApplied) {
+      out << " (job " << e.job_id << ": " << e.job_status << ")";
+    }
     if (e.row && e.state == migrate::MigrationState::kApplied && !e.row->finished_at.empty()) {
       out << "  " << e.row->finished_at.substr(0, 19);
       if (e.row->duration_ms) out << "  " << FormatDuration(Duration(*e.row->duration_ms));

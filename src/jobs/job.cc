@@ -19,18 +19,23 @@ std::string Iso(std::string_view column) {
   return "to_char(" + c + " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"') AS " + c;
 }
 
-std::string SelectColumns(bool with_sql) {
+}  // namespace
+
+std::string JobColumns(bool with_sql) {
   std::string columns =
       "id, kind, version, name, status, approved, coalesce(requested, '') AS requested, layout, "
       "path, sql_line, checksum, transactional, lock_timeout_ms, statement_timeout_ms, attempts, "
       "worker, statements_done, statements_total, duration_ms, error_sqlstate, error_message, "
-      "error_statement, error_file, error_line, error_column, coalesce(batch::text, '') AS batch, "
+      "error_statement, error_file, error_line, error_column, coalesce(error_detail, '') AS "
+      "error_detail, coalesce(batch::text, '') AS batch, "
       "progress::text AS progress, " +
       Iso("run_after") + ", " + Iso("queued_at") + ", " + Iso("started_at") + ", " +
       Iso("finished_at") + ", " + Iso("updated_at");
   columns += with_sql ? ", sql" : ", '' AS sql";
   return columns;
 }
+
+namespace {
 
 std::optional<long long> OptionalInt(const pg::QueryResult& r, size_t row, std::string_view c) {
   int index = r.ColumnIndex(c);
@@ -94,9 +99,7 @@ Result<bool> JobsTableExists(pg::Connection& connection, const std::string& sche
   return result.GetBool(0, 0);
 }
 
-namespace {
-
-std::vector<Job> JobsFrom(const pg::QueryResult& r) {
+std::vector<Job> JobsFromResult(const pg::QueryResult& r) {
   std::vector<Job> jobs;
   jobs.reserve(r.rows());
   for (size_t i = 0; i < r.rows(); ++i) {
@@ -136,6 +139,7 @@ std::vector<Job> JobsFrom(const pg::QueryResult& r) {
       e.file = r.Get(i, "error_file");
       e.line = IntOr0(r, i, "error_line");
       e.column = IntOr0(r, i, "error_column");
+      e.detail = r.Get(i, "error_detail");
       j.error = std::move(e);
     }
     jobs.push_back(std::move(j));
@@ -143,16 +147,14 @@ std::vector<Job> JobsFrom(const pg::QueryResult& r) {
   return jobs;
 }
 
-}  // namespace
-
 Result<std::vector<Job>> ListJobs(pg::Connection& connection, const std::string& schema,
                                   bool with_sql) {
   TANDEM_ASSIGN_OR_RETURN(bool exists, JobsTableExists(connection, schema));
   if (!exists) return std::vector<Job>{};
   TANDEM_ASSIGN_OR_RETURN(auto result,
-                          connection.Query("SELECT " + SelectColumns(with_sql) + " FROM " +
+                          connection.Query("SELECT " + JobColumns(with_sql) + " FROM " +
                                            pg::QuoteIdentifier(schema) + ".jobs ORDER BY id"));
-  return JobsFrom(result);
+  return JobsFromResult(result);
 }
 
 Result<std::optional<Job>> FindJob(pg::Connection& connection, const std::string& schema,
@@ -160,12 +162,26 @@ Result<std::optional<Job>> FindJob(pg::Connection& connection, const std::string
   TANDEM_ASSIGN_OR_RETURN(bool exists, JobsTableExists(connection, schema));
   if (!exists) return std::optional<Job>{};
   TANDEM_ASSIGN_OR_RETURN(auto result,
-                          connection.Query("SELECT " + SelectColumns(with_sql) + " FROM " +
+                          connection.Query("SELECT " + JobColumns(with_sql) + " FROM " +
                                                pg::QuoteIdentifier(schema) + ".jobs WHERE id = $1",
                                            {std::to_string(id)}));
-  std::vector<Job> jobs = JobsFrom(result);
+  std::vector<Job> jobs = JobsFromResult(result);
   if (jobs.empty()) return std::optional<Job>{};
   return std::optional<Job>(std::move(jobs.front()));
+}
+
+Result<std::vector<Job>> ListOpenJobs(pg::Connection& connection, const std::string& schema) {
+  auto result =
+      connection.Query("SELECT " + JobColumns(false) + " FROM " + pg::QuoteIdentifier(schema) +
+                       ".jobs WHERE status NOT IN ('succeeded', 'cancelled') "
+                       "ORDER BY id");
+  // 42P01: no jobs table yet; 3F000: no state schema yet.
+  if (!result.ok() &&
+      (result.status().sqlstate() == "42P01" || result.status().sqlstate() == "3F000")) {
+    return std::vector<Job>{};
+  }
+  if (!result.ok()) return result.status();
+  return JobsFromResult(*result);
 }
 
 }  // namespace tandem::jobs

@@ -18,6 +18,7 @@ struct Update {
   std::string set;  // further assignments, comma first, with parameters from $5
   std::vector<pg::Param> params;
   nlohmann::json detail = nlohmann::json::object();
+  bool with_sql = false;  // the changed row comes back with its SQL
 };
 
 Update Make(std::vector<JobStatus> from, std::string status_sql, std::string event = "",
@@ -41,8 +42,11 @@ std::string StatesArray(const std::vector<JobStatus>& states) {
 }
 
 nlohmann::json ErrorJson(const JobError& e) {
-  return {{"sqlstate", e.sqlstate}, {"message", e.message}, {"statement", e.statement},
-          {"file", e.file},         {"line", e.line},       {"column", e.column}};
+  nlohmann::json out = {{"sqlstate", e.sqlstate},   {"message", e.message},
+                        {"statement", e.statement}, {"file", e.file},
+                        {"line", e.line},           {"column", e.column}};
+  if (!e.detail.empty()) out["detail"] = e.detail;
+  return out;
 }
 
 // Applies `update` in one statement (so in one transaction, one round trip): the row changes
@@ -68,20 +72,21 @@ Result<std::optional<Job>> Apply(pg::Connection& connection, const std::string& 
       s + ".jobs j SET status = " + update.status_sql + update.set +
       ", updated_at = clock_timestamp() FROM cur WHERE j.id = cur.id AND cur.status = "
       "ANY($2::text[]) "
-      "RETURNING j.id, j.version, j.kind, j.name, j.status, j.attempts, j.run_after, "
-      "cur.status AS from_status), "
+      "RETURNING j.*, cur.status AS from_status), "
       "e AS (INSERT INTO " +
       s + ".events (version, event, actor, detail) SELECT u.version, " + event_sql +
       ", $3, $4::jsonb || jsonb_strip_nulls(jsonb_build_object('job', u.id, 'kind', u.kind, "
       "'name', u.name, 'from', u.from_status, 'to', u.status, 'attempt', u.attempts, "
       "'next_attempt_at', to_char(u.run_after AT TIME ZONE 'UTC', "
       "'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'))) FROM u) "
-      "SELECT u.id, pg_catalog.pg_notify('" +
-      std::string(kNotifyChannel) + "', u.id::text) FROM u";
+      // The changed row comes back with the NOTIFY: no second read of the job.
+      "SELECT " +
+      JobColumns(update.with_sql) + ", pg_catalog.pg_notify('" + std::string(kNotifyChannel) +
+      "', u.id::text) FROM u";
   TANDEM_ASSIGN_OR_RETURN(auto result, connection.Query(sql, params));
-  if (result.rows() == 0) return std::optional<Job>{};
-  TANDEM_ASSIGN_OR_RETURN(auto job, FindJob(connection, schema, id, /*with_sql=*/false));
-  return job;
+  std::vector<Job> changed = JobsFromResult(result);
+  if (changed.empty()) return std::optional<Job>{};
+  return std::optional<Job>(std::move(changed.front()));
 }
 
 Status NoSuchJob(long long id) {
@@ -265,6 +270,21 @@ Result<std::vector<Job>> ResumeAll(pg::Connection& connection, const std::string
                 [&](long long id) { return Resume(connection, schema, id, change); });
 }
 
+Result<std::vector<Job>> ApproveAll(pg::Connection& connection, const std::string& schema,
+                                    const Change& change) {
+  TANDEM_ASSIGN_OR_RETURN(auto all, ListJobs(connection, schema));
+  std::vector<Job> changed;
+  for (const Job& job : all) {
+    if (job.approved || IsDone(job.status)) continue;
+    auto result = Approve(connection, schema, job.id, change);
+    if (result.ok())
+      changed.push_back(std::move(*result));
+    else if (result.status().code() != StatusCode::kFailed)
+      return result.status();
+  }
+  return changed;
+}
+
 Result<Job> Claim(pg::Connection& connection, const std::string& schema, long long id,
                   const Change& change) {
   Update update =
@@ -273,6 +293,7 @@ Result<Job> Claim(pg::Connection& connection, const std::string& schema, long lo
            "started_at = coalesce(j.started_at, now()), run_after = NULL, worker = $5, "
            "finished_at = NULL");
   update.params = {change.actor};
+  update.with_sql = true;
   TANDEM_ASSIGN_OR_RETURN(auto claimed, Apply(connection, schema, id, update, change));
   if (claimed) return std::move(*claimed);
   TANDEM_ASSIGN_OR_RETURN(auto current, FindJob(connection, schema, id, false));
@@ -293,7 +314,8 @@ Result<Job> Finish(pg::Connection& connection, const std::string& schema, long l
       std::string(done ? "now()" : "NULL") +
       ", run_after = CASE WHEN $8::bigint IS NULL THEN NULL ELSE now() + $8::bigint * "
       "interval '1 millisecond' END, error_sqlstate = $9, error_message = $10, "
-      "error_statement = $11, error_file = $12, error_line = $13, error_column = $14";
+      "error_statement = $11, error_file = $12, error_line = $13, error_column = $14, "
+      "error_detail = $15";
   // Given back at shutdown: the attempt did not happen as far as the budget is concerned.
   if (outcome.to == S::kQueued) update.set += ", attempts = greatest(j.attempts - 1, 0)";
   pg::Param retry_after = std::nullopt;
@@ -312,7 +334,8 @@ Result<Job> Finish(pg::Connection& connection, const std::string& schema, long l
                    text(e ? e->statement : ""),
                    text(e ? e->file : ""),
                    e && e->line ? pg::Param(std::to_string(e->line)) : std::nullopt,
-                   e && e->column ? pg::Param(std::to_string(e->column)) : std::nullopt};
+                   e && e->column ? pg::Param(std::to_string(e->column)) : std::nullopt,
+                   text(e ? e->detail : "")};
   update.detail = {{"duration_ms", outcome.duration.count()},
                    {"lock_timeouts", outcome.lock_timeouts},
                    {"statements_done", outcome.statements_done},

@@ -54,9 +54,12 @@ Result<std::vector<Job>> PauseAll(pg::Connection& connection, const std::string&
                                   const Change& change);
 Result<std::vector<Job>> ResumeAll(pg::Connection& connection, const std::string& schema,
                                    const Change& change);
+Result<std::vector<Job>> ApproveAll(pg::Connection& connection, const std::string& schema,
+                                    const Change& change);
 
 // The worker (which holds the worker lock, so no other worker runs jobs on this database).
 // queued, retrying (when due) or running (taken over from a worker that died) -> running.
+// The job comes back with its SQL, ready to run.
 Result<Job> Claim(pg::Connection& connection, const std::string& schema, long long id,
                   const Change& change);
 

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cctype>
+#include <functional>
 #include <iterator>
 #include <set>
 #include <thread>
@@ -51,45 +52,78 @@ std::vector<size_t> LineStarts(const std::string& text) {
 // What the runner makes of a section's transaction control (migrate::UnwrapTransactionControl,
 // called here so that lint and `up` refuse exactly the same files).
 struct TransactionControl {
-  bool wrapped = false;  // BEGIN ... COMMIT around the whole section: dropped by the runner
-  size_t refused = static_cast<size_t>(-1);  // the statement the runner refuses, if any
+  static constexpr size_t kNone = static_cast<size_t>(-1);
+  // BEGIN ... COMMIT around the whole section, dropped by the runner: the offsets of the two.
+  size_t wrapper_begin = kNone;
+  size_t wrapper_end = kNone;
+  size_t refused = kNone;  // the offset of the statement the runner refuses, if any
   Status refusal;
 };
 
-TransactionControl CheckTransactionControl(const std::string& text,
-                                           const std::vector<sql::Statement>& statements) {
+// The runner's verdict on `parts`: the section's first and last statements and every
+// transaction control statement in it, in order (the others cannot change the verdict).
+TransactionControl ControlOf(std::vector<sql::SplitStatement> parts) {
   TransactionControl out;
-  // The common case, decided from the parse alone: no TransactionStmt, nothing to check.
-  bool any = false;
-  for (const auto& st : statements) any |= st.node == "TransactionStmt";
-  if (!any) return out;
-  std::vector<sql::SplitStatement> parts(statements.size());
-  for (size_t i = 0; i < statements.size(); ++i) {
-    parts[i].offset = statements[i].offset;
-    parts[i].transaction_control = sql::ClassifyTransactionControl(statements[i].text);
-  }
-  auto starts = LineStarts(text);
-  for (size_t i = 0; i < parts.size(); ++i) {
-    parts[i].text = statements[i].text;
-    auto it = std::upper_bound(starts.begin(), starts.end(), parts[i].offset);
-    size_t line = static_cast<size_t>(it - starts.begin()) - 1;
-    parts[i].start = {static_cast<int>(line) + 1,
-                      static_cast<int>(parts[i].offset - starts[line]) + 1};
-  }
-  std::vector<sql::LineColumn> at;
-  at.reserve(parts.size());
-  for (const auto& part : parts) at.push_back(part.start);
+  std::vector<sql::SplitStatement> all = parts;
   Status status = migrate::UnwrapTransactionControl(parts);
-  out.wrapped = parts.size() + 2 == statements.size();
+  if (parts.size() + 2 == all.size()) {
+    out.wrapper_begin = all.front().offset;
+    out.wrapper_end = all.back().offset;
+  }
   if (status.ok()) return out;
-  for (size_t i = 0; i < at.size(); ++i) {
-    if (at[i].line == status.location().line && at[i].column == status.location().column) {
-      out.refused = i;
+  for (const auto& part : all) {
+    if (part.start.line == status.location().line &&
+        part.start.column == status.location().column) {
+      out.refused = part.offset;
       break;
     }
   }
   out.refusal = std::move(status);
   return out;
+}
+
+TransactionControl CheckTransactionControl(const std::string& text,
+                                           const std::vector<sql::Statement>& statements) {
+  // The common case, decided from the parse alone: no TransactionStmt, nothing to check.
+  bool any = false;
+  for (const auto& st : statements) any |= st.node == "TransactionStmt";
+  if (!any) return TransactionControl();
+  auto starts = LineStarts(text);
+  std::vector<sql::SplitStatement> parts;
+  for (size_t i = 0; i < statements.size(); ++i) {
+    const sql::Statement& st = statements[i];
+    auto control = sql::ClassifyTransactionControl(st.text);
+    if (i != 0 && i + 1 != statements.size() && control == sql::TransactionControl::kNone) continue;
+    auto it = std::upper_bound(starts.begin(), starts.end(), st.offset);
+    size_t line = static_cast<size_t>(it - starts.begin()) - 1;
+    parts.push_back({st.text.substr(0, 80),
+                     st.offset,
+                     {static_cast<int>(line) + 1, static_cast<int>(st.offset - starts[line]) + 1},
+                     control});
+  }
+  return ControlOf(std::move(parts));
+}
+
+// The same from the split parser, for a text linted a piece at a time: decided before its
+// first statement is linted. Also the syntax check of the whole text (the two parsers share
+// PostgreSQL's grammar), so that a file that does not parse is one finding, as when parsed
+// whole, and never half linted.
+Result<TransactionControl> CheckTransactionControl(std::string_view text) {
+  std::vector<sql::SplitStatement> parts;
+  bool any = false;
+  sql::SplitStatement last;
+  size_t count = 0;
+  TANDEM_RETURN_IF_ERROR(sql::ForEachStatement(text, [&](const sql::StatementSpan& span) {
+    bool control = span.transaction_control != sql::TransactionControl::kNone;
+    any |= control;
+    last = {std::string(span.text.substr(0, 80)), span.offset, span.start,
+            span.transaction_control};
+    if (count++ == 0 || control) parts.push_back(last);
+    return Status::Ok();
+  }));
+  if (!any) return TransactionControl();
+  if (count >= 2 && parts.back().offset != last.offset) parts.push_back(std::move(last));
+  return ControlOf(std::move(parts));
 }
 
 bool TakesStrongLock(const sql::Statement& st) {
@@ -120,73 +154,175 @@ class SequenceLinter {
   SequenceLinter(const Schema& initial, const LintOptions& options, LintReport& report)
       : schema_(initial), options_(options), report_(report) {}
 
+  // A unit parsed whole ahead of time.
   void Lint(const LintUnit& unit, const Result<std::vector<sql::Statement>>& parsed) {
-    if (unit.report) ++report_.files;
-    file_allow_used_.assign(unit.file_allows.size(), false);
-    statement_allow_used_.assign(unit.statement_allows.size(), false);
+    if (!Start(unit, parsed.status())) return;
+    TransactionControl control = CheckTransactionControl(unit.text, *parsed);
     auto starts = LineStarts(unit.text);
-    auto place = [&](size_t offset, Finding& f) {
+    Placer place = TextPlacer(unit, starts);
+    UnitRun run(unit, control);
+    for (const sql::Statement& st : *parsed) LintStatement(run, st, place);
+    Finish(unit);
+  }
+
+  // A large unit's text, parsed and linted a piece at a time: only the piece's statement
+  // models are held, never the whole file's.
+  void LintStreamed(const LintUnit& unit, const std::string& text) {
+    auto control = CheckTransactionControl(text);
+    if (!Start(unit, control.status())) return;
+    auto starts = LineStarts(unit.text);
+    Placer place = TextPlacer(unit, starts);
+    UnitRun run(unit, *control);
+    Status parsed = sql::ForEachParsedStatement(text, [&](sql::Statement& st) {
+      LintStatement(run, st, place);
+      return Status::Ok();
+    });
+    if (!parsed.ok()) SyntaxError(unit, parsed);  // the split parser accepted it: not expected
+    Finish(unit);
+  }
+
+  // A unit whose section was split already (release, verify): its statements are parsed
+  // again a batch at a time, each batch their texts joined into one input, and every finding
+  // is placed through the statement's own location in the file. The split dropped any
+  // BEGIN/COMMIT wrapper and refused any other transaction control, so there is none here.
+  void LintSplit(const LintUnit& unit) {
+    if (!Start(unit, Status::Ok())) return;
+    if (unit.report && unit.unwrapped) report_.statements += 2;
+    UnitRun run(unit, TransactionControl());
+    const auto& statements = *unit.statements;
+    bool background = unit.info.phase == migrate::Phase::kBackground;
+    std::string batch;
+    std::vector<size_t> starts;  // where each statement of the batch starts in it
+    for (size_t first = 0; first < statements.size();) {
+      batch.clear();
+      starts.clear();
+      size_t end = first;
+      for (; end < statements.size() && (end == first || batch.size() < kSplitBatchBytes); ++end) {
+        starts.push_back(batch.size());
+        batch += statements[end].sql;
+        // On a line of its own: a statement may end in a -- comment.
+        batch += "\n;\n";
+      }
+      if (background) batch = MaskPlaceholders(std::move(batch));
+      size_t k = 0;  // the statement of the batch being linted
+      Placer place = [&](size_t offset, Finding& f) {
+        while (k + 1 < starts.size() && offset >= starts[k + 1]) ++k;
+        while (k > 0 && offset < starts[k]) --k;
+        const migrate::Statement& statement = statements[first + k];
+        size_t within = std::min(offset - starts[k], statement.sql.size());
+        sql::LineColumn at = sql::LineColumnAt(statement.sql, within);
+        f.line = statement.location.line + at.line - 1;
+        f.column = at.line == 1 ? statement.location.column + at.column - 1 : at.column;
+      };
+      Status parsed = sql::ForEachParsedStatement(batch, [&](sql::Statement& st) {
+        LintStatement(run, st, place);
+        return Status::Ok();
+      });
+      if (!parsed.ok()) {  // the split accepted these statements: not expected
+        SyntaxError(unit, parsed);
+        break;
+      }
+      first = end;
+    }
+    Finish(unit);
+  }
+
+ private:
+  // A batch's parse tree and statement models are the gate's working memory above the
+  // statements themselves (about 14 and 5 times the batch): kept small beside a large file.
+  static constexpr size_t kSplitBatchBytes = 64 * 1024;
+
+  // Where an offset of the parsed input is in the unit's file.
+  using Placer = std::function<void(size_t offset, Finding& f)>;
+
+  static Placer TextPlacer(const LintUnit& unit, const std::vector<size_t>& starts) {
+    return [&unit, &starts](size_t offset, Finding& f) {
       auto it = std::upper_bound(starts.begin(), starts.end(), offset);
       size_t line_index = static_cast<size_t>(it - starts.begin()) - 1;
       f.line = unit.text_line + static_cast<int>(line_index);
       f.column = static_cast<int>(offset - starts[line_index]) + 1;
     };
-    if (!parsed.ok()) {
-      if (!unit.report) return;
-      Finding f = Base(kSyntaxErrorRule, unit);
-      const Status& s = parsed.status();
-      f.message = s.message();
-      f.line = unit.text_line + std::max(0, s.location().line - 1);
-      f.column = std::max(1, s.location().column);
-      f.recipe = kSyntaxErrorRule.recipe;
-      Add(std::move(f), unit, -1);
-      return;
+  }
+
+  // What the linter tracks through one unit.
+  struct UnitRun {
+    UnitRun(const LintUnit& unit, TransactionControl control)
+        : unit(unit), control(std::move(control)) {
+      tx.active = unit.info.transactional;
     }
-    if (unit.report) CheckAllows(unit);
+    const LintUnit& unit;
+    TransactionControl control;
     std::set<std::string> created;
     TransactionState tx;
-    tx.active = unit.info.transactional;
     bool utc = false;
-    TransactionControl control = CheckTransactionControl(unit.text, *parsed);
-    for (size_t i = 0; i < parsed->size(); ++i) {
-      const sql::Statement& st = (*parsed)[i];
-      if (unit.report) ++report_.statements;
-      // The runner drops a BEGIN ... COMMIT wrapper around the whole section: it neither ends
-      // tandem's transaction nor opens one of its own.
-      if (control.wrapped && (i == 0 || i + 1 == parsed->size())) continue;
-      if (st.kind == sql::StatementKind::kBegin && !tx.active) {
-        tx = TransactionState();
-        tx.active = true;
-      }
-      std::vector<RawFinding> raw;
-      if (unit.report) {
-        RuleContext context(st, schema_, unit.info, tx, created, utc, options_.version, raw);
-        if (control.refused == i) context.refusal = &control.refusal;
-        for (const Rule* rule : AllRules()) {
-          if (rule->check) rule->check(context);
-        }
-      }
-      for (auto& r : raw) {
-        Finding f = Base(*r.rule, unit);
-        place(r.length || r.offset >= st.offset ? r.offset : st.offset, f);
-        f.length = static_cast<int>(r.length);
-        f.message = std::move(r.message);
-        f.recipe = std::move(r.recipe);
-        if (r.severity) f.severity = *r.severity;
-        if (!r.lock.empty())
-          f.lock = std::move(r.lock);
-        else
-          f.lock = Fill(r.rule->lock, st.relation.empty() ? "the table" : st.relation.ToSql());
-        f.statement = st.text;
-        Finding statement_start;
-        place(st.offset, statement_start);
-        Add(std::move(f), unit, statement_start.line);
-      }
-      Track(st, tx, created, utc);
-      schema_.Apply(st);
+  };
+
+  // Counts the unit and checks its allows; false (after a syntax-error finding) when it does
+  // not parse.
+  bool Start(const LintUnit& unit, const Status& parsed) {
+    if (unit.report) ++report_.files;
+    file_allow_used_.assign(unit.file_allows.size(), false);
+    statement_allow_used_.assign(unit.statement_allows.size(), false);
+    if (!parsed.ok()) {
+      SyntaxError(unit, parsed);
+      return false;
     }
+    if (unit.report) CheckAllows(unit);
+    return true;
+  }
+
+  void SyntaxError(const LintUnit& unit, const Status& s) {
+    if (!unit.report) return;
+    Finding f = Base(kSyntaxErrorRule, unit);
+    f.message = s.message();
+    f.line = unit.text_line + std::max(0, s.location().line - 1);
+    f.column = std::max(1, s.location().column);
+    f.recipe = kSyntaxErrorRule.recipe;
+    Add(std::move(f), unit, -1);
+  }
+
+  void Finish(const LintUnit& unit) {
     if (unit.report) CheckDownSection(unit);
     if (unit.report) CheckUnusedAllows(unit);
+  }
+
+  void LintStatement(UnitRun& run, const sql::Statement& st, const Placer& place) {
+    const LintUnit& unit = run.unit;
+    TransactionState& tx = run.tx;
+    if (unit.report) ++report_.statements;
+    // The runner drops a BEGIN ... COMMIT wrapper around the whole section: it neither ends
+    // tandem's transaction nor opens one of its own.
+    if (st.offset == run.control.wrapper_begin || st.offset == run.control.wrapper_end) return;
+    if (st.kind == sql::StatementKind::kBegin && !tx.active) {
+      tx = TransactionState();
+      tx.active = true;
+    }
+    std::vector<RawFinding> raw;
+    if (unit.report) {
+      RuleContext context(st, schema_, unit.info, tx, run.created, run.utc, options_.version, raw);
+      if (run.control.refused == st.offset) context.refusal = &run.control.refusal;
+      for (const Rule* rule : AllRules()) {
+        if (rule->check) rule->check(context);
+      }
+    }
+    for (auto& r : raw) {
+      Finding f = Base(*r.rule, unit);
+      place(r.length || r.offset >= st.offset ? r.offset : st.offset, f);
+      f.length = static_cast<int>(r.length);
+      f.message = std::move(r.message);
+      f.recipe = std::move(r.recipe);
+      if (r.severity) f.severity = *r.severity;
+      if (!r.lock.empty())
+        f.lock = std::move(r.lock);
+      else
+        f.lock = Fill(r.rule->lock, st.relation.empty() ? "the table" : st.relation.ToSql());
+      f.statement = st.text;
+      Finding statement_start;
+      place(st.offset, statement_start);
+      Add(std::move(f), unit, statement_start.line);
+    }
+    Track(st, tx, run.created, run.utc);
+    schema_.Apply(st);
   }
 
  private:
@@ -356,11 +492,18 @@ struct Parsed {  // Result has no default state
   ParsedUnit statements = std::vector<sql::Statement>{};
 };
 
-ParsedUnit ParseUnit(const LintUnit& unit) {
-  // COPY ... FROM STDIN rows written inline are data, not SQL: blanked in place.
+// The text the parser sees: COPY ... FROM STDIN rows written inline are data, not SQL, so
+// they are blanked in place; background placeholders are masked.
+std::string ParserText(const LintUnit& unit) {
   std::string text = migrate::BlankInlineData(unit.text);
-  return sql::ParseStatements(
-      unit.info.phase == migrate::Phase::kBackground ? MaskPlaceholders(text) : text);
+  return unit.info.phase == migrate::Phase::kBackground ? MaskPlaceholders(std::move(text)) : text;
+}
+
+ParsedUnit ParseUnit(const LintUnit& unit) { return sql::ParseStatements(ParserText(unit)); }
+
+// Units linted a piece at a time by their sequence's thread rather than parsed whole ahead.
+bool Streamed(const LintUnit& unit, const LintOptions& options) {
+  return unit.statements || unit.text.size() > options.stream_above_bytes;
 }
 
 // Every unit parsed exactly once, by whichever thread needs it first. A sequence's linter
@@ -370,8 +513,13 @@ ParsedUnit ParseUnit(const LintUnit& unit) {
 // project of 700 migrations next to small ones) no longer leaves a core idle.
 class UnitParses {
  public:
-  explicit UnitParses(const std::vector<const LintUnit*>& units)
-      : units_(units), parsed_(units.size()), state_(units.size()) {}
+  UnitParses(const std::vector<const LintUnit*>& units, const LintOptions& options)
+      : units_(units), parsed_(units.size()), state_(units.size()) {
+    // A streamed unit is never parsed whole, here or ahead.
+    for (size_t i = 0; i < units.size(); ++i) {
+      if (Streamed(*units[i], options)) state_[i].store(kParsed, std::memory_order_relaxed);
+    }
+  }
 
   // Unit i's statements: parsed here, or waited for when another thread is parsing them.
   const ParsedUnit& Get(size_t i) {
@@ -414,8 +562,14 @@ LintUnit UnitFromMigration(const migrate::Migration& migration, bool report) {
   unit.info.version = migration.version;
   unit.info.phase = migration.phase;
   unit.info.transactional = migration.transactional;
-  unit.text = migration.up.text;
   unit.text_line = migration.up.text_line;
+  if (migration.up.split) {
+    // Linted from its statements: a second copy of a large file's text is not needed.
+    unit.statements = &migration.up.statements;
+    unit.unwrapped = migration.up.unwrapped;
+  } else {
+    unit.text = migration.up.text;
+  }
   unit.file_allows = migration.file_allows;
   unit.statement_allows = migration.up.statement_allows;
   // Once the up section has been split (release splits before its gate), SplitSections has
@@ -454,7 +608,7 @@ LintReport LintSequences(const std::vector<LintSequence>& sequences, const Schem
   }
   std::stable_sort(order.begin(), order.end(),
                    [&](size_t a, size_t b) { return text_size[a] > text_size[b]; });
-  UnitParses parses(units);
+  UnitParses parses(units, options);
   std::vector<LintReport> partial(sequences.size());
   std::atomic<size_t> next_sequence{0};
   auto lint_sequence = [&](size_t s) {
@@ -463,7 +617,13 @@ LintReport LintSequences(const std::vector<LintSequence>& sequences, const Schem
     size_t index = first_unit[s];
     for (const auto& unit : sequences[s]) {
       size_t first_finding = findings.size();
-      linter.Lint(unit, parses.Get(index));
+      if (unit.statements) {
+        linter.LintSplit(unit);
+      } else if (Streamed(unit, options)) {
+        linter.LintStreamed(unit, ParserText(unit));
+      } else {
+        linter.Lint(unit, parses.Get(index));
+      }
       parses.Release(index++);  // freed here, on this core, rather than serially later
       // A unit's findings share its file: order them by position within it. Sorting the whole
       // sequence instead moved every finding a dozen times and compared long paths.

@@ -22,6 +22,12 @@ struct LintUnit {
   int text_line = 1;  // the line of the file on which `text` starts
   std::vector<migrate::Allow> file_allows;
   std::vector<migrate::StatementAllow> statement_allows;
+  // Set when the section was split already (release and verify split before they lint): its
+  // statements, linted instead of `text` (left empty). Points into the migration, which must
+  // outlive the lint. `unwrapped`: the BEGIN/COMMIT wrapper the split
+  // dropped (counted as statements, as when linted from the text).
+  const std::vector<migrate::Statement>* statements = nullptr;
+  bool unwrapped = false;
   // false: replayed into the schema model only (earlier migrations), no findings.
   bool report = true;
   // The down section, checked for syntax only (the rules judge what applying runs): a down
@@ -40,6 +46,10 @@ struct LintOptions {
   // tandem.toml [lint.rules]: rule id -> "off" | "error" | "warning" | "info".
   std::map<std::string, std::string> rule_settings;
   int threads = 0;  // 0: all cores
+  // A unit's text above this many bytes is parsed and linted a piece at a time by its
+  // sequence's thread, instead of parsed whole ahead of time: the statement model of a 50 MB
+  // seed file would take gigabytes. (Tests set it to 0 to lint everything that way.)
+  size_t stream_above_bytes = 4 << 20;
 };
 
 // Builds a LintUnit from a loaded migration (its up section and directives).

@@ -17,6 +17,7 @@
 #include "lint/rule.h"
 #include "lint/rule_docs.h"
 #include "lint/source.h"
+#include "migrate/layouts.h"
 #include "testing/harness.h"
 
 namespace tandem::lint::testing {
@@ -240,6 +241,74 @@ TEST(LintCorpus, ReportDoesNotDependOnTheNumberOfThreads) {
   EXPECT_GT(one.size(), 1000000u);
   EXPECT_EQ(lint(2), one);
   EXPECT_EQ(lint(7), one);
+}
+
+// A unit is linted whole, a piece at a time (a large text: LintOptions::stream_above_bytes)
+// or from its split statements (release and verify split before they lint), with the same
+// findings, positions and counts. Each unit below exercises one thing the three must agree
+// on: a BEGIN/COMMIT wrapper, findings on later lines of multi-line statements, allows,
+// inline COPY rows, a background migration's placeholders, a COMMIT the runner refuses, and
+// a syntax error.
+std::vector<std::string> ThreeWays(const std::vector<std::string>& files) {
+  TempDir dir;
+  for (size_t i = 0; i < files.size(); ++i) {
+    dir.Write("db/" + std::to_string(i + 1) + "_m.sql", files[i]);
+  }
+  auto set = migrate::LoadMigrations((dir.path() / "db").string());
+  EXPECT_TRUE(set.ok()) << set.status().ToString();
+  if (!set.ok()) return {};
+  LintOptions whole;
+  LintOptions streamed;
+  streamed.stream_above_bytes = 0;
+  std::string from_text = RenderJson(LintSequences({SequenceFromSet(*set)}, Schema(), whole));
+  std::string from_pieces = RenderJson(LintSequences({SequenceFromSet(*set)}, Schema(), streamed));
+  size_t split = 0;
+  for (auto& m : set->migrations) split += migrate::SplitSections(m).ok() ? 1 : 0;
+  std::string from_statements = RenderJson(LintSequences({SequenceFromSet(*set)}, Schema(), whole));
+  EXPECT_EQ(from_pieces, from_text);
+  EXPECT_EQ(from_statements, from_text);
+  return {from_text, std::to_string(split)};
+}
+
+TEST(LintEngine, PiecesAndSplitStatementsLintAsTheWholeText) {
+  auto out = ThreeWays({
+      "-- migrate:up\nCREATE TABLE users (id int, a text, b text);\n",
+      "-- migrate:up\nBEGIN;\nALTER TABLE users\n  ADD COLUMN c int NOT NULL DEFAULT 1,\n"
+      "  ALTER COLUMN a TYPE varchar(20);\n-- tandem:allow drop-column \"unused since v2\"\n"
+      "ALTER TABLE users DROP COLUMN b;\nCREATE INDEX users_c ON users (c);\nCOMMIT;\n"
+      "-- migrate:down\nSELECT 1;\n",
+      "-- migrate:up\nCOPY users (id) FROM stdin;\n1\n2\n\\.\n  UPDATE users SET c = 2;\n",
+      "-- migrate:up\n-- tandem:phase background\n-- tandem:batch table=users key=id size=10\n"
+      "UPDATE users SET c = 3 WHERE id >= :batch_start AND id < :batch_end;\n",
+      "-- migrate:up\n-- tandem:transaction off\nCREATE INDEX CONCURRENTLY i2 ON users (a);\n"
+      "COMMIT;\nDROP TABLE users;\n",
+      "-- migrate:up\nALTER TABLE users ADD COLUMN;\n",
+  });
+  ASSERT_EQ(out.size(), 2u);
+  // The migrations that split (not the refused COMMIT nor the syntax error) were linted from
+  // their statements the third time.
+  EXPECT_GE(std::stoi(out[1]), 3);
+  for (const char* rule :
+       {"\"create-index-non-concurrently\"", "\"syntax-error\"", "\"drop-table\""}) {
+    EXPECT_NE(out[0].find(rule), std::string::npos) << rule << "\n" << out[0];
+  }
+}
+
+// The shared corpus, linted a piece at a time and from split statements, gives the report of
+// linting every unit whole.
+TEST(LintCorpus, PiecesAndSplitStatementsLintAsTheWholeText) {
+  for (const char* dir : {"lemmy/migrations", "kratos/migrations", "harbor/postgresql"}) {
+    auto set = migrate::LoadMigrations(CorpusDir() + "/" + dir);
+    ASSERT_TRUE(set.ok()) << set.status().ToString();
+    LintOptions streamed;
+    streamed.stream_above_bytes = 0;
+    std::string whole = RenderJson(LintSequences({SequenceFromSet(*set)}, Schema(), {}));
+    EXPECT_EQ(RenderJson(LintSequences({SequenceFromSet(*set)}, Schema(), streamed)), whole) << dir;
+    size_t split = 0;
+    for (auto& m : set->migrations) split += migrate::SplitSections(m).ok() ? 1 : 0;
+    EXPECT_GT(split, set->migrations.size() / 2) << dir;
+    EXPECT_EQ(RenderJson(LintSequences({SequenceFromSet(*set)}, Schema(), {})), whole) << dir;
+  }
 }
 
 // Normalised (file, line, column, rule, message) of every finding, for comparing reports

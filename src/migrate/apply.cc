@@ -131,10 +131,12 @@ Status AsInterruption(Status error, int statement_index) {
 std::string FirstLine(const std::string& text) { return text.substr(0, text.find('\n')); }
 
 std::string ErrorJson(const ApplyOutcome& outcome) {
-  nlohmann::json detail = {
-      {"message", outcome.error.message()},         {"sqlstate", outcome.error.sqlstate()},
-      {"file", outcome.error.location().file},      {"line", outcome.error.location().line},
-      {"statements_done", outcome.statements_done}, {"statements_total", outcome.statements_total}};
+  nlohmann::json detail = {{"message", outcome.error.message()},
+                           {"sqlstate", outcome.error.sqlstate()},
+                           {"file", outcome.error.location().file.str()},
+                           {"line", outcome.error.location().line},
+                           {"statements_done", outcome.statements_done},
+                           {"statements_total", outcome.statements_total}};
   if (outcome.error.code() == StatusCode::kInterrupted)
     detail["signal"] = interrupt::SignalName(outcome.error.signal());
   return detail.dump();
@@ -197,42 +199,97 @@ bool MayChangeSession(const Migration& migration) {
 // a failure up to the next sync, and the pipeline sends nothing after a failed chunk, so the
 // migrations before the failing one stay committed, the failing one is rolled back whole and
 // the ones after it never run.
+//
+// The steps are made a window at a time as they are sent, never all at once: a seed file of
+// half a million statements would otherwise hold half a million steps (and as many results)
+// beside its statements. A migration's transaction simply spans windows.
 std::vector<ApplyOutcome> ApplyTransactionalRun(pg::Connection& connection,
                                                 std::span<const UpItem> items) {
-  struct Span {
+  // The steps of one migration, in order: `before` (BEGIN, limits), one per statement, then
+  // `after` (bookkeeping limits, history row, COMMIT, session reset). Step indices count over
+  // the whole run.
+  struct Plan {
+    std::vector<pg::PipelineStep> before;
+    const std::vector<Statement>* statements;
+    std::vector<pg::PipelineStep> after;
+    size_t first_step;       // of `before`
     size_t first_statement;  // step index of the migration's first statement
     size_t end;              // one past its COMMIT
+    size_t last;             // one past its last step (after the session reset)
   };
-  std::vector<pg::PipelineStep> steps;
-  std::vector<Span> spans;
-  size_t step_count = 0;  // reserved up front: a large seed file has half a million steps
-  for (const UpItem& item : items) step_count += item.migration->up.statements.size() + 12;
-  steps.reserve(step_count);
+  std::vector<Plan> plans;
+  size_t step_count = 0;
   for (const UpItem& item : items) {
     const Migration& migration = *item.migration;
     const ApplyOptions& options = item.options;
     const auto& statements = migration.up.statements;
-    steps.push_back({"BEGIN", {}});
-    for (auto& step : LimitSteps(options.limits, /*local=*/true)) steps.push_back(std::move(step));
-    size_t first_statement = steps.size();
-    for (const Statement& statement : statements) steps.push_back(StatementStep(statement));
+    bool may_change_session = MayChangeSession(migration);
+    Plan plan;
+    plan.statements = &statements;
+    plan.first_step = step_count;
+    plan.before.push_back({"BEGIN", {}});
+    for (auto& step : LimitSteps(options.limits, /*local=*/true))
+      plan.before.push_back(std::move(step));
     // The history row runs under tandem's limits, not a timeout the migration SET for itself.
-    if (MayChangeSession(migration)) steps.push_back(BookkeepingLimitsStep(options.limits));
-    steps.push_back({RecordAppliedSql(options),
-                     {migration.version, migration.name, std::string(PhaseName(migration.phase)),
-                      // Per-statement checksums serve the resume of transaction-off migrations;
-                      // a transactional one never resumes part-way, so none are kept.
-                      migration.checksum, std::to_string(statements.size()), "{}",
-                      options.out_of_order ? "true" : "false", HostName(), TANDEM_VERSION, Actor()},
-                     /*reuse_plan=*/true});
-    steps.push_back({"COMMIT", {}});
-    spans.push_back({first_statement, steps.size()});
-    if (MayChangeSession(migration)) {
-      for (auto& step : connection.ResetSessionSteps()) steps.push_back(std::move(step));
+    if (may_change_session) plan.after.push_back(BookkeepingLimitsStep(options.limits));
+    plan.after.push_back(
+        {RecordAppliedSql(options),
+         {migration.version, migration.name, std::string(PhaseName(migration.phase)),
+          // Per-statement checksums serve the resume of transaction-off migrations; a
+          // transactional one never resumes part-way, so none are kept.
+          migration.checksum, std::to_string(statements.size()), "{}",
+          options.out_of_order ? "true" : "false", HostName(), TANDEM_VERSION, Actor()},
+         /*reuse_plan=*/true});
+    plan.after.push_back({"COMMIT", {}});
+    plan.first_statement = step_count + plan.before.size();
+    plan.end = plan.first_statement + statements.size() + plan.after.size();
+    if (may_change_session) {
+      for (auto& step : connection.ResetSessionSteps()) plan.after.push_back(std::move(step));
+    }
+    plan.last = plan.first_statement + statements.size() + plan.after.size();
+    step_count = plan.last;
+    plans.push_back(std::move(plan));
+  }
+  // Step `index` (which belongs to plans[p]) as sent: statements borrowed, not copied.
+  auto step_at = [&](size_t p, size_t index) -> pg::PipelineStep {
+    const Plan& plan = plans[p];
+    if (index < plan.first_statement) return plan.before[index - plan.first_step];
+    size_t statement = index - plan.first_statement;
+    if (statement < plan.statements->size()) return StatementStep((*plan.statements)[statement]);
+    return plan.after[statement - plan.statements->size()];
+  };
+
+  // What the run keeps of each migration's results: the history row's value (its duration)
+  // and how many notices the connection held after its COMMIT.
+  std::vector<std::optional<std::string>> recorded(plans.size());
+  std::vector<std::optional<size_t>> notices_after(plans.size());
+  // A multiple of the pipeline's sync interval, so that windows sync exactly as one call would.
+  constexpr size_t kWindowSteps = 4096;
+  auto started = Clock::now();
+  size_t succeeded = 0;  // steps that completed, in order, before the first failure
+  Status failure;
+  std::vector<pg::PipelineStep> window;
+  window.reserve(kWindowSteps);
+  size_t p = 0;  // the plan of the window's first step
+  for (size_t begin = 0; begin < step_count && failure.ok(); begin += window.size()) {
+    window.clear();
+    size_t q = p;
+    for (size_t index = begin; index < step_count && window.size() < kWindowSteps; ++index) {
+      while (index >= plans[q].last) ++q;
+      window.push_back(step_at(q, index));
+    }
+    pg::PipelineOutcome run = connection.ExecPipeline(window);
+    succeeded += run.succeeded;
+    failure = run.error;
+    for (; p < plans.size() && plans[p].first_step < begin + window.size(); ++p) {
+      size_t record_step = plans[p].end - 2, commit_step = plans[p].end - 1;
+      if (record_step >= begin && record_step - begin < run.first_values.size())
+        recorded[p] = run.first_values[record_step - begin];
+      if (commit_step >= begin && commit_step - begin < run.notices_after_step.size())
+        notices_after[p] = run.notices_after_step[commit_step - begin];
+      if (plans[p].last > begin + window.size()) break;  // continues in the next window
     }
   }
-  auto started = Clock::now();
-  pg::PipelineOutcome run = connection.ExecPipeline(steps);
   std::vector<pg::Notice> notices = connection.TakeNotices();
 
   std::vector<ApplyOutcome> outcomes;
@@ -241,23 +298,20 @@ std::vector<ApplyOutcome> ApplyTransactionalRun(pg::Connection& connection,
   for (size_t i = 0; i < items.size(); ++i) {
     const Migration& migration = *items[i].migration;
     const auto& statements = migration.up.statements;
-    bool committed = run.error.ok() || run.succeeded >= spans[i].end;
+    bool committed = failure.ok() || succeeded >= plans[i].end;
     ApplyOutcome outcome;
     outcome.statements_total = static_cast<int>(statements.size());
     // A committed migration's time is the server's, from its BEGIN to its history row (the
     // results of a pipeline chunk arrive together); the failing one gets what is left of the
     // whole run's.
-    size_t record_step = spans[i].end - 2;
-    if (committed && record_step < run.first_values.size()) {
-      outcome.duration = Duration(std::atoll(run.first_values[record_step].c_str()));
+    if (committed && recorded[i]) {
+      outcome.duration = Duration(std::atoll(recorded[i]->c_str()));
       server_time += outcome.duration;
     } else if (!committed) {
       auto elapsed = std::chrono::duration_cast<Duration>(Clock::now() - started);
       outcome.duration = std::max(Duration(0), elapsed - server_time);
     }
-    size_t notices_to = committed && spans[i].end <= run.notices_after_step.size()
-                            ? run.notices_after_step[spans[i].end - 1]
-                            : notices.size();
+    size_t notices_to = committed && notices_after[i] ? *notices_after[i] : notices.size();
     for (size_t n = notices_from; n < std::min(notices_to, notices.size()); ++n) {
       outcome.notices.push_back(notices[n].severity + ": " + notices[n].message);
     }
@@ -270,11 +324,11 @@ std::vector<ApplyOutcome> ApplyTransactionalRun(pg::Connection& connection,
     }
     if (connection.in_transaction()) connection.Exec("ROLLBACK");
     const Statement* failed = nullptr;
-    size_t first = spans[i].first_statement;
-    if (run.succeeded >= first && run.succeeded < first + statements.size())
-      failed = &statements[run.succeeded - first];
+    size_t first = plans[i].first_statement;
+    if (succeeded >= first && succeeded < first + statements.size())
+      failed = &statements[succeeded - first];
     // Rolled back: nothing of it stayed.
-    Status error = run.error;
+    Status error = failure;
     if (failed) error = AsInterruption(std::move(error), static_cast<int>(failed - &statements[0]));
     ApplyOutcome failed_outcome = Fail(outcome, failed, std::move(error));
     if (items[i].options.record_failure) {

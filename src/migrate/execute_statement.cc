@@ -18,7 +18,7 @@ pg::PipelineStep StatementStep(const Statement& statement) {
 
 bool HasCopyRows(const Migration& migration) {
   return std::any_of(migration.up.statements.begin(), migration.up.statements.end(),
-                     [](const Statement& s) { return s.copy_data.has_value(); });
+                     [](const Statement& s) { return s.copy_data != nullptr; });
 }
 
 }  // namespace tandem::migrate

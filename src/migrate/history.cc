@@ -74,6 +74,13 @@ std::string ToTextArray(const std::vector<std::string>& items) {
 Result<std::vector<HistoryRow>> ReadHistory(pg::Connection& connection, const std::string& schema) {
   TANDEM_ASSIGN_OR_RETURN(bool exists, StateSchemaExists(connection, schema));
   if (!exists) return std::vector<HistoryRow>{};
+  return ReadHistoryWhere(connection, schema, "", {});
+}
+
+Result<std::vector<HistoryRow>> ReadHistoryWhere(pg::Connection& connection,
+                                                 const std::string& schema,
+                                                 const std::string& where,
+                                                 const std::vector<pg::Param>& params) {
   TANDEM_ASSIGN_OR_RETURN(
       auto result,
       connection.Query(
@@ -88,7 +95,9 @@ Result<std::vector<HistoryRow>> ReadHistory(pg::Connection& connection, const st
           "coalesce(error_column, 0), "
           "coalesce(applied_by_host || ' pid ' || applied_by_pid || ' tandem ' || "
           "tandem_version, ''), coalesce(adopted_from, '') FROM " +
-          pg::QuoteIdentifier(schema) + ".migrations"));
+              pg::QuoteIdentifier(schema) + ".migrations" +
+              (where.empty() ? "" : " WHERE " + where),
+          params));
   std::vector<HistoryRow> rows;
   rows.reserve(result.rows());
   for (size_t r = 0; r < result.rows(); ++r) {

@@ -39,6 +39,14 @@ struct HistoryRow {
 
 // Empty when the state schema does not exist yet (nothing was ever applied).
 Result<std::vector<HistoryRow>> ReadHistory(pg::Connection& connection, const std::string& schema);
+// Only the rows that satisfy `where`, SQL on the migrations table's columns written by the
+// caller (never user input), with `params` as $1...: for a reader that needs a few rows of a
+// long history each time it looks, as the worker does before every job. The caller knows the
+// table exists (the worker has read the jobs table, created after it): no round trip to check.
+Result<std::vector<HistoryRow>> ReadHistoryWhere(pg::Connection& connection,
+                                                 const std::string& schema,
+                                                 const std::string& where,
+                                                 const std::vector<pg::Param>& params);
 
 enum class MigrationState {
   kApplied,      // succeeded and the file is unchanged
@@ -61,6 +69,9 @@ struct StatusEntry {
   bool down_changed = false;
   const Migration* migration = nullptr;  // nullptr for missing-file
   const HistoryRow* row = nullptr;       // nullptr when never recorded
+  // Queued by `tandem release` for the worker: its job (0 when none) and the job's state.
+  long long job_id = 0;
+  std::string job_status;
 };
 
 // Whether an applied migration's recorded checksum still matches its files; see

@@ -4,6 +4,7 @@
 // Flyway or goose layouts. The runner, lint and release read only this model.
 #pragma once
 
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -38,8 +39,9 @@ struct Statement {
   std::vector<Allow> allows;
   // `COPY ... FROM STDIN` followed by its rows in the file (as pg_dump writes seed data): the
   // rows, each ending in a newline, without the terminating `\.` line. Sent through libpq's
-  // COPY protocol (ExecuteStatement).
-  std::optional<std::string> copy_data;
+  // COPY protocol (ExecuteStatement). A pointer, not an optional string: most statements have
+  // none, and half a million of them each paid 40 bytes for it.
+  std::shared_ptr<const std::string> copy_data;
 };
 
 // An allow found right above a line of SQL by the loader's line scan; SplitSections attaches it
@@ -70,6 +72,8 @@ struct Section {
   // Filled by SplitSections (statement splitting is lazy: `status` never parses SQL).
   std::vector<Statement> statements;
   bool split = false;
+  // Split, and the section wrapped itself in BEGIN; ... COMMIT;, which was dropped.
+  bool unwrapped = false;
 };
 
 struct Migration {

@@ -162,6 +162,45 @@ TEST_F(RunnerTest, NoticesStayWithTheMigrationThatRaisedThem) {
   EXPECT_LT(runs[0]["duration_ms"].get<int>(), 200);
 }
 
+// The pipeline is made and sent a window of 4,096 steps at a time (src/migrate/apply.cc), so
+// migrations span windows: each still gets its own notices, the failing one is rolled back
+// whole and named at its statement's line, and the one after it never runs.
+TEST_F(RunnerTest, MigrationsSpanningPipelineWindowsKeepTheirOutcomes) {
+  auto inserts = [](const std::string& table, int n, int bad) {
+    std::string body = "-- migrate:up\nCREATE TABLE " + table + " (id int);\n";
+    for (int i = 1; i <= n; ++i) {
+      body +=
+          "INSERT INTO " + table + " VALUES (" + (i == bad ? "'x'" : std::to_string(i)) + ");\n";
+    }
+    return body;
+  };
+  dir_.Write("db/migrations/1_a.sql",
+             inserts("a", 5000, 0) + "DO $$ BEGIN RAISE NOTICE 'from a'; END $$;\n");
+  std::string b = inserts("b", 3000, 0);
+  b.insert(b.find("INSERT"), "DO $$ BEGIN RAISE NOTICE 'from b'; END $$;\n");
+  dir_.Write("db/migrations/2_b.sql", b);
+  dir_.Write("db/migrations/3_c.sql", inserts("c", 4000, 3500));
+  dir_.Write("db/migrations/4_d.sql", "-- migrate:up\nCREATE TABLE d (id int);\n");
+  auto r = RunTandem({"up", "--format", "json"}, dir_.path().string(), Env());
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  auto runs = nlohmann::json::parse(r.out)["migrations"];
+  ASSERT_EQ(runs.size(), 3u) << r.out;
+  EXPECT_EQ(runs[0]["action"], "applied");
+  EXPECT_EQ(runs[0]["notices"], nlohmann::json({"NOTICE: from a"}));
+  EXPECT_EQ(runs[1]["action"], "applied");
+  EXPECT_EQ(runs[1]["notices"], nlohmann::json({"NOTICE: from b"}));
+  EXPECT_EQ(runs[2]["action"], "failed");
+  EXPECT_EQ(runs[2]["statements_done"], 0);
+  EXPECT_EQ(runs[2]["error"]["line"], 3 + 3499);
+  EXPECT_EQ(runs[2]["error"]["sqlstate"], "22P02");
+  EXPECT_EQ(QueryValue("SELECT (SELECT count(*) FROM a) || ',' || (SELECT count(*) FROM b)"),
+            "5000,3000");
+  EXPECT_EQ(QueryValue("SELECT to_regclass('c') IS NULL AND to_regclass('d') IS NULL"), "t");
+  EXPECT_EQ(QueryValue("SELECT string_agg(version || ':' || status, ',' ORDER BY version) "
+                       "FROM tandem.migrations"),
+            "1:succeeded,2:succeeded,3:failed");
+}
+
 TEST_F(RunnerTest, EightConcurrentRunnersApplyEachMigrationExactlyOnce) {
   for (int i = 1; i <= 50; ++i) {
     char name[64];

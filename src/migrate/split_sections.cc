@@ -43,10 +43,15 @@ Status UnwrapTransactionControl(std::vector<sql::SplitStatement>& parts) {
 
 namespace {
 
-// The statements of `section`, with the rows of each inline COPY beside its statement.
+// The statements of `section`, each with the rows of its inline COPY, made straight from the
+// parser's spans: a section of half a million statements is held once as text and once as
+// statements, never a third time as intermediate parts. `controls` keeps, of the transaction
+// control question, only what UnwrapTransactionControl needs: the first and last statements
+// and those that are transaction control, with their statement indices.
 struct Parts {
-  std::vector<sql::SplitStatement> statements;
-  std::vector<std::optional<std::string>> copy_data;  // one per statement
+  std::vector<Statement> statements;
+  std::vector<sql::SplitStatement> controls;
+  std::vector<size_t> control_index;
 };
 
 Result<Parts> SplitText(const Section& section) {
@@ -61,18 +66,29 @@ Result<Parts> SplitText(const Section& section) {
   auto inline_data = FindInlineData(text);
   if (!inline_data.ok()) return in_file(inline_data.status(), 0);
   Parts parts;
+  const FilePath path = section.path;  // one string for every statement's location
+  // Half a million statements of ~140 bytes each: growing by doubling would set the peak.
+  if (text.size() > (1 << 20)) parts.statements.reserve(sql::StatementCountBound(text));
   // SQL between COPY rows is split chunk by chunk; every chunk starts at a line's start.
   size_t begin = 0;
   int line_offset = 0;  // lines of `text` before `begin`
   auto split_chunk = [&](size_t end) -> Status {
-    auto split = sql::SplitStatements(text.substr(begin, end - begin));
-    if (!split.ok()) return in_file(split.status(), line_offset);
-    for (sql::SplitStatement& part : *split) {
-      part.start.line += line_offset;
-      part.offset += begin;
-      parts.statements.push_back(std::move(part));
-      parts.copy_data.emplace_back();
-    }
+    Status split =
+        sql::ForEachStatement(text.substr(begin, end - begin), [&](const sql::StatementSpan& span) {
+          int line = span.start.line + line_offset;
+          size_t index = parts.statements.size();
+          parts.statements.push_back(
+              Statement{std::string(span.text),
+                        SourceLocation{path, line + section.text_line - 1, span.start.column},
+                        {},
+                        nullptr});
+          if (index == 0 || span.transaction_control != sql::TransactionControl::kNone) {
+            parts.control_index.push_back(index);
+            parts.controls.push_back({"", 0, {}, span.transaction_control});
+          }
+          return Status::Ok();
+        });
+    if (!split.ok()) return in_file(split, line_offset);
     return Status::Ok();
   };
   auto move_to = [&](size_t end) {
@@ -83,47 +99,53 @@ Result<Parts> SplitText(const Section& section) {
     size_t statements_before = parts.statements.size();
     TANDEM_RETURN_IF_ERROR(split_chunk(data.sql_end));
     if (parts.statements.size() == statements_before ||
-        parts.statements.back().start.line != data.copy_line) {
+        parts.statements.back().location.line != data.copy_line + section.text_line - 1) {
       // The scan and the parser disagree on where the COPY statement is (it stands inside
       // another statement's body): refuse rather than send rows with the wrong statement.
       return Status::InvalidInput("COPY ... FROM STDIN rows that belong to no COPY statement")
           .WithLocation({section.path, data.copy_line + section.text_line - 1, 1})
           .WithHint("put the COPY statement and its rows at the top level of the migration");
     }
-    parts.copy_data.back() =
-        std::string(text.substr(data.data_begin, data.data_end - data.data_begin));
+    parts.statements.back().copy_data = std::make_shared<const std::string>(
+        text.substr(data.data_begin, data.data_end - data.data_begin));
     move_to(data.resume);
   }
   TANDEM_RETURN_IF_ERROR(split_chunk(text.size()));
+  size_t n = parts.statements.size();
+  if (n >= 2 && parts.control_index.back() != n - 1) {
+    parts.control_index.push_back(n - 1);
+    parts.controls.push_back(
+        {"", 0, {}, sql::ClassifyTransactionControl(parts.statements.back().sql)});
+  }
+  // What a refusal names: the start of the statement (its first line, shortened, is all
+  // UnwrapTransactionControl quotes) and where it stands in the section.
+  for (size_t k = 0; k < parts.controls.size(); ++k) {
+    const Statement& statement = parts.statements[parts.control_index[k]];
+    parts.controls[k].text = statement.sql.substr(0, 80);
+    parts.controls[k].start = {statement.location.line - section.text_line + 1,
+                               statement.location.column};
+  }
   return parts;
 }
 
 Status SplitSection(Section& section, std::vector<Allow>& file_allows) {
   if (!section.present || section.split) return Status::Ok();
   TANDEM_ASSIGN_OR_RETURN(Parts split, SplitText(section));
-  std::vector<sql::SplitStatement>& parts = split.statements;
+  std::vector<Statement>& statements = split.statements;
 
-  size_t before = parts.size();
-  Status control = UnwrapTransactionControl(parts);
-  if (parts.size() + 2 == before) {  // the wrapper was dropped: its rows slots go too
-    split.copy_data.pop_back();
-    split.copy_data.erase(split.copy_data.begin());
-  }
+  // The first, the last and the transaction control statements decide as all of them would.
+  size_t before = split.controls.size();
+  Status control = UnwrapTransactionControl(split.controls);
   if (!control.ok()) {
     SourceLocation at = control.location();
     at.file = section.path;
     at.line += section.text_line - 1;
     return std::move(control).WithLocation(at);
   }
-
-  std::vector<Statement> statements;
-  statements.reserve(parts.size());
-  for (size_t i = 0; i < parts.size(); ++i) {
-    sql::SplitStatement& part = parts[i];
-    SourceLocation location{section.path, part.start.line + section.text_line - 1,
-                            part.start.column};
-    statements.push_back(
-        Statement{std::move(part.text), std::move(location), {}, std::move(split.copy_data[i])});
+  bool unwrapped = split.controls.size() + 2 == before;
+  if (unwrapped) {  // the wrapper is the first and the last statement: dropped
+    statements.pop_back();
+    statements.erase(statements.begin());
   }
 
   // Allows the line scan found right above a line of SQL belong to the statement starting on
@@ -139,6 +161,7 @@ Status SplitSection(Section& section, std::vector<Allow>& file_allows) {
   }
   section.statement_allows.clear();
   section.statements = std::move(statements);
+  section.unwrapped = unwrapped;
   section.split = true;
   return Status::Ok();
 }

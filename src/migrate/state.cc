@@ -90,6 +90,7 @@ CREATE TABLE {s}.jobs (
   error_file           text,
   error_line           integer,
   error_column         integer,
+  error_detail         text,
   batch                jsonb,
   progress             jsonb NOT NULL DEFAULT '{}',
   updated_at           timestamptz NOT NULL DEFAULT clock_timestamp(),

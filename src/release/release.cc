@@ -97,6 +97,7 @@ ReleaseReport Release(pg::Connection& connection, migrate::MigrationSet& files,
   const Clock::time_point started = Clock::now();
   ReleaseReport report;
   report.plan = options.plan;
+  report.approval_required = options.require_approval;
   report.database = connection.url().Redacted();
   auto finish = [&]() -> ReleaseReport {
     report.duration = std::chrono::duration_cast<Duration>(Clock::now() - started);

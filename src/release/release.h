@@ -92,6 +92,7 @@ struct ReleaseReport {
   std::vector<std::string> warnings;
   Status status;  // the first failure, or ok
   bool nothing_to_do = false;
+  bool approval_required = false;  // the queued jobs wait for `tandem jobs approve`
   Duration duration{0};
 };
 

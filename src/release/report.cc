@@ -116,6 +116,7 @@ nlohmann::json ReleaseReportJson(const ReleaseReport& report) {
                       {"duration_ms", report.duration.count()},
                       {"migrations", migrations},
                       {"queued", queued},
+                      {"approval_required", report.approval_required},
                       {"warnings", report.warnings}};
   if (!report.status.ok()) j["error"] = StatusToJson(report.status);
   return j;
@@ -176,6 +177,12 @@ std::string ReleaseReportText(const ReleaseReport& report) {
     for (const auto* item : queued) {
       out << "  " << Pad(std::string(migrate::PhaseName(item->phase)), 12) << item->version << " "
           << Printable(item->name) << "\n";
+    }
+    if (action == "queued") {
+      out << (report.approval_required
+                  ? "each waits for approval ([worker] require_approval): once the new code is "
+                    "live everywhere, run \"tandem jobs approve --all\"\n"
+                  : "\"tandem worker\" runs them; follow with \"tandem jobs list\"\n");
     }
   } else if (!report.plan && report.status.ok() && !report.nothing_to_do) {
     out << "nothing new queued for the worker\n";

@@ -623,15 +623,9 @@ void ShiftOffsets(Statement& st, size_t by) {
 
 }  // namespace
 
-// Parsed a piece of whole statements at a time (ParseToJsonInPieces): the JSON tree of a whole
-// 50 MB file would take gigabytes. Each piece is translated against its own text, then its
-// offsets are moved to the whole text's.
-Result<std::vector<Statement>> ParseStatements(std::string_view text) {
-  std::vector<Statement> out;
-  // A Statement is about 760 bytes: for a large file of short statements, doubling the vector
-  // (old and new buffers at once) would be the peak of the whole lint.
-  if (text.size() > (1 << 20)) out.reserve(StatementCountBound(text));
-  TANDEM_RETURN_IF_ERROR(ParseToJsonInPieces(
+Status ForEachParsedStatement(std::string_view text,
+                              const std::function<Status(Statement& statement)>& each) {
+  return ParseToJsonInPieces(
       text, [&](size_t piece_offset, std::string_view piece, std::string& json_text) {
         rapidjson::Document tree;  // its strings point into json_text
         if (!internal::ParseTree(json_text, tree)) {
@@ -657,10 +651,24 @@ Result<std::vector<Statement>> ParseStatements(std::string_view text) {
           // file is still analysed.
           if (body) TranslateBody(node, *body, piece, st);
           ShiftOffsets(st, piece_offset);
-          out.push_back(std::move(st));
+          TANDEM_RETURN_IF_ERROR(each(st));
         }
         return Status::Ok();
-      }));
+      });
+}
+
+// Parsed a piece of whole statements at a time (ForEachParsedStatement): the JSON tree of a
+// whole 50 MB file would take gigabytes. Each piece is translated against its own text, then
+// its offsets are moved to the whole text's.
+Result<std::vector<Statement>> ParseStatements(std::string_view text) {
+  std::vector<Statement> out;
+  // A Statement is about 760 bytes: for a large file of short statements, doubling the vector
+  // (old and new buffers at once) would be the peak of the whole lint.
+  if (text.size() > (1 << 20)) out.reserve(StatementCountBound(text));
+  TANDEM_RETURN_IF_ERROR(ForEachParsedStatement(text, [&](Statement& st) {
+    out.push_back(std::move(st));
+    return Status::Ok();
+  }));
   return out;
 }
 

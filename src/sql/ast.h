@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstddef>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -263,6 +264,13 @@ struct Statement {
 // Parses `text` (one migration section) with the real parser and translates every statement.
 // On a syntax error returns kInvalidInput with the position relative to `text`.
 Result<std::vector<Statement>> ParseStatements(std::string_view text);
+
+// ParseStatements without collecting: `each` gets every statement in order as its piece of
+// the text is translated (offsets relative to `text`), and keeps what it wants of it; a large
+// file's statement models are never all held at once. Statements before a syntax error have
+// been given to `each` by the time the error is returned.
+Status ForEachParsedStatement(std::string_view text,
+                              const std::function<Status(Statement& statement)>& each);
 
 std::string_view StatementKindName(StatementKind kind);
 

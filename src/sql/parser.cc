@@ -302,8 +302,8 @@ size_t StatementCountBound(std::string_view text) {
   return n;
 }
 
-Result<std::vector<SplitStatement>> SplitStatements(std::string_view text) {
-  std::vector<SplitStatement> out;
+Status ForEachStatement(std::string_view text,
+                        const std::function<Status(const StatementSpan& statement)>& each) {
   LineCounter lines(text);
   PgQuerySplitResult result{};
   bool held = false;
@@ -326,7 +326,8 @@ Result<std::vector<SplitStatement>> SplitStatements(std::string_view text) {
     return a;
   };
   auto take = [&](size_t begin, size_t end) -> Status {
-    for (int i = 0; i < result.n_stmts; ++i) {
+    Status status;
+    for (int i = 0; i < result.n_stmts && status.ok(); ++i) {
       const PgQuerySplitStmt* stmt = result.stmts[i];
       size_t s_begin = begin + static_cast<size_t>(stmt->stmt_location);
       size_t s_end = s_begin + static_cast<size_t>(stmt->stmt_len);
@@ -339,17 +340,25 @@ Result<std::vector<SplitStatement>> SplitStatements(std::string_view text) {
         body.remove_suffix(1);
       }
       if (body.empty()) continue;
-      SplitStatement s;
-      s.text = std::string(body);
+      StatementSpan s;
+      s.text = body;
       s.offset = s_begin;
       s.start = lines.At(s_begin);
-      s.transaction_control = ClassifyTransactionControl(s.text);
-      out.push_back(std::move(s));
+      s.transaction_control = ClassifyTransactionControl(body);
+      status = each(s);
     }
     drop();
-    return Status::Ok();
+    return status;
   };
-  TANDEM_RETURN_IF_ERROR(ForEachChunk(text, parse, take, drop));
+  return ForEachChunk(text, parse, take, drop);
+}
+
+Result<std::vector<SplitStatement>> SplitStatements(std::string_view text) {
+  std::vector<SplitStatement> out;
+  TANDEM_RETURN_IF_ERROR(ForEachStatement(text, [&](const StatementSpan& span) {
+    out.push_back({std::string(span.text), span.offset, span.start, span.transaction_control});
+    return Status::Ok();
+  }));
   return out;
 }
 

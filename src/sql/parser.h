@@ -33,6 +33,21 @@ struct SplitStatement {
   TransactionControl transaction_control = TransactionControl::kNone;
 };
 
+// One statement as SplitStatements finds it, pointing into the text it was split from.
+struct StatementSpan {
+  std::string_view text;  // the statement without leading comments and the trailing semicolon
+  size_t offset = 0;      // byte offset of text in the input
+  LineColumn start;       // where text starts in the input
+  TransactionControl transaction_control = TransactionControl::kNone;
+};
+
+// SplitStatements without collecting: `each` gets every statement in order, as soon as its
+// piece is parsed, and nothing of a statement is kept after it returns (a caller that keeps
+// only some of them, or builds its own model, never holds a second copy of the text). Stops
+// at the first error `each` returns; syntax errors as SplitStatements.
+Status ForEachStatement(std::string_view text,
+                        const std::function<Status(const StatementSpan& statement)>& each);
+
 // Splits SQL into statements with the real parser, so dollar quoting, comments, strings and
 // BEGIN ATOMIC bodies are handled exactly as the server does. The parser sees a piece of whole
 // statements (about 256 KB) at a time, so memory follows the largest statement, not the text. On a

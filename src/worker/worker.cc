@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <condition_variable>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -54,12 +55,16 @@ jobs::JobError ErrorOf(const Status& status, const migrate::Migration& migration
   e.file = status.location().file;
   e.line = status.location().line;
   e.column = status.location().column;
+  e.detail = status.detail();  // the blockers of a lock timeout, the runner's explanation
   if (e.line > 0) e.statement = StatementAt(migration, e.line);
   return e;
 }
 
 // Watches the running job for a person's pause or cancel (a NOTIFY wakes it; it also polls)
-// and cancels the statement running for it, as SIGTERM would.
+// and cancels the statement running for it, as SIGTERM would. It stays quiet for the job's first
+// kQuietStart: most jobs are done by then, and a watch that queried at once (woken by the job's
+// own claim NOTIFY) and then slept in a long poll made every job wait for it at Stop(). A request
+// made meanwhile is seen at the first check, as the 250 ms poll would have seen it.
 class RequestWatch {
  public:
   RequestWatch(pg::Connection& control, pg::Connection& job_connection, std::string schema,
@@ -72,7 +77,11 @@ class RequestWatch {
   ~RequestWatch() { Stop(); }
 
   void Stop() {
-    stop_ = true;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      stop_ = true;
+    }
+    wake_.notify_all();
     if (thread_.joinable()) thread_.join();
   }
   std::string requested() const {
@@ -81,11 +90,25 @@ class RequestWatch {
   }
 
  private:
+  static constexpr Duration kQuietStart{100};
+  static constexpr Duration kPoll{250};
+  // How long Stop() may wait for the thread once the quiet start is over.
+  static constexpr Duration kSlice{25};
+
   void Loop() {
+    {
+      std::unique_lock<std::mutex> lock(mutex_);
+      if (wake_.wait_for(lock, kQuietStart, [this] { return stop_.load(); })) return;
+    }
     Clock::time_point last_cancel{};
+    Clock::time_point last_check{};  // the first pass checks at once
     while (!stop_) {
-      auto woke = control_.WaitForNotifications(Duration(250));
-      if (!woke.ok() || stop_) return;
+      if (Clock::now() - last_check < kPoll) {
+        auto woke = control_.WaitForNotifications(kSlice);
+        if (!woke.ok() || stop_) return;
+        if (woke->empty()) continue;
+      }
+      last_check = Clock::now();
       auto job = jobs::FindJob(control_, schema_, job_, /*with_sql=*/false);
       if (!job.ok() || !*job) continue;
       std::string requested = (*job)->requested;
@@ -107,6 +130,7 @@ class RequestWatch {
   std::string schema_;
   long long job_;
   mutable std::mutex mutex_;
+  std::condition_variable wake_;
   std::string requested_;
   std::atomic<bool> stop_{false};
   std::thread thread_;
@@ -118,8 +142,7 @@ class Worker {
       : url_(url),
         options_(options),
         state_(state ? state : &own_state_),
-        change_{options.actor, ""},
-        backoff_({options.release.backoff_initial, options.release.backoff_max}, options.seed) {}
+        change_{options.actor, ""} {}
 
   WorkerSummary Run();
 
@@ -128,7 +151,10 @@ class Worker {
   void Disconnect();
   Result<bool> TryActivate();
   // Waits for a NOTIFY, a signal or `timeout`, whichever comes first.
-  void Wait(Duration timeout);
+  void Wait(Duration timeout, bool wake_on_notify = true);
+  // The blocker watch for the job connection, opened at the first job of a burst and kept until
+  // the worker is idle again: opening a connection per job cost more than most jobs.
+  release::BlockerWatch* BlockerWatchFor(Duration interval);
   // One pass: claims and runs the next runnable job. False when there was none.
   Result<bool> Step();
   void RunJob(jobs::Job job);
@@ -140,9 +166,10 @@ class Worker {
   WorkerState own_state_;
   WorkerState* state_;
   jobs::Change change_;
-  release::Backoff backoff_;
   std::unique_ptr<pg::Connection> control_;  // LISTEN, and reads while a job runs
   std::unique_ptr<pg::Connection> job_;      // holds the worker lock and runs the jobs
+  std::unique_ptr<release::BlockerWatch> watch_;
+  int watch_pid_ = 0;
   WorkerSummary summary_;
   std::optional<std::string> next_due_at_;
   std::set<long long> drift_reported_;
@@ -164,6 +191,7 @@ Status Worker::Connect() {
 }
 
 void Worker::Disconnect() {
+  watch_.reset();
   // Closing the job connection ends its session, and with it the worker lock.
   job_.reset();
   control_.reset();
@@ -185,32 +213,59 @@ Result<bool> Worker::TryActivate() {
   return active;
 }
 
-void Worker::Wait(Duration timeout) {
+release::BlockerWatch* Worker::BlockerWatchFor(Duration interval) {
+  if (watch_ && watch_pid_ == job_->backend_pid()) return watch_.get();
+  watch_.reset();
+  auto started = release::BlockerWatch::Start(url_, job_->backend_pid(), interval);
+  if (!started.ok()) return nullptr;  // the job runs unwatched: blockers go unnamed
+  watch_ = std::move(*started);
+  watch_pid_ = job_->backend_pid();
+  return watch_.get();
+}
+
+void Worker::Wait(Duration timeout, bool wake_on_notify) {
   auto until = Clock::now() + timeout;
   while (!interrupt::Requested()) {
     auto left = std::chrono::duration_cast<Duration>(until - Clock::now());
     if (left <= Duration(0)) return;
     // Short slices: a signal is noticed within 100 ms even when no NOTIFY comes.
     auto woke = control_->WaitForNotifications(std::min(left, Duration(100)));
-    if (!woke.ok() || !woke->empty()) return;
+    if (!woke.ok() || (wake_on_notify && !woke->empty())) return;
   }
 }
 
 Result<bool> Worker::Step() {
-  TANDEM_ASSIGN_OR_RETURN(bool exists, jobs::JobsTableExists(*job_, options_.schema));
-  if (!exists) return false;
-  TANDEM_ASSIGN_OR_RETURN(auto all, jobs::ListJobs(*job_, options_.schema));
-  TANDEM_ASSIGN_OR_RETURN(auto history, migrate::ReadHistory(*job_, options_.schema));
-  TANDEM_ASSIGN_OR_RETURN(auto now, job_->Query("SELECT to_char(now() AT TIME ZONE 'UTC', "
-                                                "'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"));
-  jobs::Schedule schedule = jobs::ComputeSchedule(all, history, now.Get(0, 0));
+  // Only the jobs not done: what the schedule looks at (no table yet: none).
+  TANDEM_ASSIGN_OR_RETURN(auto open, jobs::ListOpenJobs(*job_, options_.schema));
+  if (open.empty()) {
+    summary_.needs_person = false;
+    next_due_at_.reset();
+    return false;
+  }
+  // Of the history, the schedule only looks at pre-deploy migrations not applied yet.
+  TANDEM_ASSIGN_OR_RETURN(auto history,
+                          migrate::ReadHistoryWhere(
+                              *job_, options_.schema,
+                              "phase = 'pre-deploy' AND status IS DISTINCT FROM 'succeeded'", {}));
+  // The server's clock matters only to a job waiting for its next attempt.
+  std::string now;
+  if (std::any_of(open.begin(), open.end(), [](const jobs::Job& j) {
+        return j.status == JobStatus::kRetrying && !j.run_after.empty();
+      })) {
+    TANDEM_ASSIGN_OR_RETURN(auto result, job_->Query("SELECT to_char(now() AT TIME ZONE 'UTC', "
+                                                     "'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"));
+    now = result.Get(0, 0);
+  }
+  jobs::Schedule schedule = jobs::ComputeSchedule(open, history, now);
   summary_.needs_person = schedule.needs_person;
   summary_.retry_pending = schedule.next_due_at.has_value();
   next_due_at_ = schedule.next_due_at;
   if (!schedule.next) return false;
-  TANDEM_ASSIGN_OR_RETURN(auto job, jobs::FindJob(*job_, options_.schema, *schedule.next));
-  if (!job) return true;  // gone meanwhile: look again
-  RunJob(std::move(*job));
+  // The job as listed (without its SQL): the claim returns it with its SQL, and fails if a
+  // person changed it meanwhile.
+  for (jobs::Job& job : open) {
+    if (job.id == *schedule.next) RunJob(std::move(job));
+  }
   return true;
 }
 
@@ -276,7 +331,8 @@ void Worker::RunJob(jobs::Job job) {
                 {{"error", claimed.status().message()}});
     return;
   }
-  int attempt = claimed->attempts;
+  job = std::move(*claimed);
+  int attempt = job.attempts;
   state_->running_job = job.id;
   log.Info("job " + std::to_string(job.id) + " running",
            {{"job", job.id}, {"version", job.version}, {"name", job.name}, {"attempt", attempt}});
@@ -299,7 +355,7 @@ void Worker::RunJob(jobs::Job job) {
     return finish(JobStatus::kFailed, "its SQL does not parse");
   }
   outcome.statements_total = static_cast<int>(migration.up.statements.size());
-  auto history = migrate::ReadHistory(*job_, options_.schema);
+  auto history = migrate::ReadHistoryWhere(*job_, options_.schema, "version = $1", {job.version});
   if (!history.ok()) {
     outcome.error = ErrorOf(history.status(), migration);
     return finish(
@@ -339,12 +395,8 @@ void Worker::RunJob(jobs::Job job) {
   }
   item.limits = *limits;
 
-  std::unique_ptr<release::BlockerWatch> watch;
   Duration interval = std::clamp(settings.lock_timeout / 4, Duration(10), Duration(50));
-  if (auto started_watch = release::BlockerWatch::Start(url_, job_->backend_pid(), interval);
-      started_watch.ok()) {
-    watch = std::move(*started_watch);
-  }
+  release::BlockerWatch* watch = BlockerWatchFor(interval);
   std::string requested;
   {
     // SIGTERM/SIGINT cancel the running statement, by the runner's rules; the job is then given
@@ -352,11 +404,10 @@ void Worker::RunJob(jobs::Job job) {
     pg::Connection* connection = job_.get();
     interrupt::CancelHook cancel_on_signal([connection] { connection->RequestCancel(); });
     RequestWatch requests(*control_, *job_, options_.schema, job.id);
-    release::ApplyWithRetries(*job_, migration, row, release_options, watch.get(), item);
+    release::ApplyWithRetries(*job_, migration, row, release_options, watch, item);
     requests.Stop();
     requested = requests.requested();
   }
-  watch.reset();
   outcome.lock_timeouts = item.lock_timeouts;
   outcome.statements_done = item.statements_done;
   if (item.action == "applied") {
@@ -380,7 +431,10 @@ void Worker::RunJob(jobs::Job job) {
   if (requested == "cancel") return finish(JobStatus::kCancelled, "cancelled by a person");
   if (requested == "pause") return finish(JobStatus::kPaused, "paused by a person");
   if (IsTransient(item.error) && attempt < options_.settings.max_attempts) {
-    outcome.retry_after = backoff_.Next();
+    // The wait grows with this job's attempts (not with the worker's history).
+    release::Backoff backoff({options_.release.backoff_initial, options_.release.backoff_max},
+                             options_.seed);
+    for (int i = 0; i < attempt; ++i) outcome.retry_after = backoff.Next();
     ++summary_.retrying;
     return finish(JobStatus::kRetrying, "transient error, attempt " + std::to_string(attempt) +
                                             " of " +
@@ -414,7 +468,9 @@ WorkerSummary Worker::Run() {
           summary_.standby = true;
           return summary_;
         }
-        Wait(options_.settings.poll_interval);
+        // A NOTIFY says nothing about the lock: a standby only tries again at each poll, so that
+        // it does not take a round trip per transition of the active worker's jobs.
+        Wait(options_.settings.poll_interval, /*wake_on_notify=*/false);
         continue;
       }
     }
@@ -429,6 +485,7 @@ WorkerSummary Worker::Run() {
       continue;
     }
     if (*ran) continue;
+    watch_.reset();  // idle: no blocker watch polling the server until the next job
     if (options_.once) break;
     Wait(options_.settings.poll_interval);
   }

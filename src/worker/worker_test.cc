@@ -148,6 +148,10 @@ TEST_F(WorkerTest, OneAtATimeInVersionOrderAndAFailureBlocksTheRest) {
   auto list = Tandem({"jobs", "list"});
   EXPECT_NE(list.out.find("blocked by 2 (failed)"), std::string::npos) << list.out;
   EXPECT_NE(list.out.find("42P01"), std::string::npos) << list.out;
+  // `tandem status` shows each job beside its migration.
+  auto status = Tandem({"status"});
+  EXPECT_NE(status.out.find("(job "), std::string::npos) << status.out;
+  EXPECT_NE(status.out.find(": failed)"), std::string::npos) << status.out;
   // `tandem up` leaves the worker's jobs alone, and says so.
   auto up = Tandem({"up"});
   EXPECT_EQ(up.exit_code, 0) << up.out << up.err;
@@ -167,6 +171,27 @@ TEST_F(WorkerTest, OneAtATimeInVersionOrderAndAFailureBlocksTheRest) {
   EXPECT_EQ(Statuses(), "2=succeeded 3=succeeded");
   EXPECT_LT(QueryValue("SELECT finished_at FROM tandem.jobs WHERE version = '2'"),
             QueryValue("SELECT started_at FROM tandem.jobs WHERE version = '3'"));
+}
+
+// Regression: the watch for a person's pause or cancel noticed the end of a job only after its
+// 250 ms wait, and that wait was recorded as part of the job's duration (265 ms for a statement
+// that failed at once) and spent between every two jobs.
+TEST_F(WorkerTest, RecordedDurationIsTheJobsNotTheWatchersWait) {
+  Migration("1_table.sql", "-- migrate:up\nCREATE TABLE t (id int);\n");
+  for (int v = 2; v <= 6; ++v) {
+    Migration(std::to_string(v) + "_row.sql",
+              "-- tandem:phase post-deploy\n-- migrate:up\nINSERT INTO t VALUES (" +
+                  std::to_string(v) + ");\n");
+  }
+  Migration("7_bad.sql",
+            "-- tandem:phase post-deploy\n-- migrate:up\nINSERT INTO missing VALUES (1);\n");
+  ASSERT_EQ(Tandem({"release"}).exit_code, 0);
+  EXPECT_EQ(Tandem({"worker", "--once"}).exit_code, 1);
+  EXPECT_EQ(Statuses(), "2=succeeded 3=succeeded 4=succeeded 5=succeeded 6=succeeded 7=failed");
+  EXPECT_EQ(QueryValue("SELECT count(*) FROM tandem.jobs WHERE duration_ms >= 200"), "0")
+      << QueryValue(
+             "SELECT string_agg(version || '=' || duration_ms, ' ' ORDER BY version) FROM "
+             "tandem.jobs");
 }
 
 TEST_F(WorkerTest, WaitsForAnOlderPreDeployMigrationThatFailed) {
@@ -190,7 +215,9 @@ TEST_F(WorkerTest, ApprovalPauseAndResumeThroughTheCli) {
   Migration("1_table.sql", "-- migrate:up\nCREATE TABLE t (id int);\n");
   Migration("2_a.sql", "-- tandem:phase post-deploy\n-- migrate:up\nINSERT INTO t VALUES (2);\n");
   Migration("3_b.sql", "-- tandem:phase post-deploy\n-- migrate:up\nINSERT INTO t VALUES (3);\n");
-  ASSERT_EQ(Tandem({"release"}).exit_code, 0);
+  auto release = Tandem({"release"});
+  ASSERT_EQ(release.exit_code, 0);
+  EXPECT_NE(release.out.find("tandem jobs approve --all"), std::string::npos) << release.out;
   EXPECT_EQ(Statuses(), "2=awaiting-approval 3=awaiting-approval");
   EXPECT_EQ(Tandem({"worker", "--once"}).exit_code, 1);
   EXPECT_EQ(QueryValue("SELECT count(*) FROM t"), "0");
@@ -262,6 +289,10 @@ TEST_F(WorkerTest, TransientErrorsAreRetriedUpToMaxAttemptsThenFail) {
   EXPECT_EQ(QueryValue("SELECT attempts || ' ' || error_sqlstate || ' ' || (run_after > now()) "
                        "FROM tandem.jobs"),
             "1 55P03 true");
+  // The blocking session is named, in the job and in `jobs show`.
+  EXPECT_EQ(QueryValue("SELECT error_detail LIKE '%blocked by%' FROM tandem.jobs"), "t");
+  auto show = Tandem({"jobs", "show", QueryValue("SELECT id FROM tandem.jobs")});
+  EXPECT_NE(show.out.find("detail:      blocked by"), std::string::npos) << show.out;
   std::this_thread::sleep_for(300ms);
   auto second = Tandem({"worker", "--once"});
   EXPECT_EQ(second.exit_code, 1) << second.err;
@@ -391,6 +422,10 @@ TEST_F(WorkerTest, CancelAndPauseStopARunningJob) {
   ASSERT_TRUE(WaitFor("SELECT count(*) = 2 FROM tandem.jobs WHERE status = 'cancelled'", 10s));
   kill(worker, SIGTERM);
   ASSERT_TRUE(WaitForExit(worker).ok());
+  // Cancelled is a person's decision, not pending work.
+  auto status = Tandem({"status", "--exit-code"});
+  EXPECT_EQ(status.exit_code, 0) << status.out;
+  EXPECT_NE(status.out.find(": cancelled)"), std::string::npos) << status.out;
   EXPECT_EQ(QueryValue("SELECT string_agg(v::text, ',' ORDER BY v) FROM c"), "1");
 }
 
