@@ -109,8 +109,13 @@ int FleetStatus(Context& context, bool exit_code) {
         FleetStatusRow row = CountStatus(entries);
         output.summary = FleetStatusLine(row);
         output.json = FleetStatusJson(row);
+        // As on one database: a cancelled job is not work left.
+        bool left = false;
+        for (const auto& e : entries) {
+          left |= e.state != migrate::MigrationState::kApplied && e.job_status != "cancelled";
+        }
         std::lock_guard<std::mutex> lock(mutex);
-        work |= row.applied != row.total;
+        work |= left;
         return Status::Ok();
       });
   if (code == 0 && exit_code && work) return 1;
