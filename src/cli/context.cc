@@ -46,6 +46,19 @@ Result<migrate::MigrationSet> Context::LoadMigrations(const config::Config& conf
 }
 
 Result<std::unique_ptr<pg::Connection>> Context::Connect(const config::Config& config) {
+  if (ForFleet()) {
+    return Status::InvalidInput("this command does not take --target yet")
+        .WithHint("run it on one database with --database-url");
+  }
+  bool url_given = config.database_url_source == "flag" ||
+                   config.database_url_source == "DATABASE_URL" ||
+                   config.database_url_source == "TANDEM_DATABASE_URL";
+  if (config.HasTargets() && !url_given) {
+    return Status::InvalidInput(
+               "targets are configured: choose one with --target NAME, group:NAME or all")
+        .WithDetail("tandem.toml lists a fleet of databases; tandem does not guess which one")
+        .WithHint("or give one database with --database-url");
+  }
   if (config.database_url.empty()) {
     return Status::InvalidInput("no database configured")
         .WithHint(
@@ -89,6 +102,13 @@ int RunCli(int argc, char** argv, std::ostream& out, std::ostream& err) {
   app.add_option("--schema", context.flags.schema, "tandem's state schema (default: tandem)");
   app.add_option("--lock-wait", context.flags.lock_wait,
                  "how long to wait for another runner, e.g. 30s (default 60s)");
+  app.add_option("--target", context.flags.target,
+                 "the fleet's databases to work on: NAME, group:NAME or all (tandem.toml "
+                 "[[targets]])");
+  app.add_option("--concurrency", context.flags.concurrency,
+                 "with --target: databases worked on at once (default [fleet] concurrency, 8)");
+  app.add_option("--max-failures", context.flags.max_failures,
+                 "with --target: start no new database after this many failures (default 1)");
 
   Runner selected;
   // The command table: one Register function per command file in src/cli/.

@@ -28,6 +28,11 @@ struct GlobalFlags {
   std::string layout;
   std::string schema;
   std::optional<std::string> lock_wait;  // unset: the configured value
+  // A fleet (tandem.toml [[targets]], [fleet]): NAME, group:NAME or all; the commands that
+  // serve a fleet run through RunOnFleet (fleet_command.h).
+  std::string target;
+  std::optional<int> concurrency;   // unset: [fleet] concurrency
+  std::optional<int> max_failures;  // unset: [fleet] max_failures
 };
 
 class Context {
@@ -43,7 +48,12 @@ class Context {
   // The merged configuration (loaded once).
   Result<config::Config> LoadConfig();
   Result<migrate::MigrationSet> LoadMigrations(const config::Config& config);
+  // One database. With targets configured, refuses (kInvalidInput) unless a URL was given by
+  // flag or environment, rather than guess which database is meant; refuses --target, which
+  // only the commands that serve a fleet take (they check ForFleet() first).
   Result<std::unique_ptr<pg::Connection>> Connect(const config::Config& config);
+  // True when --target was given: the command runs over the fleet (RunOnFleet).
+  bool ForFleet() const { return !flags.target.empty(); }
 
   // Prints the error (text on stderr, or a JSON object on stdout) and returns its exit code.
   int Fail(const Status& status);

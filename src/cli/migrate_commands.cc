@@ -2,9 +2,12 @@
 #include <iostream>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 
 #include "cli/context.h"
+#include "cli/fleet_command.h"
+#include "cli/fleet_status.h"
 #include "cli/render.h"
 #include "jobs/job.h"
 #include "migrate/history.h"
@@ -49,6 +52,76 @@ std::optional<std::string> OptionalString(const std::string& s) {
   return s;
 }
 
+// What `tandem status` shows for one database. `history` holds the rows the entries point to.
+Result<std::vector<migrate::StatusEntry>> StatusEntries(pg::Connection& connection,
+                                                        const config::Config& config,
+                                                        const migrate::MigrationSet& files,
+                                                        std::vector<migrate::HistoryRow>& history) {
+  TANDEM_ASSIGN_OR_RETURN(history, migrate::ReadHistory(connection, config.schema));
+  auto entries = migrate::ComputeStatus(files, history);
+  // A row left "running" is a runner that died, unless one holds the lock right now.
+  auto holders = migrate::FindLockHolders(connection, migrate::RunnerLockKey(config.schema));
+  migrate::MarkRunning(entries, holders.ok() && !holders->empty());
+  // Post-deploy migrations are run by the worker, under its own lock.
+  worker::WorkerLockKey key = worker::LockKeyFor(config.schema);
+  auto workers =
+      migrate::FindLockHolders(connection, migrate::LockKey{key.class_id, key.object_id});
+  if (workers.ok() && !workers->empty()) {
+    for (auto& e : entries) {
+      if (e.row && e.row->status == "running" && e.phase != migrate::Phase::kPreDeploy)
+        e.state = migrate::MigrationState::kRunning;
+    }
+  }
+  // Post-deploy migrations queued as jobs: their job's state beside them. A cancelled job
+  // is work a person decided not to do, so --exit-code does not count it.
+  if (auto all = jobs::ListJobs(connection, config.schema); all.ok()) {
+    std::map<std::string, const jobs::Job*> by_version;
+    for (const auto& j : *all) by_version[j.version] = &j;
+    for (auto& e : entries) {
+      auto it = by_version.find(e.version);
+      if (it == by_version.end()) continue;
+      e.job_id = it->second->id;
+      e.job_status = std::string(jobs::StatusName(it->second->status));
+    }
+  }
+  return entries;
+}
+
+// `tandem status --target ...`: one line per database and the fleet's totals; exit 1 when a
+// database could not be read (or, with --exit-code, when any has work left).
+int FleetStatus(Context& context, bool exit_code) {
+  auto config = context.LoadConfig();
+  if (!config.ok()) return context.Fail(config.status());
+  auto files = context.LoadMigrations(*config);
+  if (!files.ok()) return context.Fail(files.status());
+  FleetCommand how;
+  how.name = "status";
+  how.read_only = true;
+  how.json_footer = FleetStatusTotals;
+  how.text_footer = FleetStatusFooter;
+  bool work = false;
+  std::mutex mutex;
+  int code = RunOnFleet(
+      context, *config, how,
+      [&](const fleet::Target&, pg::Connection& connection, TargetOutput& output) -> Status {
+        std::vector<migrate::HistoryRow> history;
+        TANDEM_ASSIGN_OR_RETURN(auto entries, StatusEntries(connection, *config, *files, history));
+        FleetStatusRow row = CountStatus(entries);
+        output.summary = FleetStatusLine(row);
+        output.json = FleetStatusJson(row);
+        // As on one database: a cancelled job is not work left.
+        bool left = false;
+        for (const auto& e : entries) {
+          left |= e.state != migrate::MigrationState::kApplied && e.job_status != "cancelled";
+        }
+        std::lock_guard<std::mutex> lock(mutex);
+        work |= left;
+        return Status::Ok();
+      });
+  if (code == 0 && exit_code && work) return 1;
+  return code;
+}
+
 }  // namespace
 
 void RegisterStatus(CLI::App& app, Context& context, Runner& selected) {
@@ -57,47 +130,23 @@ void RegisterStatus(CLI::App& app, Context& context, Runner& selected) {
   cmd->add_flag("--exit-code", *exit_code, "exit 1 when anything is pending, failed or drifted");
   cmd->callback([&context, &selected, exit_code] {
     selected = [&context, exit_code]() -> int {
+      if (context.ForFleet()) return FleetStatus(context, *exit_code);
       auto prepared = Prepare(context);
       if (!prepared.ok()) return context.Fail(prepared.status());
-      auto history = migrate::ReadHistory(*prepared->connection, prepared->config.schema);
-      if (!history.ok()) return context.Fail(history.status());
-      auto entries = migrate::ComputeStatus(prepared->files, *history);
-      // A row left "running" is a runner that died, unless one holds the lock right now.
-      auto holders = migrate::FindLockHolders(*prepared->connection,
-                                              migrate::RunnerLockKey(prepared->config.schema));
-      migrate::MarkRunning(entries, holders.ok() && !holders->empty());
-      // Post-deploy migrations are run by the worker, under its own lock.
-      worker::WorkerLockKey key = worker::LockKeyFor(prepared->config.schema);
-      auto workers = migrate::FindLockHolders(*prepared->connection,
-                                              migrate::LockKey{key.class_id, key.object_id});
-      if (workers.ok() && !workers->empty()) {
-        for (auto& e : entries) {
-          if (e.row && e.row->status == "running" && e.phase != migrate::Phase::kPreDeploy)
-            e.state = migrate::MigrationState::kRunning;
-        }
-      }
-      // Post-deploy migrations queued as jobs: their job's state beside them. A cancelled job
-      // is work a person decided not to do, so --exit-code does not count it.
-      if (auto all = jobs::ListJobs(*prepared->connection, prepared->config.schema); all.ok()) {
-        std::map<std::string, const jobs::Job*> by_version;
-        for (const auto& j : *all) by_version[j.version] = &j;
-        for (auto& e : entries) {
-          auto it = by_version.find(e.version);
-          if (it == by_version.end()) continue;
-          e.job_id = it->second->id;
-          e.job_status = std::string(jobs::StatusName(it->second->status));
-        }
-      }
+      std::vector<migrate::HistoryRow> history;
+      auto entries =
+          StatusEntries(*prepared->connection, prepared->config, prepared->files, history);
+      if (!entries.ok()) return context.Fail(entries.status());
       bool work = false;
-      for (const auto& e : entries) {
+      for (const auto& e : *entries) {
         work |= e.state != migrate::MigrationState::kApplied && e.job_status != "cancelled";
       }
       if (context.format() == Format::kJson) {
-        context.out << StatusJsonText(entries, prepared->connection->url().Redacted(),
+        context.out << StatusJsonText(*entries, prepared->connection->url().Redacted(),
                                       prepared->files.directory,
                                       std::string(migrate::LayoutName(prepared->files.layout)));
       } else {
-        context.out << StatusText(entries, UseColor());
+        context.out << StatusText(*entries, UseColor());
       }
       return *exit_code && work ? 1 : 0;
     };

@@ -1,11 +1,13 @@
 // tandem release: the release-phase step (Heroku `release:`, a Kubernetes Job, a CI step).
 // Flags override tandem.toml [release]; migration directives override both (release.h).
+#include <functional>
 #include <memory>
 #include <optional>
 
 #include <unistd.h>
 
 #include "cli/context.h"
+#include "cli/fleet_command.h"
 #include "cli/render.h"
 #include "lint/catalog.h"
 #include "lint/gate.h"
@@ -58,36 +60,33 @@ Status ApplyFlags(const ReleaseFlags& f, config::ReleaseSettings& s) {
   return Status::Ok();
 }
 
-int Run(Context& context, const ReleaseFlags& flags) {
-  auto config = context.LoadConfig();
-  if (!config.ok()) return context.Fail(config.status());
-  config::ReleaseSettings settings = config->release;
-  if (Status s = ApplyFlags(flags, settings); !s.ok()) return context.Fail(s);
-  auto files = context.LoadMigrations(*config);
-  if (!files.ok()) return context.Fail(files.status());
-  auto connection = context.Connect(*config);
-  if (!connection.ok()) return context.Fail(connection.status());
-  StopOnSignal stop_on_signal(**connection);
-
+// The options for one database's release. `report_lint` receives the lint findings' text.
+release::ReleaseOptions OptionsFor(const config::Config& config,
+                                   const config::ReleaseSettings& settings,
+                                   const ReleaseFlags& flags, migrate::MigrationSet& files,
+                                   pg::Connection& connection,
+                                   std::function<void(const std::string&)> report_lint) {
   release::ReleaseOptions options;
-  options.schema = config->schema;
-  options.lock_wait = config->lock_wait;
+  options.schema = config.schema;
+  options.lock_wait = config.lock_wait;
   options.settings = settings;
-  options.require_approval = config->worker.require_approval;
+  options.require_approval = config.worker.require_approval;
   options.plan = flags.plan;
   // The lint gate (issue 4): pending pre-deploy migrations with error-level findings are
   // refused before anything changes, unless each finding is allowed with a reason.
-  options.lint_gate = [&](const std::vector<const migrate::Migration*>& pending) -> Status {
+  options.lint_gate = [&config, &files, &connection, report_lint](
+                          const std::vector<const migrate::Migration*>& pending) -> Status {
     std::vector<std::string> versions;
     for (const auto* m : pending) versions.push_back(m->version);
     lint::GateOptions gate;
-    gate.server_version = lint::ServerVersion(**connection);
-    auto findings = lint::LintPendingPreDeploy(*files, versions, *config, gate);
+    gate.server_version = lint::ServerVersion(connection);
+    auto findings = lint::LintPendingPreDeploy(files, versions, config, gate);
     if (!findings.ok()) return findings.status();
     if (!findings->HasErrors()) return Status::Ok();
-    // On stderr in every format, so that --format json keeps stdout one JSON document.
-    context.err << lint::RenderText(*findings, isatty(STDERR_FILENO) != 0,
-                                    lint::FileSourceReader());
+    if (report_lint) {
+      report_lint(
+          lint::RenderText(*findings, isatty(STDERR_FILENO) != 0, lint::FileSourceReader()));
+    }
     return Status::Failed("pending pre-deploy migrations have " +
                           std::to_string(findings->Count(lint::Severity::kError)) +
                           " lint errors; nothing was applied")
@@ -95,6 +94,62 @@ int Run(Context& context, const ReleaseFlags& flags) {
             "follow each finding's recipe, move destructive steps to a post-deploy "
             "migration, or accept one with -- tandem:allow <rule-id> \"reason\"");
   };
+  return options;
+}
+
+// --target: exactly a single-database release on each database of the fleet, each on its own
+// connection with its own copy of the migrations (a release splits their sections in place).
+int RunFleet(Context& context, const config::Config& config,
+             const config::ReleaseSettings& settings, const ReleaseFlags& flags,
+             const migrate::MigrationSet& files) {
+  if (flags.verify) {
+    return context.Fail(Status::InvalidInput("--verify does not take --target yet")
+                            .WithHint("run \"tandem verify\" against one database of the fleet "
+                                      "first, then release with --target"));
+  }
+  FleetCommand how;
+  how.name = flags.plan ? "release --plan" : "release";
+  return RunOnFleet(
+      context, config, how,
+      [&](const fleet::Target&, pg::Connection& connection, TargetOutput& output) -> Status {
+        migrate::MigrationSet copy = files;
+        // Findings are the same on every database: the error says how many, and
+        // "tandem lint" shows them; printing them per database would interleave.
+        auto options = OptionsFor(config, settings, flags, copy, connection, nullptr);
+        release::ReleaseReport report = release::Release(connection, copy, options);
+        output.json = release::ReleaseReportJson(report);
+        int applied = 0, queued = 0;
+        for (const auto& m : report.migrations) applied += m.action == "applied";
+        for (const auto& q : report.queued) queued += q.action == "queued";
+        if (report.nothing_to_do) {
+          output.summary = "nothing to do";
+        } else if (flags.plan) {
+          output.summary = std::to_string(report.migrations.size()) + " would apply, " +
+                           std::to_string(report.queued.size()) + " would queue";
+        } else {
+          output.summary =
+              std::to_string(applied) + " applied, " + std::to_string(queued) + " queued";
+        }
+        return report.status;
+      });
+}
+
+int Run(Context& context, const ReleaseFlags& flags) {
+  auto config = context.LoadConfig();
+  if (!config.ok()) return context.Fail(config.status());
+  config::ReleaseSettings settings = config->release;
+  if (Status s = ApplyFlags(flags, settings); !s.ok()) return context.Fail(s);
+  auto files = context.LoadMigrations(*config);
+  if (!files.ok()) return context.Fail(files.status());
+  if (context.ForFleet()) return RunFleet(context, *config, settings, flags, *files);
+  auto connection = context.Connect(*config);
+  if (!connection.ok()) return context.Fail(connection.status());
+  StopOnSignal stop_on_signal(**connection);
+
+  release::ReleaseOptions options =
+      OptionsFor(*config, settings, flags, *files, **connection,
+                 // On stderr in every format, so that --format json keeps stdout one document.
+                 [&context](const std::string& text) { context.err << text; });
   // --verify (issue 5): prove the pending migrations on a shadow database first.
   if (flags.verify && !flags.plan) {
     auto shadow_files = context.LoadMigrations(*config);

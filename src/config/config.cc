@@ -1,6 +1,7 @@
 #include "config/config.h"
 
 #include <toml++/toml.h>
+#include <cctype>
 #include <cstdlib>
 #include <filesystem>
 #include <set>
@@ -142,6 +143,132 @@ Status ParseNotify(const std::string& path, const toml::node& node,
   return Status::Ok();
 }
 
+// Target and group names appear on command lines (--target NAME, group:NAME) and in
+// reports: letters, digits, '-', '_' and '.', so that they never need quoting.
+bool ValidName(const std::string& name) {
+  if (name.empty() || name.size() > 100) return false;
+  for (char c : name) {
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '-' && c != '_' && c != '.') {
+      return false;
+    }
+  }
+  return true;
+}
+
+// `[[targets]]`: name, url or url_env (exactly one), groups.
+Status ParseTargets(const std::string& path, const toml::node& node,
+                    std::vector<TargetEntry>& out) {
+  const toml::array* tables = node.as_array();
+  if (!tables || !tables->is_array_of_tables()) {
+    return ErrorAt(path, node.source(), "\"targets\" must be an array of tables")
+        .WithHint("write each database as a [[targets]] table");
+  }
+  std::set<std::string> names;
+  for (const toml::node& entry : *tables) {
+    const toml::table& t = *entry.as_table();
+    TANDEM_RETURN_IF_ERROR(CheckKeys(path, t, "targets.", {"name", "url", "url_env", "groups"}));
+    TargetEntry target;
+    target.location = {path, static_cast<int>(t.source().begin.line),
+                       static_cast<int>(t.source().begin.column)};
+    TANDEM_ASSIGN_OR_RETURN(target.name, GetString(path, t, "name", ""));
+    const toml::node* name_node = t.get("name");
+    const toml::source_region& name_at = name_node ? name_node->source() : t.source();
+    if (target.name.empty()) return ErrorAt(path, name_at, "[[targets]] needs a name");
+    if (!ValidName(target.name) || target.name == "all") {
+      return ErrorAt(path, name_at, "invalid target name \"" + target.name + "\"")
+          .WithHint(target.name == "all"
+                        ? "\"all\" is reserved for --target all"
+                        : "use letters, digits, '-', '_' and '.' (at most 100 characters)");
+    }
+    if (!names.insert(target.name).second) {
+      return ErrorAt(path, name_at, "duplicate target name \"" + target.name + "\"");
+    }
+    TANDEM_ASSIGN_OR_RETURN(target.url, GetString(path, t, "url", ""));
+    TANDEM_ASSIGN_OR_RETURN(target.url_env, GetString(path, t, "url_env", ""));
+    if (target.url.empty() == target.url_env.empty()) {
+      // The URL itself is never quoted back: it may hold a password.
+      return ErrorAt(path, t.source(),
+                     "target \"" + target.name + "\" needs exactly one of url and url_env")
+          .WithHint("prefer url_env = \"SHARD_URL\": keep database passwords out of git");
+    }
+    if (const toml::node* g = t.get("groups")) {
+      const toml::array* groups = g->as_array();
+      if (!groups) return ErrorAt(path, g->source(), "\"groups\" must be an array of names");
+      for (const toml::node& item : *groups) {
+        const auto* group = item.as_string();
+        if (!group || !ValidName(group->get())) {
+          return ErrorAt(path, item.source(), "invalid group name in \"groups\"")
+              .WithHint("use letters, digits, '-', '_' and '.'");
+        }
+        target.groups.push_back(group->get());
+      }
+    }
+    out.push_back(std::move(target));
+  }
+  return Status::Ok();
+}
+
+Status GetCount(const std::string& path, const toml::table& table, const std::string& key, int low,
+                int high, int& out) {
+  const toml::node* v = table.get(key);
+  if (!v) return Status::Ok();
+  const auto* n = v->as_integer();
+  if (!n || n->get() < low || n->get() > high) {
+    return ErrorAt(path, v->source(),
+                   "\"" + key + "\" must be an integer from " + std::to_string(low) + " to " +
+                       std::to_string(high));
+  }
+  out = static_cast<int>(n->get());
+  return Status::Ok();
+}
+
+// `[fleet]`, checked against the [[targets]] already read.
+Status ParseFleet(const std::string& path, const toml::table& f, Config& config) {
+  TANDEM_RETURN_IF_ERROR(CheckKeys(path, f, "fleet.",
+                                   {"targets_query", "catalog_url", "catalog_url_env",
+                                    "concurrency", "canary", "max_failures"}));
+  FleetSettings& s = config.fleet;
+  TANDEM_ASSIGN_OR_RETURN(s.targets_query, GetString(path, f, "targets_query", ""));
+  TANDEM_ASSIGN_OR_RETURN(s.catalog_url, GetString(path, f, "catalog_url", ""));
+  TANDEM_ASSIGN_OR_RETURN(s.catalog_url_env, GetString(path, f, "catalog_url_env", ""));
+  TANDEM_RETURN_IF_ERROR(GetCount(path, f, "concurrency", 1, 1000, s.concurrency));
+  TANDEM_RETURN_IF_ERROR(GetCount(path, f, "max_failures", 1, 1000000, s.max_failures));
+  TANDEM_ASSIGN_OR_RETURN(s.canary, GetString(path, f, "canary", ""));
+  bool has_catalog = !s.catalog_url.empty() || !s.catalog_url_env.empty();
+  if (!s.catalog_url.empty() && !s.catalog_url_env.empty()) {
+    return ErrorAt(path, f.get("catalog_url")->source(),
+                   "[fleet] takes one of catalog_url and catalog_url_env, not both");
+  }
+  if (!s.targets_query.empty() && !has_catalog) {
+    return ErrorAt(path, f.get("targets_query")->source(),
+                   "\"targets_query\" needs a catalog database")
+        .WithHint("set catalog_url_env = \"FLEET_CATALOG_URL\" in [fleet]");
+  }
+  if (s.targets_query.empty() && has_catalog) {
+    const toml::node* n = f.get(s.catalog_url.empty() ? "catalog_url_env" : "catalog_url");
+    return ErrorAt(path, n->source(), "a catalog database needs \"targets_query\"")
+        .WithHint("targets_query = \"SELECT name, url FROM shards ORDER BY name\"");
+  }
+  if (const toml::node* c = f.get("canary")) {
+    if (!ValidName(s.canary)) {
+      return ErrorAt(path, c->source(), "invalid canary group name \"" + s.canary + "\"");
+    }
+    // With only the static list, a canary group nobody is in is a typo that would skip the
+    // canary stage altogether. The catalog's groups are known only when it is queried.
+    if (s.targets_query.empty()) {
+      bool found = false;
+      for (const auto& t : config.targets) {
+        for (const auto& g : t.groups) found |= g == s.canary;
+      }
+      if (!found) {
+        return ErrorAt(path, c->source(), "no target is in the canary group \"" + s.canary + "\"")
+            .WithHint("add groups = [\"" + s.canary + "\"] to the canary [[targets]]");
+      }
+    }
+  }
+  return Status::Ok();
+}
+
 Status ApplyText(const std::string& text, const std::string& path, Config& config) {
   toml::table root;
   try {
@@ -151,10 +278,12 @@ Status ApplyText(const std::string& text, const std::string& path, Config& confi
                    "malformed configuration file: " + std::string(e.description()))
         .WithHint("see docs/configuration.md for the format");
   }
-  TANDEM_RETURN_IF_ERROR(CheckKeys(
-      path, root, "", {"database", "migrations", "runner", "release", "lint", "worker", "notify"}));
+  TANDEM_RETURN_IF_ERROR(CheckKeys(path, root, "",
+                                   {"database", "migrations", "runner", "release", "lint", "worker",
+                                    "notify", "targets", "fleet"}));
   for (const auto& [key, node] : root) {
-    if (key.str() == "notify") continue;  // an array of tables, checked below
+    // Arrays of tables, checked below.
+    if (key.str() == "notify" || key.str() == "targets") continue;
     if (!node.is_table()) {
       return ErrorAt(path, node.source(), "\"" + std::string(key.str()) + "\" must be a table")
           .WithHint("write it as [" + std::string(key.str()) + "]");
@@ -228,6 +357,12 @@ Status ApplyText(const std::string& text, const std::string& path, Config& confi
   }
   if (const toml::node* n = root.get("notify")) {
     TANDEM_RETURN_IF_ERROR(ParseNotify(path, *n, config.notify));
+  }
+  if (const toml::node* n = root.get("targets")) {
+    TANDEM_RETURN_IF_ERROR(ParseTargets(path, *n, config.targets));
+  }
+  if (const toml::table* f = root["fleet"].as_table()) {
+    TANDEM_RETURN_IF_ERROR(ParseFleet(path, *f, config));
   }
   if (const toml::table* l = root["lint"].as_table()) {
     TANDEM_RETURN_IF_ERROR(CheckKeys(path, *l, "lint.", {"pg_version", "rules"}));

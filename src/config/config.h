@@ -9,6 +9,9 @@
 //   [lint]       pg_version, and [lint.rules] rule-id = "off" | "error" | "warning" | "info"
 //   [worker]     require_approval, max_attempts, statement_timeout, poll_interval
 //   [[notify]]   kind ("slack" | "webhook"), url or url_env, events
+//   [[targets]]  name, url or url_env, groups (a fleet: see src/fleet/)
+//   [fleet]      targets_query, catalog_url or catalog_url_env, concurrency, canary,
+//                max_failures
 //
 // A malformed file or an unknown key is kInvalidInput with the file, line and column.
 #pragma once
@@ -52,6 +55,28 @@ struct NotifyChannel {
   SourceLocation location;          // the [[notify]] header, for messages
 };
 
+// One `[[targets]]` table: a database of the fleet. The URL is a secret like any database URL:
+// messages name the target, never its URL.
+struct TargetEntry {
+  std::string name;
+  std::string url;      // `url = "..."`, or empty when given through url_env
+  std::string url_env;  // `url_env = "NAME"`: read from the environment when connecting
+  std::vector<std::string> groups;
+  SourceLocation location;  // the [[targets]] header, for messages
+};
+
+// `[fleet]`: where more targets come from and how a rollout over them proceeds.
+struct FleetSettings {
+  // A query on the catalog database returning (name, url[, groups]) rows: groups as a
+  // comma-separated text.
+  std::string targets_query;
+  std::string catalog_url;
+  std::string catalog_url_env;
+  int concurrency = 8;   // databases worked on at once
+  std::string canary;    // this group first, all of it, before anyone else
+  int max_failures = 1;  // no new database is started after this many failures
+};
+
 struct Config {
   std::string project_dir;  // where tandem.toml is (or the working directory)
   std::string config_path;  // empty when there is no tandem.toml
@@ -67,7 +92,12 @@ struct Config {
   std::map<std::string, std::string> lint_rules;
   WorkerSettings worker;
   std::vector<NotifyChannel> notify;
+  std::vector<TargetEntry> targets;
+  FleetSettings fleet;
 
+  // True when [[targets]] or [fleet] targets_query name a fleet: database commands then need
+  // --target (or an explicit database URL) instead of guessing.
+  bool HasTargets() const { return !targets.empty() || !fleet.targets_query.empty(); }
   // migrations_dir resolved against project_dir.
   std::string MigrationsPath() const;
 };

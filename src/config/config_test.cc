@@ -99,3 +99,95 @@ TEST(ConfigTest, OtherSettingsAreNotConvertedFromOtherTypes) {
 
 }  // namespace
 }  // namespace tandem::config
+
+namespace tandem::config {
+namespace {
+
+TEST(ConfigFleetTest, ReadsTargetsAndFleet) {
+  auto c = ParseConfigText(R"([[targets]]
+name = "shard-001"
+url_env = "SHARD_001_URL"
+groups = ["canary", "eu"]
+
+[[targets]]
+name = "shard-002"
+url = "postgresql://app:secret@db2/app"
+
+[fleet]
+targets_query = "SELECT name, url FROM shards ORDER BY name"
+catalog_url_env = "FLEET_CATALOG_URL"
+concurrency = 4
+canary = "canary"
+max_failures = 3
+)",
+                           "t.toml");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  ASSERT_EQ(c->targets.size(), 2u);
+  EXPECT_EQ(c->targets[0].name, "shard-001");
+  EXPECT_EQ(c->targets[0].url_env, "SHARD_001_URL");
+  EXPECT_EQ(c->targets[0].groups, (std::vector<std::string>{"canary", "eu"}));
+  EXPECT_EQ(c->targets[0].location.line, 1);
+  EXPECT_EQ(c->targets[1].url, "postgresql://app:secret@db2/app");
+  EXPECT_EQ(c->fleet.concurrency, 4);
+  EXPECT_EQ(c->fleet.max_failures, 3);
+  EXPECT_EQ(c->fleet.canary, "canary");
+  EXPECT_EQ(c->fleet.catalog_url_env, "FLEET_CATALOG_URL");
+  EXPECT_TRUE(c->HasTargets());
+}
+
+TEST(ConfigFleetTest, DefaultsWithoutAFleet) {
+  auto c = ParseConfigText("[database]\nschema = \"tandem\"\n", "t.toml");
+  ASSERT_TRUE(c.ok());
+  EXPECT_FALSE(c->HasTargets());
+  EXPECT_EQ(c->fleet.concurrency, 8);
+  EXPECT_EQ(c->fleet.max_failures, 1);
+  EXPECT_EQ(c->fleet.canary, "");
+}
+
+// Each bad file: the line and column of the offending key, and the message.
+TEST(ConfigFleetTest, BadFleetConfigNamesTheSpot) {
+  struct Case {
+    const char* text;
+    int line;
+    int column;
+    const char* message;
+  };
+  const Case cases[] = {
+      {"[[targets]]\nname = \"a\"\nurl = \"postgresql://u:pw@h/d\"\nurl_env = \"X\"\n", 1, 1,
+       "target \"a\" needs exactly one of url and url_env"},
+      {"[[targets]]\nurl_env = \"X\"\n", 1, 1, "[[targets]] needs a name"},
+      {"[[targets]]\nname = \"a b\"\nurl_env = \"X\"\n", 2, 8, "invalid target name \"a b\""},
+      {"[[targets]]\nname = \"all\"\nurl_env = \"X\"\n", 2, 8, "invalid target name \"all\""},
+      {"[[targets]]\nname = \"a\"\nurl_env = \"X\"\n[[targets]]\nname = \"a\"\nurl_env = \"Y\"\n",
+       5, 8, "duplicate target name \"a\""},
+      {"[[targets]]\nname = \"a\"\nurl_env = \"X\"\ngroup = [\"c\"]\n", 4, 9,
+       "unknown key \"targets.group\" in configuration file"},
+      {"[[targets]]\nname = \"a\"\nurl_env = \"X\"\ngroups = \"c\"\n", 4, 10,
+       "\"groups\" must be an array of names"},
+      {"[targets]\nname = \"a\"\n", 1, 1, "\"targets\" must be an array of tables"},
+      {"[fleet]\nconcurrency = 0\n", 2, 15, "\"concurrency\" must be an integer from 1 to 1000"},
+      {"[fleet]\nmax_failures = \"1\"\n", 2, 16,
+       "\"max_failures\" must be an integer from 1 to 1000000"},
+      {"[fleet]\ntargets_query = \"SELECT name, url FROM s\"\n", 2, 17,
+       "\"targets_query\" needs a catalog database"},
+      {"[fleet]\ncatalog_url_env = \"C\"\n", 2, 19, "a catalog database needs \"targets_query\""},
+      {"[[targets]]\nname = \"a\"\nurl_env = \"X\"\n[fleet]\ncanary = \"canry\"\n", 5, 10,
+       "no target is in the canary group \"canry\""},
+      {"[fleet]\nconcurency = 4\n", 2, 14,
+       "unknown key \"fleet.concurency\" in configuration file"},
+  };
+  for (const Case& c : cases) {
+    auto parsed = ParseConfigText(c.text, "tandem.toml");
+    ASSERT_FALSE(parsed.ok()) << c.text;
+    EXPECT_EQ(parsed.status().code(), StatusCode::kInvalidInput) << c.text;
+    EXPECT_EQ(parsed.status().message(), c.message) << c.text;
+    EXPECT_EQ(parsed.status().location().file, "tandem.toml") << c.text;
+    EXPECT_EQ(parsed.status().location().line, c.line) << c.text;
+    EXPECT_EQ(parsed.status().location().column, c.column) << c.text;
+    // A target URL is a secret: never quoted back in any message.
+    EXPECT_EQ(parsed.status().ToString().find("pw@"), std::string::npos);
+  }
+}
+
+}  // namespace
+}  // namespace tandem::config
