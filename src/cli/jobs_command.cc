@@ -5,6 +5,7 @@
 #include <map>
 #include <memory>
 
+#include "background/progress.h"
 #include "base/printable.h"
 #include "cli/context.h"
 #include "cli/render.h"
@@ -53,6 +54,12 @@ nlohmann::json JobJson(const jobs::Job& j, const std::string& waiting = "") {
     out["last_error"] = nullptr;
   }
   if (!waiting.empty()) out["waiting"] = waiting;
+  if (j.kind == "background") {
+    auto batch = nlohmann::json::parse(j.batch, nullptr, false);
+    out["batch"] = batch.is_discarded() ? nlohmann::json() : batch;
+    background::Progress progress = background::ParseProgress(j.progress);
+    out["progress"] = progress.key_kind.empty() ? nlohmann::json() : background::ToJson(progress);
+  }
   return out;
 }
 
@@ -127,6 +134,9 @@ int List(Context& context) {
         (j.status == jobs::JobStatus::kFailed || j.status == jobs::JobStatus::kRetrying)) {
       note = (j.error->sqlstate.empty() ? "" : j.error->sqlstate + ": ") + j.error->message;
     }
+    if (j.kind == "background" && note.empty()) {
+      note = background::Summary(background::ParseProgress(j.progress));
+    }
     if (!j.requested.empty()) note = j.requested + " requested";
     context.out << PrintableLines(fmt::format(
         "{:>5}  {:<11}  {:<16}  {:<28}  {:<17}  {:>8}  {:>9}  {}\n", j.id, j.kind, j.version,
@@ -166,6 +176,27 @@ int Show(Context& context, long long id) {
   if (!j.transactional) {
     text += "\n  statements:  " + std::to_string(j.statements_done) + " of " +
             std::to_string(j.statements_total) + " applied (transaction off)";
+  }
+  if (j.kind == "background") {
+    background::Progress p = background::ParseProgress(j.progress);
+    auto batch = nlohmann::json::parse(j.batch, nullptr, false);
+    if (batch.is_object()) {
+      text += "\n  batches of:  " + batch.value("table", "") + " by " + batch.value("key", "") +
+              ", size " + (batch["size"].is_number() ? batch["size"].dump() : "auto");
+    }
+    if (!p.key_kind.empty()) {
+      text += "\n  progress:    " + background::Summary(p);
+      text +=
+          "\n  cursor:      " + (p.done ? std::string("done") : p.cursor) +
+          (p.max ? " (keys " + std::to_string(*p.min) + " to " + std::to_string(*p.max) + ")" : "");
+      text += "\n  batches:     " + std::to_string(p.batches) + " (last " +
+              std::to_string(p.last_batch_ms) + " ms, " + std::to_string(p.splits) +
+              " split after a timeout)";
+      text += "\n  throttled:   " + FormatDuration(Duration(p.throttled_ms)) +
+              (p.throttled_reason.empty()
+                   ? ""
+                   : " (now: " + p.throttled_reason + " " + p.throttled_value + ")");
+    }
   }
   if (j.error) {
     text += "\n  last error:  " + (j.error->sqlstate.empty() ? "" : j.error->sqlstate + ": ") +

@@ -67,6 +67,7 @@ int Run(Context& context, const WorkerFlags& flags) {
   options.schema = config->schema;
   options.settings = config->worker;
   options.release = config->release;
+  options.background = config->background;
   options.once = flags.once;
   options.actor = migrate::Actor();
   options.files = files ? &*files : nullptr;
