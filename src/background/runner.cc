@@ -102,6 +102,7 @@ class Runner {
   std::string table_;  // quoted, qualified
   std::string key_;    // quoted
   std::string key_type_;
+  std::string kind_;  // "integer" or "ctid"
   long long reltuples_ = 0;
   long long fixed_size_ = 0;
   std::string statement_;  // with $1 / $2
@@ -148,6 +149,11 @@ Status Runner::Prepare() {
   table_ = pg::QuoteQualified(found.Get(0, 0), found.Get(0, 1));
   reltuples_ = found.GetInt(0, 2);
   key_type_ = found.Get(0, 3);
+  if (key == "ctid") {
+    // Block ranges: a table without a usable key (tid range scans, PostgreSQL 14+).
+    kind_ = "ctid";
+    return Status::Ok();
+  }
   if (found.IsNull(0, 3)) {
     return Status::InvalidInput("table " + table + " has no column " + key +
                                 " (the key of the batch directive)");
@@ -158,6 +164,7 @@ Status Runner::Prepare() {
         .WithHint("use an integer key for now (keyset keys are planned)");
   }
   key_ = pg::QuoteIdentifier(key);
+  kind_ = "integer";
   return Status::Ok();
 }
 
@@ -172,12 +179,23 @@ Result<Step> Runner::Start() {
     return Step::kCommitted;
   }
   // First start: the bounds now. Rows inserted later are the application's to write.
-  TANDEM_ASSIGN_OR_RETURN(auto bounds, c_.Query("SELECT min(" + key_ + ")::bigint, max(" + key_ +
-                                                ")::bigint FROM " + table_));
-  q.key_kind = "integer";
+  // ctid: the table's blocks now (new blocks hold rows the application wrote since).
+  std::string bounds_sql =
+      kind_ == "ctid"
+          ? "SELECT 0::bigint, nullif(pg_catalog.pg_relation_size($1::regclass) / "
+            "pg_catalog.current_setting('block_size')::bigint, 0) - 1"
+          : "SELECT min(" + key_ + ")::bigint, max(" + key_ + ")::bigint FROM " + table_;
+  std::vector<pg::Param> params;
+  if (kind_ == "ctid") params.push_back(table_);
+  TANDEM_ASSIGN_OR_RETURN(auto bounds, c_.Query(bounds_sql, params));
+  q.key_kind = kind_;
   q.estimated_total = reltuples_;
   q.batch_size = Sizer(settings_.sizer, fixed_size_, 0).size();
-  if (bounds.IsNull(0, 0)) {
+  if (kind_ == "ctid" && fixed_size_ == 0) {
+    // A block holds tens to hundreds of rows: start from as many rows as an integer key would.
+    q.batch_size = std::max(settings_.sizer.min_size, q.batch_size / 50);
+  }
+  if (bounds.IsNull(0, 0) || bounds.IsNull(0, 1)) {
     q.done = true;
   } else {
     q.min = bounds.GetInt(0, 0);
@@ -213,8 +231,10 @@ Result<Step> Runner::InBatch(const std::function<Status(Progress& next)>& work) 
 
 Status Runner::Batch(Progress& next, long long start, long long end) {
   auto began = Clock::now();
-  TANDEM_ASSIGN_OR_RETURN(auto result,
-                          c_.Query(statement_, {std::to_string(start), std::to_string(end)}));
+  auto bound = [&](long long key) {
+    return kind_ == "ctid" ? "(" + std::to_string(key) + ",0)" : std::to_string(key);
+  };
+  TANDEM_ASSIGN_OR_RETURN(auto result, c_.Query(statement_, {bound(start), bound(end)}));
   auto took = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - began);
   long long rows = AffectedRows(result.command_tag());
   next.cursor = std::to_string(end);

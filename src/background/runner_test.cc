@@ -240,5 +240,37 @@ TEST_F(BackgroundTest, SizeAutoGrowsTowardTheTargetDuration) {
   EXPECT_GT(std::stoi(Progress("batch_size")), 4000);
 }
 
+TEST_F(BackgroundTest, CtidBlockRangesCoverATableWithoutAKeyOnce) {
+  // fillfactor 50 and no index: every update is HOT, on the row's own block, so no row moves
+  // ahead of the cursor (see docs/background.md on ctid and idempotent statements).
+  dir_.Write("db/migrations/1_table.sql",
+             "-- migrate:up\nCREATE TABLE t (id int, n int NOT NULL DEFAULT 0) "
+             "WITH (fillfactor = 50);\n"
+             "INSERT INTO t (id) SELECT g FROM generate_series(1, 30000) g;\n");
+  dir_.Write("db/migrations/2_count.sql",
+             "-- tandem:phase background\n-- tandem:batch table=t key=ctid size=auto\n"
+             "-- migrate:up\nUPDATE t SET n = n + 1 WHERE ctid >= :batch_start AND "
+             "ctid < :batch_end;\n");
+  ASSERT_EQ(Tandem({"release"}).exit_code, 0);
+  auto run = Tandem({"worker", "--once"});
+  EXPECT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_EQ(Status(), "succeeded");
+  EXPECT_EQ(Counters(), "rows=30000 wrong=0");
+  EXPECT_EQ(Progress("key_kind"), "ctid");
+  EXPECT_EQ(Progress("rows_done"), "30000");
+  EXPECT_EQ(QueryValue("SELECT (progress->>'max')::bigint + 1 = pg_relation_size('t') / 8192 "
+                       "FROM tandem.jobs WHERE version = '2'"),
+            "t");
+  EXPECT_GT(std::stoi(Progress("batches")), 1);
+}
+
+TEST_F(BackgroundTest, AnEmptyTableIsDoneAtOnce) {
+  CounterMigration(0, "auto", "0");
+  auto run = Tandem({"worker", "--once"});
+  EXPECT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_EQ(Status(), "succeeded");
+  EXPECT_EQ(Progress("batches"), "0");
+}
+
 }  // namespace
 }  // namespace tandem::testing
