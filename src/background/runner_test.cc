@@ -264,6 +264,64 @@ TEST_F(BackgroundTest, CtidBlockRangesCoverATableWithoutAKeyOnce) {
   EXPECT_GT(std::stoi(Progress("batches")), 1);
 }
 
+TEST_F(BackgroundTest, AFakeLagProbeThrottlesAndAChangedLimitTakesEffectWhileItRuns) {
+  Config("throttle_query = \"SELECT lagging FROM probe\"\n");
+  CounterMigration(4000, "100", "0.02");
+  auto setup = Connect();
+  ASSERT_TRUE(setup->Exec("CREATE TABLE probe (lagging boolean)").ok());
+  ASSERT_TRUE(setup->Exec("INSERT INTO probe VALUES (false)").ok());
+  pid_t worker = Start("worker.log");
+  ASSERT_TRUE(WaitFor("SELECT (progress->>'batches')::int >= 2 FROM tandem.jobs"));
+  ASSERT_EQ(QueryValue("UPDATE probe SET lagging = true RETURNING 'ok'"), "ok");
+  ASSERT_TRUE(
+      WaitFor("SELECT progress->'throttled'->>'reason' = 'throttle_query' AND "
+              "progress->'throttled'->>'value' = 'true' FROM tandem.jobs"));
+  std::string held = Progress("rows_done");
+  std::this_thread::sleep_for(700ms);
+  EXPECT_EQ(Progress("rows_done"), held);
+  auto list = Tandem({"jobs", "list"});
+  EXPECT_NE(list.out.find("throttled now: throttle_query true"), std::string::npos) << list.out;
+  // The limit is read again between batches: a probe that says no lets it go on.
+  Config("throttle_query = \"SELECT false\"\n");
+  ASSERT_TRUE(WaitFor("SELECT status = 'succeeded' FROM tandem.jobs"));
+  kill(worker, SIGTERM);
+  ASSERT_TRUE(WaitForExit(worker).ok());
+  EXPECT_EQ(Counters(), "rows=4000 wrong=0");
+  EXPECT_GE(std::stoll(Progress("throttled_ms")), 500);
+  EXPECT_EQ(QueryValue("SELECT progress->'throttled' FROM tandem.jobs"), "null");
+}
+
+TEST_F(BackgroundTest, AnAppQueryBlockedBehindABatchThrottlesTheJob) {
+  Config("max_lock_wait = \"300ms\"\n");
+  // Each batch updates its rows, then holds them for a second.
+  dir_.Write("db/migrations/1_table.sql",
+             "-- migrate:up\nCREATE TABLE t (id bigint PRIMARY KEY, n int NOT NULL DEFAULT 0);\n"
+             "INSERT INTO t (id) SELECT g FROM generate_series(1, 300) g;\n");
+  dir_.Write("db/migrations/2_count.sql",
+             "-- tandem:phase background\n-- tandem:batch table=t key=id size=100\n"
+             "-- migrate:up\nWITH u AS (UPDATE t SET n = n + 1 WHERE id >= :batch_start AND "
+             "id < :batch_end RETURNING 1)\nSELECT pg_sleep(1) FROM (SELECT count(*) FROM u) c;\n");
+  ASSERT_EQ(Tandem({"release"}).exit_code, 0);
+  pid_t worker = Start("worker.log");
+  ASSERT_TRUE(
+      WaitFor("SELECT count(*) = 1 FROM pg_stat_activity WHERE query LIKE "
+              "'%pg_sleep(1)%' AND state = 'active' AND pid <> pg_backend_pid()"));
+  std::this_thread::sleep_for(200ms);
+  // The app updates a row of the batch in flight: it waits until the batch commits.
+  std::string row = QueryValue("SELECT coalesce(progress->>'cursor', '1') FROM tandem.jobs");
+  auto app = Connect();
+  auto began = std::chrono::steady_clock::now();
+  ASSERT_TRUE(app->Exec("UPDATE t SET n = n WHERE id = " + row).ok());
+  EXPECT_GT(std::chrono::steady_clock::now() - began, 400ms);
+  ASSERT_TRUE(
+      WaitFor("SELECT progress->'throttled'->>'reason' = "
+              "'app queries blocked behind the batch' FROM tandem.jobs"));
+  ASSERT_TRUE(WaitFor("SELECT status = 'succeeded' FROM tandem.jobs"));
+  kill(worker, SIGTERM);
+  ASSERT_TRUE(WaitForExit(worker).ok());
+  EXPECT_EQ(Counters(), "rows=300 wrong=0");
+}
+
 TEST_F(BackgroundTest, AnEmptyTableIsDoneAtOnce) {
   CounterMigration(0, "auto", "0");
   auto run = Tandem({"worker", "--once"});
