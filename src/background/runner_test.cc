@@ -322,6 +322,21 @@ TEST_F(BackgroundTest, AnAppQueryBlockedBehindABatchThrottlesTheJob) {
   EXPECT_EQ(Counters(), "rows=300 wrong=0");
 }
 
+TEST_F(BackgroundTest, ReleaseRefusesAStatementWithoutPlaceholdersBeforeChangingAnything) {
+  dir_.Write("db/migrations/1_table.sql", "-- migrate:up\nCREATE TABLE t (id int, n int);\n");
+  dir_.Write("db/migrations/2_count.sql",
+             "-- tandem:phase background\n-- tandem:batch table=t key=id size=auto\n"
+             "-- migrate:up\nUPDATE t SET n = 1;\n");
+  auto release = Tandem({"release"});
+  EXPECT_EQ(release.exit_code, 2) << release.out << release.err;
+  EXPECT_NE(release.err.find("background migration 2: a background migration must use "
+                             ":batch_start and :batch_end"),
+            std::string::npos)
+      << release.err;
+  EXPECT_NE(release.err.find("2_count.sql:4"), std::string::npos) << release.err;
+  EXPECT_EQ(QueryValue("SELECT to_regclass('t') IS NULL"), "t");
+}
+
 TEST_F(BackgroundTest, AnEmptyTableIsDoneAtOnce) {
   CounterMigration(0, "auto", "0");
   auto run = Tandem({"worker", "--once"});

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <nlohmann/json.hpp>
 
+#include "background/placeholders.h"
 #include "jobs/transitions.h"
 #include "migrate/history.h"
 #include "migrate/layouts.h"
@@ -162,7 +163,18 @@ ReleaseReport Release(pg::Connection& connection, migrate::MigrationSet& files,
   // Background migrations hold :batch_start placeholders, so the worker splits those.
   for (auto* list : {&to_apply, &to_queue}) {
     for (migrate::StatusEntry* e : *list) {
-      if (e->phase == migrate::Phase::kBackground) continue;
+      if (e->phase == migrate::Phase::kBackground) {
+        // Not split here, but refused up front if the worker could never batch it.
+        auto bound = background::BindPlaceholders(e->migration->up.text);
+        if (!bound.ok()) {
+          Status status = bound.status();
+          report.status = std::move(status)
+                              .Prefix("background migration " + e->migration->version)
+                              .WithLocation({e->migration->up.path, e->migration->up.text_line, 1});
+          return finish();
+        }
+        continue;
+      }
       Status split = migrate::SplitSections(*const_cast<migrate::Migration*>(e->migration));
       if (split.ok()) split = migrate::CheckResume(*e->migration, e->row);
       if (!split.ok()) {
