@@ -93,6 +93,11 @@ class Runner {
   // One transaction: lock the job row, compare-and-set the cursor, `work` (the batch), record.
   Result<Step> InBatch(const std::function<Status(Progress& next)>& work);
   Status Batch(Progress& next, long long start, long long end);
+  Status KeysetBatch(Progress& next, long long size);
+  void Account(Progress& next, long long rows, std::chrono::microseconds took);
+  // After a batch that did not commit: nullopt to go on (retry, split, re-read), or the end.
+  std::optional<RunResult> AfterBatch(const Result<Step>& step, const std::string& range,
+                                      Sizer& sizer, int& failures, release::Backoff& backoff);
 
   pg::Connection& c_;
   const std::string& schema_;
@@ -102,7 +107,8 @@ class Runner {
   std::string table_;  // quoted, qualified
   std::string key_;    // quoted
   std::string key_type_;
-  std::string kind_;  // "integer" or "ctid"
+  std::string kind_;      // "integer", "keyset" or "ctid"
+  std::string greatest_;  // keyset: the type's greatest value, the last batch's end
   long long reltuples_ = 0;
   long long fixed_size_ = 0;
   std::string statement_;  // with $1 / $2
@@ -158,13 +164,32 @@ Status Runner::Prepare() {
     return Status::InvalidInput("table " + table + " has no column " + key +
                                 " (the key of the batch directive)");
   }
-  if (key_type_ != "bigint" && key_type_ != "integer" && key_type_ != "smallint") {
-    return Status::InvalidInput("key " + key + " of type " + key_type_ +
-                                " is not supported yet: only integer keys are batched")
-        .WithHint("use an integer key for now (keyset keys are planned)");
-  }
   key_ = pg::QuoteIdentifier(key);
-  kind_ = "integer";
+  if (key_type_ == "bigint" || key_type_ == "integer" || key_type_ == "smallint") {
+    kind_ = "integer";
+    return Status::Ok();
+  }
+  // Other keys by keyset boundaries. The last batch's :batch_end must lie above every key, so
+  // the key's type needs a greatest value (NaN sorts above every number in PostgreSQL).
+  static const std::vector<std::pair<std::string, std::string>> kGreatest = {
+      {"uuid", "ffffffff-ffff-ffff-ffff-ffffffffffff"},
+      {"numeric", "NaN"},
+      {"double precision", "NaN"},
+      {"real", "NaN"},
+      {"timestamp without time zone", "infinity"},
+      {"timestamp with time zone", "infinity"},
+      {"date", "infinity"}};
+  for (const auto& [type, greatest] : kGreatest) {
+    if (type == key_type_) greatest_ = greatest;
+  }
+  if (greatest_.empty()) {
+    return Status::InvalidInput("key " + key + " of type " + key_type_ + " is not supported yet")
+        .WithDetail(
+            "integer, uuid, numeric, floating-point, timestamp and date keys are batched; "
+            "text and composite keys are not yet")
+        .WithHint("use key=ctid (block ranges) with an idempotent statement");
+  }
+  kind_ = "keyset";
   return Status::Ok();
 }
 
@@ -187,8 +212,30 @@ Result<Step> Runner::Start() {
           : "SELECT min(" + key_ + ")::bigint, max(" + key_ + ")::bigint FROM " + table_;
   std::vector<pg::Param> params;
   if (kind_ == "ctid") params.push_back(table_);
-  TANDEM_ASSIGN_OR_RETURN(auto bounds, c_.Query(bounds_sql, params));
   q.key_kind = kind_;
+  if (kind_ == "keyset") {
+    TANDEM_ASSIGN_OR_RETURN(
+        auto first, c_.Query("SELECT (SELECT " + key_ + "::text FROM " + table_ + " ORDER BY " +
+                                 key_ + " LIMIT 1), (SELECT " + key_ + " FROM " + table_ +
+                                 " ORDER BY " + key_ + " DESC LIMIT 1) = $1",
+                             {greatest_}));
+    q.estimated_total = reltuples_;
+    q.batch_size = Sizer(settings_.sizer, fixed_size_, 0).size();
+    if (first.IsNull(0, 0)) {
+      q.done = true;
+    } else if (first.GetBool(0, 1)) {
+      return Status::InvalidInput("the key's greatest value (" + greatest_ +
+                                  ") is in use, so no batch end lies above it")
+          .WithHint("use key=ctid (block ranges) with an idempotent statement");
+    } else {
+      q.cursor = first.Get(0, 0);
+    }
+    TANDEM_RETURN_IF_ERROR(jobs::RecordProgress(c_, schema_, job_.id, ToText(q)));
+    TANDEM_RETURN_IF_ERROR(c_.Exec("COMMIT"));
+    p_ = q;
+    return Step::kCommitted;
+  }
+  TANDEM_ASSIGN_OR_RETURN(auto bounds, c_.Query(bounds_sql, params));
   q.estimated_total = reltuples_;
   q.batch_size = Sizer(settings_.sizer, fixed_size_, 0).size();
   if (kind_ == "ctid" && fixed_size_ == 0) {
@@ -229,16 +276,25 @@ Result<Step> Runner::InBatch(const std::function<Status(Progress& next)>& work) 
   return Step::kCommitted;
 }
 
-Status Runner::Batch(Progress& next, long long start, long long end) {
+Status Runner::KeysetBatch(Progress& next, long long size) {
+  // The first key of the next batch, found inside this batch's transaction.
+  TANDEM_ASSIGN_OR_RETURN(auto boundary,
+                          c_.Query("SELECT " + key_ + "::text FROM " + table_ + " WHERE " + key_ +
+                                       " >= $1 ORDER BY " + key_ + " OFFSET $2 LIMIT 1",
+                                   {next.cursor, std::to_string(size)}));
+  bool last = boundary.rows() == 0;
+  std::string end = last ? greatest_ : boundary.Get(0, 0);
   auto began = Clock::now();
-  auto bound = [&](long long key) {
-    return kind_ == "ctid" ? "(" + std::to_string(key) + ",0)" : std::to_string(key);
-  };
-  TANDEM_ASSIGN_OR_RETURN(auto result, c_.Query(statement_, {bound(start), bound(end)}));
+  TANDEM_ASSIGN_OR_RETURN(auto result, c_.Query(statement_, {next.cursor, end}));
   auto took = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - began);
-  long long rows = AffectedRows(result.command_tag());
-  next.cursor = std::to_string(end);
-  next.done = end > *next.max;
+  Account(next, AffectedRows(result.command_tag()), took);
+  next.cursor = last ? "" : end;
+  next.done = last;
+  if (last) next.estimated_total = next.rows_done;
+  return Status::Ok();
+}
+
+void Runner::Account(Progress& next, long long rows, std::chrono::microseconds took) {
   next.batches += 1;
   next.rows_done += rows;
   next.last_batch_ms = took.count() / 1000;
@@ -247,9 +303,22 @@ Status Runner::Batch(Progress& next, long long start, long long end) {
   next.throttled_ms += throttled_ms_;
   next.throttled_reason.clear();
   next.throttled_value.clear();
-  double seconds = std::max(took.count(), 1L) / 1e6;
-  double rate = rows / seconds;
+  double seconds = std::max<double>(static_cast<double>(took.count()), 1.0) / 1e6;
+  double rate = static_cast<double>(rows) / seconds;
   next.rate = next.rate <= 0 ? rate : 0.7 * next.rate + 0.3 * rate;
+}
+
+Status Runner::Batch(Progress& next, long long start, long long end) {
+  auto began = Clock::now();
+  auto bound = [&](long long key) {
+    return kind_ == "ctid" ? "(" + std::to_string(key) + ",0)" : std::to_string(key);
+  };
+  TANDEM_ASSIGN_OR_RETURN(auto result, c_.Query(statement_, {bound(start), bound(end)}));
+  auto took = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - began);
+  long long rows = AffectedRows(result.command_tag());
+  Account(next, rows, took);
+  next.cursor = std::to_string(end);
+  next.done = end > *next.max;
   // The estimate from the key range covered so far, once there is enough of it to go on.
   double span = static_cast<double>(*next.max) - static_cast<double>(*next.min) + 1;
   double covered = (static_cast<double>(end) - static_cast<double>(*next.min)) / span;
@@ -313,57 +382,75 @@ RunResult Runner::Run() {
         continue;
       }
     }
-    long long start = std::stoll(p_.cursor);
     long long size = sizer.size();
+    if (kind_ == "keyset") {
+      std::string from = p_.cursor;
+      Clock::time_point began = Clock::now();
+      auto step = InBatch([&](Progress& next) { return KeysetBatch(next, size); });
+      if (step.ok() && *step == Step::kCommitted) {
+        failures = 0;
+        pending_splits_ = 0;
+        throttled_ms_ = 0;
+        backoff =
+            release::Backoff({settings_.backoff_initial, settings_.backoff_max}, settings_.seed);
+        sizer.Observe(std::chrono::duration_cast<Duration>(Clock::now() - began));
+        p_.batch_size = sizer.size();
+        continue;
+      }
+      if (auto stop = AfterBatch(step, "from " + from, sizer, failures, backoff)) return *stop;
+      continue;
+    }
+    long long start = std::stoll(p_.cursor);
     long long end =
         (*p_.max - start >= size) ? start + size : (*p_.max == LLONG_MAX ? LLONG_MAX : *p_.max + 1);
     Clock::time_point began = Clock::now();
     auto step = InBatch([&](Progress& next) { return Batch(next, start, end); });
-    if (step.ok()) {
-      switch (*step) {
-        case Step::kCommitted:
-          failures = 0;
-          pending_splits_ = 0;
-          throttled_ms_ = 0;
-          backoff =
-              release::Backoff({settings_.backoff_initial, settings_.backoff_max}, settings_.seed);
-          sizer.Observe(std::chrono::duration_cast<Duration>(Clock::now() - began));
-          // The size the next batch uses, shown by `tandem jobs` (recorded with the next batch).
-          p_.batch_size = sizer.size();
-          continue;
-        case Step::kMoved:
-          Rollback();
-          continue;
-        case Step::kNotRunning:
-          Rollback();
-          return Stop(JobStatus::kQueued, "the job is no longer running", true);
-        case Step::kRequested:
-          Rollback();
-          return Requested();
-      }
-    }
-    Status error = step.status();
-    Rollback();
-    if (!c_.alive()) return Stop(JobStatus::kQueued, error.message(), /*lost=*/true);
-    if (interrupt::Requested()) continue;  // given back above, the batch rolled back
-    std::string range = "[" + std::to_string(start) + ", " + std::to_string(end) + ")";
-    if (error.sqlstate() == "57014") {
-      // Statement timeout: GitLab's split-and-retry, the same start with half the range.
-      if (sizer.Split()) {
-        ++pending_splits_;
-        continue;
-      }
-      return Fail(error, "the batch " + range + " timed out even at " +
-                             std::to_string(sizer.size()) + " keys");
-    }
-    ++failures;
-    if (IsTransient(error) && failures < settings_.max_attempts) {
-      interrupt::SleepFor(backoff.Next());
+    if (step.ok() && *step == Step::kCommitted) {
+      failures = 0;
+      pending_splits_ = 0;
+      throttled_ms_ = 0;
+      backoff =
+          release::Backoff({settings_.backoff_initial, settings_.backoff_max}, settings_.seed);
+      sizer.Observe(std::chrono::duration_cast<Duration>(Clock::now() - began));
+      // The size the next batch uses, shown by `tandem jobs` (recorded with the next batch).
+      p_.batch_size = sizer.size();
       continue;
     }
-    return Fail(error, "the batch " + range + " failed" +
-                           (failures > 1 ? " " + std::to_string(failures) + " times" : ""));
+    std::string range = "[" + std::to_string(start) + ", " + std::to_string(end) + ")";
+    if (auto stop = AfterBatch(step, range, sizer, failures, backoff)) return *stop;
   }
+}
+
+std::optional<RunResult> Runner::AfterBatch(const Result<Step>& step, const std::string& range,
+                                            Sizer& sizer, int& failures,
+                                            release::Backoff& backoff) {
+  Rollback();
+  if (step.ok()) {
+    if (*step == Step::kNotRunning) {
+      return Stop(JobStatus::kQueued, "the job is no longer running", true);
+    }
+    if (*step == Step::kRequested) return Requested();
+    return std::nullopt;  // moved: go on from the committed cursor
+  }
+  const Status& error = step.status();
+  if (!c_.alive()) return Stop(JobStatus::kQueued, error.message(), /*lost=*/true);
+  if (interrupt::Requested()) return std::nullopt;  // given back at the top of the loop
+  if (error.sqlstate() == "57014") {
+    // Statement timeout: GitLab's split-and-retry, the same start with half the range.
+    if (sizer.Split()) {
+      ++pending_splits_;
+      return std::nullopt;
+    }
+    return Fail(error, "the batch " + range + " timed out even at " + std::to_string(sizer.size()) +
+                           " keys");
+  }
+  ++failures;
+  if (IsTransient(error) && failures < settings_.max_attempts) {
+    interrupt::SleepFor(backoff.Next());
+    return std::nullopt;
+  }
+  return Fail(error, "the batch " + range + " failed" +
+                         (failures > 1 ? " " + std::to_string(failures) + " times" : ""));
 }
 
 }  // namespace
