@@ -41,8 +41,14 @@ enum class Step { kCommitted, kRequested, kNotRunning, kMoved };
 class Runner {
  public:
   Runner(pg::Connection& connection, const std::string& schema, const jobs::Job& job,
-         const RunnerSettings& settings, const ThrottleCheck& throttle)
-      : c_(connection), schema_(schema), job_(job), settings_(settings), throttle_(throttle) {}
+         const RunnerSettings& settings, const ThrottleCheck& throttle,
+         const std::function<void(const Progress&)>& on_batch)
+      : c_(connection),
+        schema_(schema),
+        job_(job),
+        settings_(settings),
+        throttle_(throttle),
+        on_batch_(on_batch) {}
 
   RunResult Run();
 
@@ -104,6 +110,7 @@ class Runner {
   const jobs::Job& job_;
   const RunnerSettings& settings_;
   const ThrottleCheck& throttle_;
+  const std::function<void(const Progress&)>& on_batch_;
   std::string table_;  // quoted, qualified
   std::string key_;    // quoted
   std::string key_type_;
@@ -273,6 +280,7 @@ Result<Step> Runner::InBatch(const std::function<Status(Progress& next)>& work) 
   TANDEM_RETURN_IF_ERROR(jobs::RecordProgress(c_, schema_, job_.id, ToText(next)));
   TANDEM_RETURN_IF_ERROR(c_.Exec("COMMIT"));
   p_ = next;
+  if (on_batch_) on_batch_(p_);
   return Step::kCommitted;
 }
 
@@ -468,8 +476,9 @@ RunnerSettings SettingsFrom(const config::BackgroundSettings& background, int ma
 }
 
 RunResult RunJob(pg::Connection& connection, const std::string& schema, const jobs::Job& job,
-                 const RunnerSettings& settings, const ThrottleCheck& throttle) {
-  Runner runner(connection, schema, job, settings, throttle);
+                 const RunnerSettings& settings, const ThrottleCheck& throttle,
+                 const std::function<void(const Progress&)>& on_batch) {
+  Runner runner(connection, schema, job, settings, throttle, on_batch);
   return runner.Run();
 }
 

@@ -54,7 +54,9 @@ struct RunResult {
 };
 
 // `job` must be running (claimed) and carry its SQL and batch directive.
+// `on_batch` sees the progress after each committed batch (`tandem jobs finalize` prints it).
 RunResult RunJob(pg::Connection& connection, const std::string& schema, const jobs::Job& job,
-                 const RunnerSettings& settings, const ThrottleCheck& throttle = nullptr);
+                 const RunnerSettings& settings, const ThrottleCheck& throttle = nullptr,
+                 const std::function<void(const Progress&)>& on_batch = nullptr);
 
 }  // namespace tandem::background

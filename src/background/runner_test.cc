@@ -403,6 +403,24 @@ TEST_F(BackgroundTest, ATextKeyIsRefusedAtTheStartWithWhatToDoInstead) {
   EXPECT_EQ(QueryValue("SELECT n FROM t"), "0");
 }
 
+TEST_F(BackgroundTest, FinalizeRunsTheRemainingBatchesInTheForeground) {
+  CounterMigration(3000, "500", "0");
+  std::string id = QueryValue("SELECT id FROM tandem.jobs WHERE version = '2'");
+  ASSERT_EQ(Tandem({"jobs", "pause", id}).exit_code, 0);
+  auto finalize = Tandem({"jobs", "finalize", id, "--actor", "ana"});
+  EXPECT_EQ(finalize.exit_code, 0) << finalize.out << finalize.err;
+  EXPECT_NE(finalize.err.find("3,000 of ~3,000 rows (100%)"), std::string::npos) << finalize.err;
+  EXPECT_NE(finalize.out.find("succeeded"), std::string::npos) << finalize.out;
+  EXPECT_EQ(Status(), "succeeded");
+  EXPECT_EQ(Counters(), "rows=3000 wrong=0");
+  EXPECT_EQ(QueryValue("SELECT string_agg(event, ',' ORDER BY id) FROM tandem.events WHERE "
+                       "event LIKE 'job.%' AND version = '2' AND actor = 'ana'"),
+            "job.queued,job.running,job.succeeded");
+  // Finalizing a finished job, or a post-deploy one, changes nothing.
+  EXPECT_EQ(Tandem({"jobs", "finalize", id}).exit_code, 0);
+  EXPECT_EQ(Tandem({"jobs", "finalize", "99"}).exit_code, 2);
+}
+
 TEST_F(BackgroundTest, AnEmptyTableIsDoneAtOnce) {
   CounterMigration(0, "auto", "0");
   auto run = Tandem({"worker", "--once"});
