@@ -421,6 +421,33 @@ TEST_F(BackgroundTest, FinalizeRunsTheRemainingBatchesInTheForeground) {
   EXPECT_EQ(Tandem({"jobs", "finalize", "99"}).exit_code, 2);
 }
 
+TEST_F(BackgroundTest, RequiresRefusesUntilTheBackgroundJobIsDoneThenPasses) {
+  CounterMigration(2000, "500", "0");
+  std::string id = QueryValue("SELECT id FROM tandem.jobs WHERE version = '2'");
+  dir_.Write("db/migrations/3_after.sql",
+             "-- tandem:requires 2\n-- migrate:up\nALTER TABLE t ALTER COLUMN n SET DEFAULT 1;\n");
+  auto refused = Tandem({"release"});
+  EXPECT_EQ(refused.exit_code, 1) << refused.out << refused.err;
+  EXPECT_NE(refused.err.find("migration 3 requires background migration 2 (job " + id +
+                             "), which is queued"),
+            std::string::npos)
+      << refused.err;
+  EXPECT_NE(refused.err.find("tandem jobs finalize " + id), std::string::npos) << refused.err;
+  EXPECT_EQ(QueryValue("SELECT count(*) FROM tandem.migrations WHERE version = '3'"), "0");
+  EXPECT_EQ(Tandem({"jobs", "finalize", id}).exit_code, 0);
+  auto passed = Tandem({"release"});
+  EXPECT_EQ(passed.exit_code, 0) << passed.out << passed.err;
+  EXPECT_EQ(QueryValue("SELECT status FROM tandem.migrations WHERE version = '3'"), "succeeded");
+  EXPECT_EQ(Counters(), "rows=2000 wrong=0");
+  // A requirement never released is refused too.
+  dir_.Write("db/migrations/4_more.sql", "-- tandem:requires 9\n-- migrate:up\nSELECT 1;\n");
+  auto missing = Tandem({"release"});
+  EXPECT_EQ(missing.exit_code, 1);
+  EXPECT_NE(missing.err.find("requires background migration 9, which has not been released"),
+            std::string::npos)
+      << missing.err;
+}
+
 TEST_F(BackgroundTest, AnEmptyTableIsDoneAtOnce) {
   CounterMigration(0, "auto", "0");
   auto run = Tandem({"worker", "--once"});

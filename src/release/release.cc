@@ -183,6 +183,48 @@ ReleaseReport Release(pg::Connection& connection, migrate::MigrationSet& files,
       }
     }
   }
+  // `-- tandem:requires`: a pre-deploy migration that needs a background one finished waits for
+  // it; the person is told which job and how to finish it now.
+  for (migrate::StatusEntry* e : to_apply) {
+    if (e->migration->required_versions.empty()) continue;
+    auto exists = jobs::JobsTableExists(connection, options.schema);
+    if (!exists.ok()) {
+      report.status = exists.status();
+      return finish();
+    }
+    for (const std::string& required : e->migration->required_versions) {
+      pg::QueryResult job;
+      if (*exists) {
+        auto found =
+            connection.Query("SELECT id, status FROM " + pg::QuoteIdentifier(options.schema) +
+                                 ".jobs WHERE kind = 'background' AND version = $1",
+                             {required});
+        if (!found.ok()) {
+          report.status = found.status();
+          return finish();
+        }
+        job = std::move(*found);
+      }
+      if (job.rows() == 0) {
+        report.status =
+            Status::Failed("migration " + e->version + " requires background migration " +
+                           required + ", which has not been released")
+                .WithHint("release " + required +
+                          " first and let it finish (tandem worker, or tandem jobs finalize)");
+        return finish();
+      }
+      if (job.Get(0, 1) != "succeeded") {
+        std::string id = job.Get(0, 0);
+        report.status =
+            Status::Failed("migration " + e->version + " requires background migration " +
+                           required + " (job " + id + "), which is " + job.Get(0, 1))
+                .WithDetail("nothing was applied")
+                .WithHint("finish it now with \"tandem jobs finalize " + id +
+                          "\" (or wait for the worker), then run tandem release again");
+        return finish();
+      }
+    }
+  }
   for (migrate::StatusEntry* e : to_apply) {
     ReleaseItem item = ItemFor(*e, options.settings);
     auto limits = LimitsFor(*e->migration, options.settings);
