@@ -5,6 +5,9 @@
 #include <map>
 #include <memory>
 
+#include "background/progress.h"
+#include "background/runner.h"
+#include "base/interrupt.h"
 #include "base/printable.h"
 #include "cli/context.h"
 #include "cli/render.h"
@@ -54,6 +57,12 @@ nlohmann::json JobJson(const jobs::Job& j, const std::string& waiting = "") {
     out["last_error"] = nullptr;
   }
   if (!waiting.empty()) out["waiting"] = waiting;
+  if (j.kind == "background") {
+    auto batch = nlohmann::json::parse(j.batch, nullptr, false);
+    out["batch"] = batch.is_discarded() ? nlohmann::json() : batch;
+    background::Progress progress = background::ParseProgress(j.progress);
+    out["progress"] = progress.key_kind.empty() ? nlohmann::json() : background::ToJson(progress);
+  }
   return out;
 }
 
@@ -128,6 +137,9 @@ int List(Context& context) {
         (j.status == jobs::JobStatus::kFailed || j.status == jobs::JobStatus::kRetrying)) {
       note = (j.error->sqlstate.empty() ? "" : j.error->sqlstate + ": ") + j.error->message;
     }
+    if (j.kind == "background" && note.empty()) {
+      note = background::Summary(background::ParseProgress(j.progress));
+    }
     if (!j.requested.empty()) note = j.requested + " requested";
     context.out << PrintableLines(fmt::format(
         "{:>5}  {:<11}  {:<16}  {:<28}  {:<17}  {:>8}  {:>9}  {}\n", j.id, j.kind, j.version,
@@ -168,6 +180,27 @@ int Show(Context& context, long long id) {
     text += "\n  statements:  " + std::to_string(j.statements_done) + " of " +
             std::to_string(j.statements_total) + " applied (transaction off)";
   }
+  if (j.kind == "background") {
+    background::Progress p = background::ParseProgress(j.progress);
+    auto batch = nlohmann::json::parse(j.batch, nullptr, false);
+    if (batch.is_object()) {
+      text += "\n  batches of:  " + batch.value("table", "") + " by " + batch.value("key", "") +
+              ", size " + (batch["size"].is_number() ? batch["size"].dump() : "auto");
+    }
+    if (!p.key_kind.empty()) {
+      text += "\n  progress:    " + background::Summary(p);
+      text +=
+          "\n  cursor:      " + (p.done ? std::string("done") : p.cursor) +
+          (p.max ? " (keys " + std::to_string(*p.min) + " to " + std::to_string(*p.max) + ")" : "");
+      text += "\n  batches:     " + std::to_string(p.batches) + " (last " +
+              std::to_string(p.last_batch_ms) + " ms, " + std::to_string(p.splits) +
+              " split after a timeout)";
+      text += "\n  throttled:   " + FormatDuration(Duration(p.throttled_ms)) +
+              (p.throttled_reason.empty()
+                   ? ""
+                   : " (now: " + p.throttled_reason + " " + p.throttled_value + ")");
+    }
+  }
   if (j.error) {
     text += "\n  last error:  " + (j.error->sqlstate.empty() ? "" : j.error->sqlstate + ": ") +
             j.error->message;
@@ -187,6 +220,85 @@ int Show(Context& context, long long id) {
   for (const auto& next : NextCommands(j)) text += "\n  next:        " + next;
   context.out << PrintableLines(text + "\n\n" + j.sql + (j.sql.ends_with("\n") ? "" : "\n"));
   return 0;
+}
+
+// `tandem jobs finalize ID`: the remaining batches of a background job now, in the foreground,
+// with progress on stderr. The batches are the worker's (one transaction each with the
+// compare-and-set cursor), so a worker running the same job meanwhile never repeats a range.
+int Finalize(Context& context, const JobsFlags& flags) {
+  auto open = Connect(context);
+  if (!open.ok()) return context.Fail(open.status());
+  pg::Connection& c = *open->connection;
+  const std::string& schema = open->config.schema;
+  jobs::Change change{jobs::ResolveActor(flags.actor),
+                      flags.reason.empty() ? "finalized in the foreground" : flags.reason};
+  auto found = jobs::FindJob(c, schema, flags.id);
+  if (!found.ok()) return context.Fail(found.status());
+  if (!*found) {
+    return context.Fail(Status::InvalidInput("job " + std::to_string(flags.id) + " does not exist")
+                            .WithHint("run \"tandem jobs list\" to see the jobs and their ids"));
+  }
+  jobs::Job job = **found;
+  if (job.kind != "background") {
+    return context.Fail(Status::InvalidInput("job " + std::to_string(job.id) + " (" + job.version +
+                                             ") is not a background migration")
+                            .WithHint("only background migrations are finalized"));
+  }
+  if (job.status == jobs::JobStatus::kSucceeded) {
+    context.err << "job " << job.id << " is already done\n";
+    return 0;
+  }
+  // A paused, failed or cancelled job is queued again first, recorded as this person's act.
+  Result<jobs::Job> step = job;
+  if (job.status == jobs::JobStatus::kPaused) step = jobs::Resume(c, schema, job.id, change);
+  if (job.status == jobs::JobStatus::kFailed || job.status == jobs::JobStatus::kCancelled) {
+    step = jobs::Retry(c, schema, job.id, change);
+  }
+  if (!step.ok()) return context.Fail(step.status());
+  auto claimed = jobs::Claim(c, schema, job.id, change);
+  if (!claimed.ok()) return context.Fail(claimed.status());
+  auto with_sql = jobs::FindJob(c, schema, job.id);
+  if (!with_sql.ok() || !*with_sql) return context.Fail(with_sql.status());
+  job = **with_sql;
+
+  background::RunnerSettings settings =
+      background::SettingsFrom(open->config.background, open->config.worker.max_attempts);
+  auto started = std::chrono::steady_clock::now();
+  auto last_print = started - std::chrono::seconds(1);
+  auto print = [&](const background::Progress& p) {
+    auto now = std::chrono::steady_clock::now();
+    if (!p.done && now - last_print < std::chrono::seconds(1)) return;
+    last_print = now;
+    context.err << PrintableLines("job " + std::to_string(job.id) + ": " + background::Summary(p) +
+                                  "\n");
+  };
+  background::RunResult result;
+  {
+    interrupt::Graceful graceful(Duration(10'000));
+    interrupt::CancelHook cancel([&c] { c.RequestCancel(); });
+    result = background::RunJob(c, schema, job, settings, nullptr, print);
+  }
+  if (result.lost) {
+    return context.Fail(Status::Unavailable("lost the connection while finalizing job " +
+                                            std::to_string(job.id) + ": " + result.reason)
+                            .WithHint("the committed batches stay; run it again to go on"));
+  }
+  jobs::Outcome outcome;
+  outcome.to = result.to;
+  outcome.error = result.error;
+  outcome.duration =
+      std::chrono::duration_cast<Duration>(std::chrono::steady_clock::now() - started);
+  auto finished = jobs::Finish(c, schema, job.id, outcome, {change.actor, result.reason});
+  if (!finished.ok()) return context.Fail(finished.status());
+  if (context.format() == Format::kJson) {
+    context.out << Dump(JobJson(*finished));
+  } else {
+    context.out << PrintableLines("job " + std::to_string(job.id) + " (" + job.version + " " +
+                                  job.name +
+                                  "): " + std::string(jobs::StatusName(finished->status)) +
+                                  (result.reason.empty() ? "" : " (" + result.reason + ")") + "\n");
+  }
+  return finished->status == jobs::JobStatus::kSucceeded ? 0 : 1;
 }
 
 using One = Result<jobs::Job> (*)(pg::Connection&, const std::string&, long long,
@@ -242,6 +354,15 @@ void RegisterJobs(CLI::App& app, Context& context, Runner& selected) {
   show->add_option("id", flags->id, "the job id")->required();
   show->callback([&context, &selected, flags] {
     selected = [&context, flags] { return Show(context, flags->id); };
+  });
+  auto* finalize =
+      cmd->add_subcommand("finalize", "run a background job's remaining batches now, here");
+  finalize->add_option("id", flags->id, "the job id")->required();
+  finalize->add_option("--actor", flags->actor,
+                       "your name, recorded with the change (default: TANDEM_ACTOR, then host)");
+  finalize->add_option("--reason", flags->reason, "why, recorded with the change");
+  finalize->callback([&context, &selected, flags] {
+    selected = [&context, flags] { return Finalize(context, *flags); };
   });
   struct Verb {
     const char* name;

@@ -1,7 +1,9 @@
 // tandem worker: runs the post-deploy work `tandem release` queued (src/worker/worker.h), as a
 // daemon until SIGTERM/SIGINT or, with --once, until nothing is runnable.
+#include <fstream>
 #include <iostream>
 #include <memory>
+#include <sstream>
 
 #include "cli/context.h"
 #include "jobs/job.h"
@@ -67,6 +69,19 @@ int Run(Context& context, const WorkerFlags& flags) {
   options.schema = config->schema;
   options.settings = config->worker;
   options.release = config->release;
+  options.background = config->background;
+  // The limits in force are the file's as it is now: a person may raise a lag limit while a
+  // backfill runs. A file that no longer parses keeps the last good settings.
+  options.reload_background = [path = config->config_path, last = config->background]() mutable {
+    if (path.empty()) return last;
+    std::ifstream in(path);
+    std::stringstream text;
+    text << in.rdbuf();
+    if (auto parsed = config::ParseConfigText(text.str(), path); parsed.ok()) {
+      last = parsed->background;
+    }
+    return last;
+  };
   options.once = flags.once;
   options.actor = migrate::Actor();
   options.files = files ? &*files : nullptr;

@@ -280,7 +280,7 @@ Status ApplyText(const std::string& text, const std::string& path, Config& confi
   }
   TANDEM_RETURN_IF_ERROR(CheckKeys(path, root, "",
                                    {"database", "migrations", "runner", "release", "lint", "worker",
-                                    "notify", "targets", "fleet"}));
+                                    "background", "notify", "targets", "fleet"}));
   for (const auto& [key, node] : root) {
     // Arrays of tables, checked below.
     if (key.str() == "notify" || key.str() == "targets") continue;
@@ -353,6 +353,47 @@ Status ApplyText(const std::string& text, const std::string& path, Config& confi
     if (s.poll_interval < Duration(100)) {
       return ErrorAt(path, w->get("poll_interval")->source(),
                      "\"poll_interval\" must be at least 100ms");
+    }
+  }
+  if (const toml::table* b = root["background"].as_table()) {
+    TANDEM_RETURN_IF_ERROR(
+        CheckKeys(path, *b, "background.",
+                  {"target_batch_duration", "min_batch_size", "max_batch_size", "lock_timeout",
+                   "statement_timeout", "max_parallel", "max_replication_lag",
+                   "max_replication_lag_bytes", "max_lock_wait", "throttle_query"}));
+    BackgroundSettings& s = config.background;
+    TANDEM_RETURN_IF_ERROR(GetDuration(path, *b, "target_batch_duration", s.target_batch_duration));
+    TANDEM_RETURN_IF_ERROR(GetDuration(path, *b, "lock_timeout", s.lock_timeout));
+    TANDEM_RETURN_IF_ERROR(GetDuration(path, *b, "statement_timeout", s.statement_timeout));
+    TANDEM_RETURN_IF_ERROR(GetDuration(path, *b, "max_replication_lag", s.max_replication_lag));
+    TANDEM_RETURN_IF_ERROR(GetDuration(path, *b, "max_lock_wait", s.max_lock_wait));
+    auto integer = [&](const char* key, long long low, long long high, long long& out) -> Status {
+      const toml::node* v = b->get(key);
+      if (!v) return Status::Ok();
+      const auto* n = v->as_integer();
+      if (!n || n->get() < low || n->get() > high) {
+        return ErrorAt(path, v->source(),
+                       "\"" + std::string(key) + "\" must be an integer from " +
+                           std::to_string(low) + " to " + std::to_string(high));
+      }
+      out = n->get();
+      return Status::Ok();
+    };
+    TANDEM_RETURN_IF_ERROR(integer("min_batch_size", 1, 1'000'000'000, s.min_batch_size));
+    TANDEM_RETURN_IF_ERROR(integer("max_batch_size", 1, 1'000'000'000, s.max_batch_size));
+    TANDEM_RETURN_IF_ERROR(
+        integer("max_replication_lag_bytes", 0, 1LL << 50, s.max_replication_lag_bytes));
+    long long parallel = s.max_parallel;
+    TANDEM_RETURN_IF_ERROR(integer("max_parallel", 1, 64, parallel));
+    s.max_parallel = static_cast<int>(parallel);
+    if (s.min_batch_size > s.max_batch_size) {
+      return ErrorAt(path, b->get("min_batch_size")->source(),
+                     "\"min_batch_size\" must not be above \"max_batch_size\"");
+    }
+    if (const toml::node* v = b->get("throttle_query")) {
+      const auto* q = v->as_string();
+      if (!q) return ErrorAt(path, v->source(), "\"throttle_query\" must be a string of SQL");
+      s.throttle_query = q->get();
     }
   }
   if (const toml::node* n = root.get("notify")) {

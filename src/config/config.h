@@ -8,6 +8,9 @@
 //                backoff_initial, backoff_max
 //   [lint]       pg_version, and [lint.rules] rule-id = "off" | "error" | "warning" | "info"
 //   [worker]     require_approval, max_attempts, statement_timeout, poll_interval
+//   [background] target_batch_duration, min_batch_size, max_batch_size, lock_timeout,
+//                statement_timeout, max_parallel, max_replication_lag,
+//                max_replication_lag_bytes, max_lock_wait, throttle_query
 //   [[notify]]   kind ("slack" | "webhook"), url or url_env, events
 //   [[targets]]  name, url or url_env, groups (a fleet: see src/fleet/)
 //   [fleet]      targets_query, catalog_url or catalog_url_env, concurrency, canary,
@@ -43,6 +46,23 @@ struct WorkerSettings {
   Duration statement_timeout{60 * 60 * 1000};  // post-deploy work may be long
   // The polling fallback behind LISTEN/NOTIFY (poolers in transaction mode drop NOTIFY).
   Duration poll_interval{1000};
+};
+
+// Background data migrations (src/background/), run by the worker batch by batch. The worker
+// reads the file again between batches, so a threshold changed while a job runs takes effect at
+// the next batch.
+struct BackgroundSettings {
+  Duration target_batch_duration{200};  // size=auto aims each batch at this
+  long long min_batch_size = 10;
+  long long max_batch_size = 2'000'000;
+  Duration lock_timeout{2000};         // per batch (SET LOCAL)
+  Duration statement_timeout{30'000};  // per batch: a batch over it is split in half
+  int max_parallel = 2;                // background jobs at once per database
+  // Throttling, checked between batches: wait while any is over its limit.
+  Duration max_replication_lag{5000};             // replay lag of any standby
+  long long max_replication_lag_bytes = 1 << 30;  // used while the time lag is NULL (idle)
+  Duration max_lock_wait{1000};  // an app query blocked behind the batch, or the batch's wait
+  std::string throttle_query;    // a user's probe: true means wait
 };
 
 // One `[[notify]]` table: where job state changes are sent. The URL is a secret (a Slack
@@ -91,6 +111,7 @@ struct Config {
   std::optional<int> lint_pg_version;
   std::map<std::string, std::string> lint_rules;
   WorkerSettings worker;
+  BackgroundSettings background;
   std::vector<NotifyChannel> notify;
   std::vector<TargetEntry> targets;
   FleetSettings fleet;

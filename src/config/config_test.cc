@@ -41,6 +41,33 @@ renaming-column = "off"
   EXPECT_EQ(c->lint_rules.at("renaming-column"), "off");
 }
 
+TEST(ConfigTest, ReadsTheBackgroundSection) {
+  auto c = ParseConfigText(R"([background]
+target_batch_duration = "100ms"
+min_batch_size = 50
+max_batch_size = 5000
+lock_timeout = "1s"
+statement_timeout = "10s"
+max_parallel = 3
+max_replication_lag = "2s"
+throttle_query = "SELECT false"
+)",
+                           "t.toml");
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->background.target_batch_duration.count(), 100);
+  EXPECT_EQ(c->background.min_batch_size, 50);
+  EXPECT_EQ(c->background.max_batch_size, 5000);
+  EXPECT_EQ(c->background.statement_timeout.count(), 10'000);
+  EXPECT_EQ(c->background.max_parallel, 3);
+  EXPECT_EQ(c->background.throttle_query, "SELECT false");
+  auto inverted = ParseConfigText("[background]\nmin_batch_size = 9\nmax_batch_size = 8\n", "t");
+  ASSERT_FALSE(inverted.ok());
+  EXPECT_NE(inverted.status().message().find("min_batch_size"), std::string::npos);
+  EXPECT_FALSE(ParseConfigText("[background]\nmax_parallel = 0\n", "t").ok());
+  EXPECT_FALSE(ParseConfigText("[background]\nthrottle_query = 1\n", "t").ok());
+  EXPECT_FALSE(ParseConfigText("[background]\nbatch = 1\n", "t").ok());
+}
+
 TEST(ConfigTest, MalformedFileNamesLineAndColumn) {
   auto c = ParseConfigText("[database]\nurl = \"unterminated\n", "tandem.toml");
   ASSERT_FALSE(c.ok());

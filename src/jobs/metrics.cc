@@ -147,6 +147,30 @@ Result<JobMetrics> ReadJobMetrics(pg::Connection& connection, const std::string&
   for (size_t i = 0; i < kDurationBucketsMs.size(); ++i) {
     metrics.duration_buckets[i] = row.GetInt(0, 8 + i);
   }
+  // Done jobs drop out, so the series stay as few as the jobs in flight.
+  TANDEM_ASSIGN_OR_RETURN(
+      auto background,
+      connection.Query("SELECT id, version, progress::text FROM " + pg::QuoteIdentifier(schema) +
+                       ".jobs WHERE kind = 'background' AND status NOT IN ('succeeded', "
+                       "'cancelled') ORDER BY id"));
+  for (size_t i = 0; i < background.rows(); ++i) {
+    JobMetrics::Background b;
+    b.job = background.GetInt(i, 0);
+    b.version = background.Get(i, 1);
+    auto progress = nlohmann::json::parse(background.Get(i, 2), nullptr, false);
+    auto number = [&](const char* key) {
+      return progress.is_object() && progress.contains(key) && progress[key].is_number()
+                 ? progress[key].get<double>()
+                 : 0.0;
+    };
+    b.rows_done = number("rows_done");
+    b.rows_estimated = number("estimated_total");
+    b.rows_per_second = number("rate");
+    b.throttled_seconds = number("throttled_ms") / 1000.0;
+    b.throttled =
+        progress.is_object() && progress.contains("throttled") && progress["throttled"].is_object();
+    metrics.background.push_back(std::move(b));
+  }
   return metrics;
 }
 
@@ -205,6 +229,40 @@ std::string RenderMetricsText(const std::vector<TargetMetrics>& targets) {
   for (const TargetMetrics& t : targets) {
     Sample(out, "tandem_oldest_queued_job_age_seconds", target_label(t),
            Number(t.metrics.oldest_queued_age_seconds));
+  }
+  struct Gauge {
+    std::string_view name;
+    std::string_view help;
+    double JobMetrics::Background::*field;
+  };
+  const Gauge gauges[] = {
+      {"tandem_background_rows_done", "Rows a background job's batches have changed.",
+       &JobMetrics::Background::rows_done},
+      {"tandem_background_rows_estimated", "A background job's estimated total of rows.",
+       &JobMetrics::Background::rows_estimated},
+      {"tandem_background_rows_per_second", "A background job's current rate.",
+       &JobMetrics::Background::rows_per_second},
+      {"tandem_background_throttled_seconds", "Time a background job has spent throttled.",
+       &JobMetrics::Background::throttled_seconds},
+  };
+  auto job_labels = [&](const TargetMetrics& t, const JobMetrics::Background& b) {
+    return target_label(t) + ",job=\"" + std::to_string(b.job) + "\",version=\"" +
+           EscapeLabelValue(b.version) + "\"";
+  };
+  for (const Gauge& gauge : gauges) {
+    Family(out, gauge.name, "gauge", gauge.help);
+    for (const TargetMetrics& t : targets) {
+      for (const auto& b : t.metrics.background) {
+        Sample(out, gauge.name, job_labels(t, b), Number(b.*gauge.field));
+      }
+    }
+  }
+  Family(out, "tandem_background_throttled", "gauge",
+         "1 while a background job waits on a throttling signal.");
+  for (const TargetMetrics& t : targets) {
+    for (const auto& b : t.metrics.background) {
+      Sample(out, "tandem_background_throttled", job_labels(t, b), b.throttled ? "1" : "0");
+    }
   }
   return out;
 }

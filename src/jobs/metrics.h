@@ -10,6 +10,11 @@
 //   tandem_lock_timeouts_total           counter: lock timeouts recorded on job.* events
 //   tandem_job_duration_seconds          histogram: attempts that ended succeeded or failed
 //   tandem_oldest_queued_job_age_seconds gauge: the longest wait among jobs not yet run
+//   tandem_background_rows_done{job,version}         gauge, per unfinished background job
+//   tandem_background_rows_estimated{job,version}    gauge: its estimated total
+//   tandem_background_rows_per_second{job,version}   gauge: its current rate
+//   tandem_background_throttled_seconds{job,version} gauge: time it spent throttled
+//   tandem_background_throttled{job,version}         gauge: 1 while it is throttled
 #pragma once
 
 #include <array>
@@ -45,6 +50,18 @@ struct JobMetrics {
   long long duration_count = 0;  // also the +Inf bucket
   double duration_sum_seconds = 0;
   double oldest_queued_age_seconds = 0;  // 0 when no job waits
+  // Background jobs not yet done (queued, running, retrying, paused, failed...): their progress
+  // as the last committed batch recorded it.
+  struct Background {
+    long long job = 0;
+    std::string version;
+    double rows_done = 0;
+    double rows_estimated = 0;
+    double rows_per_second = 0;
+    double throttled_seconds = 0;
+    bool throttled = false;
+  };
+  std::vector<Background> background;
 };
 
 // Reads the metrics of one database in two round trips (whether the jobs table exists, then

@@ -169,6 +169,37 @@ TEST_F(MetricsTest, CountsJobsAndEventsExactly) {
 }
 
 // A target name with the characters the format escapes, and a schema name that needs quoting.
+TEST_F(MetricsTest, BackgroundJobsInFlightReportTheirProgress) {
+  auto c = Connect();
+  ASSERT_NE(c, nullptr);
+  ASSERT_TRUE(migrate::EnsureStateSchema(*c, "tandem").ok());
+  Sql(*c,
+      "INSERT INTO tandem.jobs (id, kind, version, status, sql, checksum, progress) VALUES "
+      "(7, 'background', '20260101', 'running', 'x', 'x', '{\"rows_done\": 1200, "
+      "\"estimated_total\": 5000, \"rate\": 321.5, \"throttled_ms\": 2500, \"throttled\": "
+      "{\"reason\": \"replication lag\", \"value\": \"6.0s\"}}'), "
+      "(8, 'background', '20260102', 'succeeded', 'x', 'x', '{\"rows_done\": 9}'), "
+      "(9, 'background', '20260103', 'queued', 'x', 'x', '{}')");
+  Exposition e = Scrape("tandem", "main");
+  ExpectWellFormed(e, "main");
+  auto job = [](const char* id, const char* version) {
+    return std::map<std::string, std::string>{{"job", id}, {"version", version}};
+  };
+  EXPECT_EQ(e.types.at("tandem_background_rows_done"), "gauge");
+  EXPECT_EQ(e.Value(Series("tandem_background_rows_done", "main", job("7", "20260101"))), 1200);
+  EXPECT_EQ(e.Value(Series("tandem_background_rows_estimated", "main", job("7", "20260101"))),
+            5000);
+  EXPECT_EQ(e.Value(Series("tandem_background_rows_per_second", "main", job("7", "20260101"))),
+            321.5);
+  EXPECT_EQ(e.Value(Series("tandem_background_throttled_seconds", "main", job("7", "20260101"))),
+            2.5);
+  EXPECT_EQ(e.Value(Series("tandem_background_throttled", "main", job("7", "20260101"))), 1);
+  EXPECT_EQ(e.Value(Series("tandem_background_throttled", "main", job("9", "20260103"))), 0);
+  EXPECT_EQ(e.Value(Series("tandem_background_rows_done", "main", job("9", "20260103"))), 0);
+  // A finished job drops out.
+  EXPECT_FALSE(e.Has(Series("tandem_background_rows_done", "main", job("8", "20260102"))));
+}
+
 TEST_F(MetricsTest, EscapesLabelValuesAndQuotesTheSchema) {
   auto c = Connect();
   ASSERT_NE(c, nullptr);

@@ -9,6 +9,73 @@ migrate::Layout LayoutOf(const Job& job) {
   return migrate::ParseLayout(job.layout).value_or(migrate::Layout::kTandem);
 }
 
+// The oldest pre-deploy migration not yet applied that is older than `job`.
+const migrate::HistoryRow* PreDeployBefore(const Job& job,
+                                           const std::vector<migrate::HistoryRow>& history) {
+  const migrate::HistoryRow* before = nullptr;
+  for (const migrate::HistoryRow& row : history) {
+    if (row.phase != "pre-deploy" || row.status == "succeeded") continue;
+    if (migrate::CompareVersions(row.version, job.version, LayoutOf(job)) >= 0) continue;
+    if (!before || migrate::CompareVersions(row.version, before->version, LayoutOf(job)) < 0) {
+      before = &row;
+    }
+  }
+  return before;
+}
+
+// Background jobs do not wait for each other or for post-deploy jobs: each runs once the
+// pre-deploy migrations before it have succeeded. The worker runs them one at a time for now,
+// after the post-deploy job that is due, oldest version first.
+void ScheduleBackground(const std::vector<Job>& jobs,
+                        const std::vector<migrate::HistoryRow>& history, const std::string& now,
+                        Schedule& schedule) {
+  std::vector<const Job*> open;
+  for (const Job& job : jobs) {
+    if (job.kind == "background" && !IsDone(job.status)) open.push_back(&job);
+  }
+  std::sort(open.begin(), open.end(), [](const Job* a, const Job* b) {
+    int c = migrate::CompareVersions(a->version, b->version, LayoutOf(*a));
+    return c != 0 ? c < 0 : a->id < b->id;
+  });
+  for (const Job* job : open) {
+    if (const migrate::HistoryRow* before = PreDeployBefore(*job, history)) {
+      if (before->status == "failed") schedule.needs_person = true;
+      schedule.waiting.push_back(
+          {job->id, "waiting for pre-deploy " + before->version + " (" + before->status + ")"});
+      continue;
+    }
+    bool runnable = false;
+    switch (job->status) {
+      case JobStatus::kQueued:
+      case JobStatus::kRunning:
+        runnable = true;
+        break;
+      case JobStatus::kRetrying:
+        if (job->run_after.empty() || job->run_after <= now) {
+          runnable = true;
+        } else {
+          if (!schedule.next_due_at || job->run_after < *schedule.next_due_at) {
+            schedule.next_due_at = job->run_after;
+          }
+          schedule.waiting.push_back({job->id, "next attempt at " + job->run_after});
+        }
+        break;
+      default:
+        schedule.needs_person = true;
+        schedule.waiting.push_back(
+            {job->id, "waiting for a person (" + std::string(StatusName(job->status)) + ")"});
+        break;
+    }
+    if (!runnable) continue;
+    if (!schedule.next) {
+      schedule.next = job->id;
+    } else {
+      schedule.waiting.push_back(
+          {job->id, "waiting for the worker to finish job " + std::to_string(*schedule.next)});
+    }
+  }
+}
+
 }  // namespace
 
 Schedule ComputeSchedule(const std::vector<Job>& jobs,
@@ -54,16 +121,7 @@ Schedule ComputeSchedule(const std::vector<Job>& jobs,
       continue;
     }
     first = job;
-    // The oldest pre-deploy migration not yet applied that is older than this job.
-    const migrate::HistoryRow* before = nullptr;
-    for (const migrate::HistoryRow& row : history) {
-      if (row.phase != "pre-deploy" || row.status == "succeeded") continue;
-      if (migrate::CompareVersions(row.version, job->version, LayoutOf(*job)) >= 0) continue;
-      if (!before || migrate::CompareVersions(row.version, before->version, LayoutOf(*job)) < 0) {
-        before = &row;
-      }
-    }
-    if (before) {
+    if (const migrate::HistoryRow* before = PreDeployBefore(*job, history)) {
       // A release that failed there waits for a person; one still running does not.
       if (before->status == "failed") schedule.needs_person = true;
       schedule.waiting.push_back(
@@ -94,6 +152,7 @@ Schedule ComputeSchedule(const std::vector<Job>& jobs,
     }
   }
   if (schedule.run.size() < 2) schedule.run.clear();
+  ScheduleBackground(jobs, history, now, schedule);
   return schedule;
 }
 

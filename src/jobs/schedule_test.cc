@@ -78,12 +78,37 @@ TEST(ScheduleTest, WaitsForOlderPreDeployMigrationsOnly) {
   EXPECT_TRUE(s.needs_person);
 }
 
-TEST(ScheduleTest, BackgroundJobsAreNotScheduledHere) {
+TEST(ScheduleTest, BackgroundJobsComeAfterTheDuePostDeployJob) {
   Job background = MakeJob(1, "1", JobStatus::kQueued);
   background.kind = "background";
   Schedule s = ComputeSchedule({background, MakeJob(2, "2", JobStatus::kQueued)}, {}, kNow);
   ASSERT_TRUE(s.next);
   EXPECT_EQ(*s.next, 2);
+  ASSERT_EQ(s.waiting.size(), 1u);
+  EXPECT_EQ(s.waiting[0].reason, "waiting for the worker to finish job 2");
+  s = ComputeSchedule({background}, {}, kNow);
+  ASSERT_TRUE(s.next);
+  EXPECT_EQ(*s.next, 1);
+}
+
+TEST(ScheduleTest, APausedBackgroundJobBlocksNoOtherOne) {
+  Job paused = MakeJob(1, "1", JobStatus::kPaused);
+  paused.kind = "background";
+  Job queued = MakeJob(2, "2", JobStatus::kQueued);
+  queued.kind = "background";
+  Schedule s = ComputeSchedule({paused, queued}, {}, kNow);
+  ASSERT_TRUE(s.next);
+  EXPECT_EQ(*s.next, 2);
+  EXPECT_TRUE(s.needs_person);
+  // It waits for the pre-deploy migrations before it, like post-deploy jobs.
+  std::vector<migrate::HistoryRow> history(1);
+  history[0].version = "1";
+  history[0].phase = "pre-deploy";
+  history[0].status = "running";
+  s = ComputeSchedule({queued}, history, kNow);
+  EXPECT_FALSE(s.next);
+  ASSERT_EQ(s.waiting.size(), 1u);
+  EXPECT_EQ(s.waiting[0].reason, "waiting for pre-deploy 1 (running)");
 }
 
 TEST(ScheduleTest, AnOrphanedRunningJobIsTakenOver) {

@@ -362,4 +362,27 @@ Result<Job> Finish(pg::Connection& connection, const std::string& schema, long l
   return NotAllowed(*current, "finish", "it was not running");
 }
 
+Result<LockedProgress> LockProgress(pg::Connection& connection, const std::string& schema,
+                                    long long id) {
+  TANDEM_ASSIGN_OR_RETURN(
+      auto result,
+      connection.Query("SELECT status, coalesce(requested, ''), progress::text FROM " +
+                           pg::QuoteIdentifier(schema) + ".jobs WHERE id = $1 FOR UPDATE",
+                       {std::to_string(id)}));
+  LockedProgress locked;
+  if (result.rows() == 0) return locked;
+  locked.running = result.Get(0, 0) == StatusName(S::kRunning);
+  locked.requested = result.Get(0, 1);
+  locked.progress = result.Get(0, 2);
+  return locked;
+}
+
+Status RecordProgress(pg::Connection& connection, const std::string& schema, long long id,
+                      const std::string& progress) {
+  return connection.Exec("UPDATE " + pg::QuoteIdentifier(schema) +
+                             ".jobs SET progress = $2::jsonb, updated_at = clock_timestamp() "
+                             "WHERE id = $1 AND status = 'running'",
+                         {std::to_string(id), progress});
+}
+
 }  // namespace tandem::jobs

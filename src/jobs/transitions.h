@@ -98,5 +98,20 @@ struct RunOutcome {
 // job back without counting the attempt.
 Status FinishRun(pg::Connection& connection, const std::string& schema,
                  const std::vector<RunOutcome>& outcomes, const std::string& actor);
+// Background migrations: the progress of a job is recorded inside each batch's own transaction,
+// with the batch, so that a batch and its cursor commit together or not at all. Neither is a
+// state change: no event, no NOTIFY (a batch every 200 ms would flood both).
+struct LockedProgress {
+  bool running = false;   // false: the job is no longer running (a person or a worker moved it)
+  std::string requested;  // "pause" or "cancel" when a person asked to stop it
+  std::string progress;   // the progress document (JSON text)
+};
+// Locks the job's row (FOR UPDATE) until the caller's transaction ends: a second runner of the
+// same job waits here until the first one's batch has committed or rolled back.
+Result<LockedProgress> LockProgress(pg::Connection& connection, const std::string& schema,
+                                    long long id);
+// After LockProgress, in the same transaction: the new progress document.
+Status RecordProgress(pg::Connection& connection, const std::string& schema, long long id,
+                      const std::string& progress);
 
 }  // namespace tandem::jobs

@@ -45,7 +45,7 @@ FileDirectives DirectiveScanner::Finish() && {
 }
 
 Status ApplyDirectives(const FileDirectives& directives, bool up_file, Migration& migration) {
-  const Directive* seen[6] = {};
+  const Directive* seen[7] = {};
   for (const Directive& d : directives.settings) {
     if (!up_file) {
       return Status::InvalidInput("directive " + Quoted(d.word) + " is not allowed in a down file")
@@ -76,6 +76,9 @@ Status ApplyDirectives(const FileDirectives& directives, bool up_file, Migration
         break;
       case Directive::Kind::kBatch:
         migration.batch = d.batch;
+        break;
+      case Directive::Kind::kRequires:
+        migration.required_versions = d.versions;
         break;
       case Directive::Kind::kAllow:
         break;

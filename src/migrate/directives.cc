@@ -23,6 +23,7 @@ constexpr KnownDirective kDirectives[] = {
     {"statement-timeout", Directive::Kind::kStatementTimeout},
     {"allow", Directive::Kind::kAllow},
     {"batch", Directive::Kind::kBatch},
+    {"requires", Directive::Kind::kRequires},
 };
 
 // The closest of `candidates` to `word`, if close enough to be a plausible typo.
@@ -183,6 +184,31 @@ class LineParser {
     return Status::Ok();
   }
 
+  // `-- tandem:requires VERSION [VERSION...]`: background migrations that must have finished
+  // before this one is applied.
+  Status Requires(size_t v) {
+    for (size_t at = SkipBlanks(line_, v); at < line_.size(); at = SkipBlanks(line_, at)) {
+      size_t end = TokenEnd(line_, at);
+      std::string_view version = line_.substr(at, end - at);
+      bool ok = !version.empty();
+      for (char c : version) {
+        ok =
+            ok && (std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == '-');
+      }
+      if (!ok) {
+        return Error(at, "invalid version " + Quoted(version),
+                     "write -- tandem:requires <version of a background migration>");
+      }
+      d_.versions.emplace_back(version);
+      at = end;
+    }
+    if (d_.versions.empty()) {
+      return Error(v, "directive \"tandem:requires\" needs a version",
+                   "write -- tandem:requires <version of a background migration>");
+    }
+    return Status::Ok();
+  }
+
   Status Batch(size_t v) {
     constexpr std::string_view kHint = "write -- tandem:batch table=<table> key=<column> size=auto";
     d_.batch.location = d_.location;
@@ -324,6 +350,9 @@ Result<Directive> ParseDirective(std::string_view line, const std::string& file,
       break;
     case Directive::Kind::kBatch:
       status = parser.Batch(end);
+      break;
+    case Directive::Kind::kRequires:
+      status = parser.Requires(end);
       break;
   }
   if (!status.ok()) return status;

@@ -23,7 +23,15 @@
 namespace tandem::migrate {
 
 struct Directive {
-  enum class Kind { kPhase, kTransaction, kLockTimeout, kStatementTimeout, kAllow, kBatch };
+  enum class Kind {
+    kPhase,
+    kTransaction,
+    kLockTimeout,
+    kStatementTimeout,
+    kAllow,
+    kBatch,
+    kRequires
+  };
   Kind kind = Kind::kPhase;
   std::string word;         // as written, e.g. "tandem:phase"
   SourceLocation location;  // of the directive word
@@ -33,6 +41,7 @@ struct Directive {
   Duration duration{0};
   Allow allow;
   BatchSpec batch;
+  std::vector<std::string> versions;  // tandem:requires
 };
 
 // True when `line` is a directive comment: optional blanks, "--", optional blanks, "tandem:".

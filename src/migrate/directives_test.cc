@@ -70,7 +70,7 @@ TEST(DirectiveTest, UnknownDirectiveSuggestsTheClosest) {
   EXPECT_EQ(Error("-- tandem:frobnicate"),
             "7:4: unknown directive \"tandem:frobnicate\" | valid directives: tandem:phase, "
             "tandem:transaction, tandem:lock-timeout, tandem:statement-timeout, tandem:allow, "
-            "tandem:batch");
+            "tandem:batch, tandem:requires");
   EXPECT_THAT(Error("-- tandem:"), StartsWith("7:4: empty directive "));
 }
 
@@ -160,6 +160,15 @@ TEST(DirectiveTest, Batch) {
   d = Parse("-- tandem:batch table=users key=id");  // size defaults to auto
   ASSERT_TRUE(d.ok());
   EXPECT_EQ(d->batch.size, std::nullopt);
+}
+
+TEST(DirectiveTest, Requires) {
+  auto d = Parse("-- tandem:requires 20260101120000 20260102");
+  ASSERT_TRUE(d.ok()) << d.status().ToString();
+  EXPECT_EQ(d->kind, Directive::Kind::kRequires);
+  EXPECT_EQ(d->versions, (std::vector<std::string>{"20260101120000", "20260102"}));
+  EXPECT_FALSE(Parse("-- tandem:requires").ok());
+  EXPECT_FALSE(Parse("-- tandem:requires 2026'01").ok());
 }
 
 TEST(DirectiveTest, BatchErrors) {

@@ -86,6 +86,8 @@ struct Migration {
   std::optional<Duration> statement_timeout;  // `-- tandem:statement-timeout 15min`
   std::vector<Allow> file_allows;             // file-level `-- tandem:allow`
   std::optional<BatchSpec> batch;
+  // `-- tandem:requires`: background migrations that must have succeeded before this one.
+  std::vector<std::string> required_versions;
   Section up;
   Section down;
   // Checksums (SHA-256, hex, of the normalised text; see docs/migrations.md "Checksums"). Drift

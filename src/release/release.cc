@@ -4,6 +4,7 @@
 #include <chrono>
 #include <nlohmann/json.hpp>
 
+#include "background/placeholders.h"
 #include "jobs/transitions.h"
 #include "migrate/history.h"
 #include "migrate/layouts.h"
@@ -168,11 +169,64 @@ ReleaseReport Release(pg::Connection& connection, migrate::MigrationSet& files,
   // Background migrations hold :batch_start placeholders, so the worker splits those.
   for (auto* list : {&to_apply, &to_queue}) {
     for (migrate::StatusEntry* e : *list) {
-      if (e->phase == migrate::Phase::kBackground) continue;
+      if (e->phase == migrate::Phase::kBackground) {
+        // Not split here, but refused up front if the worker could never batch it.
+        auto bound = background::BindPlaceholders(e->migration->up.text);
+        if (!bound.ok()) {
+          Status status = bound.status();
+          report.status = std::move(status)
+                              .Prefix("background migration " + e->migration->version)
+                              .WithLocation({e->migration->up.path, e->migration->up.text_line, 1});
+          return finish();
+        }
+        continue;
+      }
       Status split = migrate::SplitSections(*const_cast<migrate::Migration*>(e->migration));
       if (split.ok()) split = migrate::CheckResume(*e->migration, e->row);
       if (!split.ok()) {
         report.status = split;
+        return finish();
+      }
+    }
+  }
+  // `-- tandem:requires`: a pre-deploy migration that needs a background one finished waits for
+  // it; the person is told which job and how to finish it now.
+  for (migrate::StatusEntry* e : to_apply) {
+    if (e->migration->required_versions.empty()) continue;
+    auto exists = jobs::JobsTableExists(connection, options.schema);
+    if (!exists.ok()) {
+      report.status = exists.status();
+      return finish();
+    }
+    for (const std::string& required : e->migration->required_versions) {
+      pg::QueryResult job;
+      if (*exists) {
+        auto found =
+            connection.Query("SELECT id, status FROM " + pg::QuoteIdentifier(options.schema) +
+                                 ".jobs WHERE kind = 'background' AND version = $1",
+                             {required});
+        if (!found.ok()) {
+          report.status = found.status();
+          return finish();
+        }
+        job = std::move(*found);
+      }
+      if (job.rows() == 0) {
+        report.status =
+            Status::Failed("migration " + e->version + " requires background migration " +
+                           required + ", which has not been released")
+                .WithHint("release " + required +
+                          " first and let it finish (tandem worker, or tandem jobs finalize)");
+        return finish();
+      }
+      if (job.Get(0, 1) != "succeeded") {
+        std::string id = job.Get(0, 0);
+        report.status =
+            Status::Failed("migration " + e->version + " requires background migration " +
+                           required + " (job " + id + "), which is " + job.Get(0, 1))
+                .WithDetail("nothing was applied")
+                .WithHint("finish it now with \"tandem jobs finalize " + id +
+                          "\" (or wait for the worker), then run tandem release again");
         return finish();
       }
     }

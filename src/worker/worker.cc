@@ -10,6 +10,7 @@
 #include <set>
 #include <sstream>
 #include <thread>
+#include "worker/background_jobs.h"
 
 #include "base/interrupt.h"
 #include "jobs/schedule.h"
@@ -368,6 +369,20 @@ void Worker::Execute(jobs::Job job) {
     if (to == JobStatus::kSucceeded) ++summary_.succeeded;
     Finished(jobs::Finish(*job_, options_.schema, job.id, outcome, {change_.actor, why}), job);
   };
+
+  if (job.kind == "background") {
+    // Batch by batch, each with its cursor (src/background/runner.h).
+    background::RunResult result = RunBackgroundJob(*job_, options_, job);
+    if (result.lost) {
+      state_->running_job = 0;
+      log.Error("stopped running job " + std::to_string(job.id),
+                {{"job", job.id}, {"reason", result.reason}});
+      return;
+    }
+    outcome.error = result.error;
+    if (result.to == JobStatus::kFailed) ++summary_.failed;
+    return finish(result.to, result.reason);
+  }
 
   migrate::Migration migration = jobs::MigrationOf(job);
   if (Status split = migrate::SplitSections(migration); !split.ok()) {

@@ -30,9 +30,13 @@ namespace tandem::worker {
 struct WorkerOptions {
   std::string schema = "tandem";
   config::WorkerSettings settings;
-  config::ReleaseSettings release;  // lock_timeout, retry budget and backoff per attempt
-  bool once = false;                // run what is runnable now, then return
-  std::string actor;                // who the worker is in events ("host pid N tandem V")
+  config::ReleaseSettings release;        // lock_timeout, retry budget and backoff per attempt
+  config::BackgroundSettings background;  // batches of background migrations
+  // Reads [background] again (the throttling limits are re-read between batches); null: keep
+  // `background`.
+  std::function<config::BackgroundSettings()> reload_background;
+  bool once = false;  // run what is runnable now, then return
+  std::string actor;  // who the worker is in events ("host pid N tandem V")
   // The migration files this worker was deployed with, to report drift (a file edited since
   // its job was queued). May be null: the worker runs the recorded SQL either way.
   const migrate::MigrationSet* files = nullptr;
