@@ -17,14 +17,6 @@ namespace {
 using Clock = std::chrono::steady_clock;
 using jobs::JobStatus;
 
-// Worth another try of the same batch: busy or briefly unavailable, not wrong.
-bool IsTransient(const Status& error) {
-  const std::string& code = error.sqlstate();
-  if (error.code() == StatusCode::kUnavailable) return true;
-  return code == "55P03" || code == "40P01" || code == "40001" || code.rfind("08", 0) == 0 ||
-         code == "57P01" || code == "57P02" || code == "57P03" || code == "53300";
-}
-
 // "UPDATE 12", "DELETE 3", "INSERT 0 5": the last number.
 long long AffectedRows(const std::string& tag) {
   size_t space = tag.rfind(' ');
@@ -354,7 +346,7 @@ RunResult Runner::Run() {
     }
     Rollback();
     if (!c_.alive()) return Stop(JobStatus::kQueued, started.status().message(), true);
-    if (!IsTransient(started.status()) || attempt >= settings_.max_attempts) {
+    if (!jobs::IsTransient(started.status()) || attempt >= settings_.max_attempts) {
       return Fail(started.status(), "could not read the bounds of the key");
     }
     interrupt::SleepFor(settings_.backoff_initial * attempt);
@@ -453,7 +445,7 @@ std::optional<RunResult> Runner::AfterBatch(const Result<Step>& step, const std:
                            " keys");
   }
   ++failures;
-  if (IsTransient(error) && failures < settings_.max_attempts) {
+  if (jobs::IsTransient(error) && failures < settings_.max_attempts) {
     interrupt::SleepFor(backoff.Next());
     return std::nullopt;
   }

@@ -15,16 +15,17 @@
 #include <thread>
 
 #include "testing/harness.h"
+#include "testing/project_test.h"
 
 namespace tandem::testing {
 namespace {
 
 using namespace std::chrono_literals;
 
-class BackgroundTest : public PgTest {
+class BackgroundTest : public ProjectTest {
  protected:
   void SetUp() override {
-    PgTest::SetUp();
+    ProjectTest::SetUp();
     // A standby polls for the worker lock every 100 ms, so takeovers are quick.
     Config("");
   }
@@ -32,32 +33,9 @@ class BackgroundTest : public PgTest {
     dir_.Write("tandem.toml", "[worker]\npoll_interval = \"100ms\"\nmax_attempts = 3\n" +
                                   (background.empty() ? "" : "[background]\n" + background));
   }
-  std::vector<std::string> Env() {
-    return {"DATABASE_URL=", "TANDEM_DATABASE_URL=" + url(), "NO_COLOR=1",
-            "TANDEM_ACTOR=", "SLACK_WEBHOOK_URL="};
-  }
-  ProcessOutput Tandem(const std::vector<std::string>& args) {
-    return RunTandem(args, dir_.path().string(), Env());
-  }
-  pid_t Start(const std::string& log) {
-    SpawnOptions options;
-    options.argv = {TANDEM_BINARY_PATH, "worker"};
-    options.env = Env();
-    options.working_directory = dir_.path().string();
-    options.output_path = (dir_.path() / log).string();
-    auto pid = Spawn(options);
-    EXPECT_TRUE(pid.ok()) << pid.status().ToString();
-    return pid.ok() ? *pid : -1;
-  }
-  bool WaitFor(const std::string& sql, std::chrono::milliseconds limit = 30s) {
-    auto until = std::chrono::steady_clock::now() + limit;
-    while (std::chrono::steady_clock::now() < until) {
-      if (QueryValue(sql) == "t") return true;
-      std::this_thread::sleep_for(10ms);
-    }
-    ADD_FAILURE() << "never became true: " << sql;
-    return false;
-  }
+  using ProjectTest::Start;
+  // A worker daemon, its output in `log`.
+  pid_t Start(const std::string& log) { return ProjectTest::Start({"worker"}, log); }
   // A table t of `rows` rows whose counter n every batch adds one to, and the migration
   // that does it: `sleep` seconds per batch, so that kills and requests land mid-run.
   void CounterMigration(int rows, const std::string& size, const std::string& sleep,
@@ -84,8 +62,6 @@ class BackgroundTest : public PgTest {
     return QueryValue(
         "SELECT 'rows=' || count(*) || ' wrong=' || count(*) FILTER (WHERE n <> 1) FROM t");
   }
-
-  TempDir dir_;
 };
 
 TEST_F(BackgroundTest, EveryRowOnceAcrossKill9AtRandomMomentsAndSigterm) {

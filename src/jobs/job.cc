@@ -58,6 +58,13 @@ std::optional<JobStatus> ParseStatus(std::string_view name) {
   return std::nullopt;
 }
 
+bool IsTransient(const Status& error) {
+  const std::string& code = error.sqlstate();
+  if (error.code() == StatusCode::kUnavailable) return true;
+  return code == "55P03" || code == "40P01" || code == "40001" || code.rfind("08", 0) == 0 ||
+         code == "57P01" || code == "57P02" || code == "57P03" || code == "53300";
+}
+
 bool IsDone(JobStatus status) {
   return status == JobStatus::kSucceeded || status == JobStatus::kCancelled;
 }

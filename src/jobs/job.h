@@ -44,6 +44,11 @@ std::optional<JobStatus> ParseStatus(std::string_view name);
 // Succeeded and cancelled jobs never block later ones and never run again on their own.
 bool IsDone(JobStatus status);
 
+// An error worth another attempt (of a job or of a batch): the database was busy or briefly
+// unavailable (lock timeout, deadlock, serialization failure, a lost or refused connection, a
+// shutdown, too many connections), not wrong.
+bool IsTransient(const Status& error);
+
 struct JobError {
   std::string sqlstate;
   std::string message;

@@ -33,14 +33,6 @@ namespace {
 using Clock = std::chrono::steady_clock;
 using jobs::JobStatus;
 
-// Errors worth another attempt: the database was briefly unavailable or busy, not wrong.
-bool IsTransient(const Status& error) {
-  const std::string& code = error.sqlstate();
-  if (error.code() == StatusCode::kUnavailable) return true;
-  return code == "55P03" || code == "40P01" || code == "40001" || code.rfind("08", 0) == 0 ||
-         code == "57P01" || code == "57P02" || code == "57P03" || code == "53300";
-}
-
 // The statement an error points into: the last one starting at or before the error's line.
 std::string StatementAt(const migrate::Migration& migration, int line) {
   const migrate::Statement* found = nullptr;
@@ -465,7 +457,7 @@ void Worker::Execute(jobs::Job job) {
   }
   if (requested == "cancel") return finish(JobStatus::kCancelled, "cancelled by a person");
   if (requested == "pause") return finish(JobStatus::kPaused, "paused by a person");
-  if (IsTransient(item.error) && attempt < options_.settings.max_attempts) {
+  if (jobs::IsTransient(item.error) && attempt < options_.settings.max_attempts) {
     // The wait grows with this job's attempts (not with the worker's history).
     release::Backoff backoff({options_.release.backoff_initial, options_.release.backoff_max},
                              options_.seed);
@@ -476,7 +468,8 @@ void Worker::Execute(jobs::Job job) {
                                             std::to_string(options_.settings.max_attempts));
   }
   ++summary_.failed;
-  finish(JobStatus::kFailed, IsTransient(item.error) ? "transient error, no attempts left" : "");
+  finish(JobStatus::kFailed,
+         jobs::IsTransient(item.error) ? "transient error, no attempts left" : "");
 }
 
 void Worker::RunRun(const std::vector<long long>& ids) {

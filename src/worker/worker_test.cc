@@ -17,49 +17,15 @@
 #include "jobs/metrics_test_util.h"
 #include "testing/harness.h"
 #include "testing/http_receiver.h"
+#include "testing/project_test.h"
 
 namespace tandem::testing {
 namespace {
 
 using namespace std::chrono_literals;
 
-class WorkerTest : public PgTest {
+class WorkerTest : public ProjectTest {
  protected:
-  std::vector<std::string> Env() {
-    return {"DATABASE_URL=", "TANDEM_DATABASE_URL=" + url(), "NO_COLOR=1",
-            "TANDEM_ACTOR=", "SLACK_WEBHOOK_URL="};
-  }
-
-  ProcessOutput Tandem(const std::vector<std::string>& args,
-                       const std::vector<std::string>& extra_env = {}) {
-    std::vector<std::string> env = Env();
-    env.insert(env.end(), extra_env.begin(), extra_env.end());
-    return RunTandem(args, dir_.path().string(), env);
-  }
-
-  // Starts tandem in the background; its output goes to `log` in the project directory.
-  pid_t Start(const std::vector<std::string>& args, const std::string& log = "worker.log") {
-    SpawnOptions options;
-    options.argv = {TANDEM_BINARY_PATH};
-    options.argv.insert(options.argv.end(), args.begin(), args.end());
-    options.env = Env();
-    options.working_directory = dir_.path().string();
-    options.output_path = (dir_.path() / log).string();
-    auto pid = Spawn(options);
-    EXPECT_TRUE(pid.ok()) << pid.status().ToString();
-    return pid.ok() ? *pid : -1;
-  }
-
-  bool WaitFor(const std::string& sql, std::chrono::milliseconds limit = 15s) {
-    auto until = std::chrono::steady_clock::now() + limit;
-    while (std::chrono::steady_clock::now() < until) {
-      if (QueryValue(sql) == "t") return true;
-      std::this_thread::sleep_for(20ms);
-    }
-    ADD_FAILURE() << "never became true: " << sql;
-    return false;
-  }
-
   std::string Statuses() {
     return QueryValue(
         "SELECT string_agg(version || '=' || status, ' ' ORDER BY version) FROM "
@@ -69,8 +35,6 @@ class WorkerTest : public PgTest {
   void Migration(const std::string& file, const std::string& body) {
     dir_.Write("db/migrations/" + file, body);
   }
-
-  TempDir dir_;
 };
 
 // GET over a plain socket: the body of the answer, or "" when none came.
