@@ -383,28 +383,19 @@ RunResult Runner::Run() {
       }
     }
     long long size = sizer.size();
-    if (kind_ == "keyset") {
-      std::string from = p_.cursor;
-      Clock::time_point began = Clock::now();
-      auto step = InBatch([&](Progress& next) { return KeysetBatch(next, size); });
-      if (step.ok() && *step == Step::kCommitted) {
-        failures = 0;
-        pending_splits_ = 0;
-        throttled_ms_ = 0;
-        backoff =
-            release::Backoff({settings_.backoff_initial, settings_.backoff_max}, settings_.seed);
-        sizer.Observe(std::chrono::duration_cast<Duration>(Clock::now() - began));
-        p_.batch_size = sizer.size();
-        continue;
-      }
-      if (auto stop = AfterBatch(step, "from " + from, sizer, failures, backoff)) return *stop;
-      continue;
-    }
-    long long start = std::stoll(p_.cursor);
-    long long end =
-        (*p_.max - start >= size) ? start + size : (*p_.max == LLONG_MAX ? LLONG_MAX : *p_.max + 1);
     Clock::time_point began = Clock::now();
-    auto step = InBatch([&](Progress& next) { return Batch(next, start, end); });
+    std::string range;  // the batch's keys, for the error of a batch that fails
+    Result<Step> step = Step::kCommitted;
+    if (kind_ == "keyset") {
+      range = "from " + p_.cursor;
+      step = InBatch([&](Progress& next) { return KeysetBatch(next, size); });
+    } else {
+      long long start = std::stoll(p_.cursor);
+      long long end = (*p_.max - start >= size) ? start + size
+                                                : (*p_.max == LLONG_MAX ? LLONG_MAX : *p_.max + 1);
+      range = "[" + std::to_string(start) + ", " + std::to_string(end) + ")";
+      step = InBatch([&](Progress& next) { return Batch(next, start, end); });
+    }
     if (step.ok() && *step == Step::kCommitted) {
       failures = 0;
       pending_splits_ = 0;
@@ -416,7 +407,6 @@ RunResult Runner::Run() {
       p_.batch_size = sizer.size();
       continue;
     }
-    std::string range = "[" + std::to_string(start) + ", " + std::to_string(end) + ")";
     if (auto stop = AfterBatch(step, range, sizer, failures, backoff)) return *stop;
   }
 }

@@ -75,21 +75,14 @@ std::string DurationText(const jobs::Job& j) {
   return FormatDuration(Duration(*j.duration_ms));
 }
 
-// What a person can do next, as commands.
+// What a person can do next, as commands: what the job needs from a person, and for a job
+// waiting for its next attempt, how not to wait.
 std::vector<std::string> NextCommands(const jobs::Job& j) {
   std::string id = std::to_string(j.id);
-  switch (j.status) {
-    case jobs::JobStatus::kFailed:
-      return {"tandem jobs retry " + id, "tandem jobs cancel " + id};
-    case jobs::JobStatus::kAwaitingApproval:
-      return {"tandem jobs approve " + id};
-    case jobs::JobStatus::kPaused:
-      return {"tandem jobs resume " + id};
-    case jobs::JobStatus::kRetrying:
-      return {"tandem jobs retry " + id + "  (now)", "tandem jobs cancel " + id};
-    default:
-      return {};
+  if (j.status == jobs::JobStatus::kRetrying) {
+    return {"tandem jobs retry " + id + "  (now)", "tandem jobs cancel " + id};
   }
+  return jobs::PersonNextCommands(j.status, id);
 }
 
 struct Open {

@@ -65,6 +65,19 @@ bool IsTransient(const Status& error) {
          code == "57P01" || code == "57P02" || code == "57P03" || code == "53300";
 }
 
+std::vector<std::string> PersonNextCommands(JobStatus status, const std::string& id) {
+  switch (status) {
+    case JobStatus::kFailed:
+      return {"tandem jobs retry " + id, "tandem jobs cancel " + id};
+    case JobStatus::kAwaitingApproval:
+      return {"tandem jobs approve " + id};
+    case JobStatus::kPaused:
+      return {"tandem jobs resume " + id};
+    default:
+      return {};
+  }
+}
+
 bool IsDone(JobStatus status) {
   return status == JobStatus::kSucceeded || status == JobStatus::kCancelled;
 }

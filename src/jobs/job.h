@@ -44,6 +44,11 @@ std::optional<JobStatus> ParseStatus(std::string_view name);
 // Succeeded and cancelled jobs never block later ones and never run again on their own.
 bool IsDone(JobStatus status);
 
+// What a person has to run for a job in `status` to move on (`id` as text): retry or cancel a
+// failed job, approve one awaiting approval, resume a paused one. Empty for the other states,
+// which move on by themselves. The CLI and the notifications both say this.
+std::vector<std::string> PersonNextCommands(JobStatus status, const std::string& id);
+
 // An error worth another attempt (of a job or of a batch): the database was busy or briefly
 // unavailable (lock timeout, deadlock, serialization failure, a lost or refused connection, a
 // shutdown, too many connections), not wrong.

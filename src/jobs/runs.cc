@@ -8,9 +8,10 @@
 namespace tandem::jobs {
 namespace {
 
-std::string IdArray(const std::vector<long long>& ids) {
+// {1,2,3} for bigint[] and int[].
+std::string IntArray(const std::vector<long long>& values) {
   std::string out = "{";
-  for (size_t i = 0; i < ids.size(); ++i) out += (i ? "," : "") + std::to_string(ids[i]);
+  for (size_t i = 0; i < values.size(); ++i) out += (i ? "," : "") + std::to_string(values[i]);
   return out + "}";
 }
 
@@ -60,7 +61,7 @@ Result<std::vector<Job>> ClaimRun(pg::Connection& connection, const std::string&
       EventInsert(s, "$3::jsonb") + ") SELECT " + JobColumns(/*with_sql=*/true) +
       ", pg_catalog.pg_notify('" + std::string(kNotifyChannel) + "', u.id::text) FROM u";
   TANDEM_ASSIGN_OR_RETURN(auto result,
-                          connection.Query(sql, {IdArray(ids), change.actor, detail.dump()}));
+                          connection.Query(sql, {IntArray(ids), change.actor, detail.dump()}));
   std::vector<Job> claimed = JobsFromResult(result);
   std::vector<Job> ordered;
   for (long long id : ids) {
@@ -75,13 +76,13 @@ Status FinishRun(pg::Connection& connection, const std::string& schema,
                  const std::vector<RunOutcome>& outcomes, const std::string& actor) {
   if (outcomes.empty()) return Status::Ok();
   std::string s = pg::QuoteIdentifier(schema);
-  std::vector<long long> ids;
-  std::vector<std::string> states, durations, statements, reasons;
+  std::vector<long long> ids, durations, statements;
+  std::vector<std::string> states, reasons;
   for (const RunOutcome& o : outcomes) {
     ids.push_back(o.id);
     states.emplace_back(StatusName(o.to));
-    durations.push_back(std::to_string(o.duration.count()));
-    statements.push_back(std::to_string(o.statements));
+    durations.push_back(o.duration.count());
+    statements.push_back(o.statements);
     reasons.push_back(o.reason);
   }
   std::string sql =
@@ -109,24 +110,9 @@ Status FinishRun(pg::Connection& connection, const std::string& schema,
                   "u.statements_done, 'statements_total', u.statements_total))") +
       ") SELECT pg_catalog.pg_notify('" + std::string(kNotifyChannel) + "', u.id::text) FROM u";
   TANDEM_ASSIGN_OR_RETURN(
-      auto result, connection.Query(sql, {IdArray(ids), actor, TextArray(states),
-                                          "{" +
-                                              [&] {
-                                                std::string t;
-                                                for (size_t i = 0; i < durations.size(); ++i)
-                                                  t += (i ? "," : "") + durations[i];
-                                                return t;
-                                              }() +
-                                              "}",
-                                          "{" +
-                                              [&] {
-                                                std::string t;
-                                                for (size_t i = 0; i < statements.size(); ++i)
-                                                  t += (i ? "," : "") + statements[i];
-                                                return t;
-                                              }() +
-                                              "}",
-                                          TextArray(reasons)}));
+      auto result,
+      connection.Query(sql, {IntArray(ids), actor, TextArray(states), IntArray(durations),
+                             IntArray(statements), TextArray(reasons)}));
   if (result.rows() != outcomes.size()) {
     return Status::Failed("recorded " + std::to_string(result.rows()) + " of " +
                           std::to_string(outcomes.size()) +

@@ -3,6 +3,7 @@
 
 #include "base/duration.h"
 #include "base/printable.h"
+#include "jobs/job.h"
 
 namespace tandem::notify {
 
@@ -123,11 +124,9 @@ std::string StateOf(const Event& event) {
 std::vector<std::string> NextCommands(const Event& event) {
   std::string id = JobId(event);
   if (id.empty()) return {};
-  std::string state = StateOf(event);
-  if (state == "failed") return {"tandem jobs retry " + id, "tandem jobs cancel " + id};
-  if (state == "awaiting-approval") return {"tandem jobs approve " + id};
-  if (state == "paused") return {"tandem jobs resume " + id};
-  return {};
+  auto status = jobs::ParseStatus(StateOf(event));
+  if (!status) return {};
+  return jobs::PersonNextCommands(*status, id);
 }
 
 json SlackMessage(const Event& event, std::string_view target) {
