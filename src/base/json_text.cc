@@ -4,6 +4,8 @@
 #include <cstdio>
 #include <cstring>
 
+#include "base/printable.h"
+
 namespace tandem {
 
 namespace {
@@ -21,9 +23,31 @@ bool AnyNeedsEscape(uint64_t word) {
   return below_space || has_zero(word ^ (kOnes * '"')) || has_zero(word ^ (kOnes * '\\'));
 }
 
+// `value` with each byte that does not start a well-formed UTF-8 character replaced by U+FFFD.
+// File names come from the file system, where any byte goes; a JSON text must be UTF-8.
+std::string ReplaceInvalidUtf8(std::string_view value) {
+  std::string repaired;
+  repaired.reserve(value.size() + 8);
+  for (size_t i = 0; i < value.size();) {
+    size_t n = static_cast<unsigned char>(value[i]) < 0x80 ? 1 : Utf8CharLength(value, i);
+    if (n == 0) {
+      repaired += "\xEF\xBF\xBD";
+      ++i;
+    } else {
+      repaired.append(value, i, n);
+      i += n;
+    }
+  }
+  return repaired;
+}
+
 }  // namespace
 
 void AppendJsonString(std::string& out, std::string_view value) {
+  if (FindInvalidUtf8(value) != std::string_view::npos) {
+    AppendJsonString(out, ReplaceInvalidUtf8(value));
+    return;
+  }
   out.push_back('"');
   // Most text needs no escaping: copy each run of plain characters at once.
   size_t run = 0;

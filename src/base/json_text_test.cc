@@ -33,5 +33,17 @@ TEST(JsonTextTest, EscapesAtEveryOffsetOfLongText) {
   }
 }
 
+// A file name may hold any byte; the JSON text stays UTF-8, as nlohmann's replace handler makes it.
+TEST(JsonTextTest, BytesThatAreNotUtf8BecomeReplacementCharacters) {
+  for (std::string s : {std::string("a\xff b"), std::string("\xc3"), std::string("x \xc3("),
+                        std::string("caf\xc3\xa9 \xfe\xfe \"q\"")}) {
+    std::string ours;
+    AppendJsonString(ours, s);
+    EXPECT_EQ(ours,
+              nlohmann::json(s).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace))
+        << s;
+  }
+}
+
 }  // namespace
 }  // namespace tandem
