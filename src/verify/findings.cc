@@ -240,9 +240,10 @@ std::vector<Finding> RiskFindings(const MigrationTrace& trace, const SizeContext
                          : Severity::kInfo;
         f.message = fmt::format("{} under {} ({:.1f} ms on the shadow)", what, LockModeSql(*mode),
                                 st.duration_ms);
-        f.detail = DescribeImpact(*mode) +
-                   " for as long as that takes on the real table; no target database was "
-                   "reachable to read its size";
+        // Reachable but without the table: an earlier pending migration creates it.
+        f.detail = DescribeImpact(*mode) + " for as long as that takes on the real table; " +
+                   (sizes.target ? "the target database has no such table yet to read its size"
+                                 : "no target database was reachable to read its size");
       }
       if (auto taken = StrongestLock(st, table); !taken || *taken < *mode) {
         f.detail += fmt::format(

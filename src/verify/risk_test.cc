@@ -53,6 +53,19 @@ TEST(VerifyRiskTest, WithoutTargetARewriteIsAWarning) {
   auto findings = RiskFindings(RewriteOf("users", 3), {&shadow, nullptr});
   ASSERT_EQ(findings.size(), 1u);
   EXPECT_EQ(findings[0].severity, Severity::kWarning);
+  EXPECT_NE(findings[0].detail.find("no target database was reachable"), std::string::npos);
+}
+
+// A reachable target without the table (a pending migration creates it) is not "unreachable".
+TEST(VerifyRiskTest, TargetWithoutTheTableSaysSo) {
+  SizeMap shadow;
+  SizeMap target = {{"orders", {10, 8192, 16384}}};
+  auto findings = RiskFindings(RewriteOf("users", 3), {&shadow, &target});
+  ASSERT_EQ(findings.size(), 1u);
+  EXPECT_EQ(findings[0].severity, Severity::kWarning);
+  EXPECT_NE(findings[0].detail.find("has no such table yet"), std::string::npos)
+      << findings[0].detail;
+  EXPECT_EQ(findings[0].detail.find("reachable"), std::string::npos) << findings[0].detail;
 }
 
 TEST(VerifyRiskTest, LockModesClassifiedByWhatTheyBlock) {
