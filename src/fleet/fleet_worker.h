@@ -21,7 +21,8 @@
 //
 // Connections: a slot holds at most one probe session, or the single-database worker's
 // sessions (its job and control connections, plus the blocker watch while a statement waits
-// for a lock): at most 3 × concurrency per replica, whatever the fleet size.
+// for a lock), plus a notifier's session while it sends: at most 4 × concurrency per replica
+// (3 × without [[notify]] channels), whatever the fleet size.
 #pragma once
 
 #include <atomic>

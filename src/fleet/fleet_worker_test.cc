@@ -7,7 +7,11 @@
 // table, so tests do not see each other's work.
 #include <gtest/gtest.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
@@ -20,6 +24,7 @@
 #include "base/process.h"
 #include "pg/url.h"
 #include "testing/harness.h"
+#include "testing/http_receiver.h"
 
 namespace tandem::testing {
 namespace {
@@ -27,6 +32,27 @@ namespace {
 using namespace std::chrono_literals;
 
 constexpr int kDatabases = 12;
+
+// GET over a plain socket: the body of the answer, or "" when none came.
+std::string HttpGet(int port, const std::string& path) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(static_cast<uint16_t>(port));
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
+    close(fd);
+    return "";
+  }
+  std::string request = "GET " + path + " HTTP/1.1\r\nHost: localhost\r\n\r\n";
+  send(fd, request.data(), request.size(), 0);
+  std::string reply;
+  char buffer[4096];
+  for (ssize_t n; (n = recv(fd, buffer, sizeof buffer, 0)) > 0;) reply.append(buffer, n);
+  close(fd);
+  size_t body = reply.find("\r\n\r\n");
+  return body == std::string::npos ? "" : reply.substr(body + 4);
+}
 
 class FleetWorkerTest : public ::testing::Test {
  protected:
@@ -80,7 +106,7 @@ class FleetWorkerTest : public ::testing::Test {
   }
 
   // tandem.toml with databases [0, n), plus "dead" (a port nothing listens on) when asked.
-  void WriteConfig(int n, bool with_dead = false) {
+  void WriteConfig(int n, bool with_dead = false, const std::string& extra = "") {
     std::string error;
     std::string text =
         "[database]\nschema = \"" + schema_ + "\"\n[worker]\npoll_interval = \"200ms\"\n";
@@ -89,6 +115,7 @@ class FleetWorkerTest : public ::testing::Test {
               SharedServer(&error)->Url(Database(i)) + "\"\n";
     }
     if (with_dead) text += "[[targets]]\nname = \"dead\"\nurl_env = \"DEAD_URL\"\n";
+    text += extra;
     dir_.Write("tandem.toml", text);
   }
   void Migration(const std::string& file, const std::string& body) {
@@ -110,11 +137,13 @@ class FleetWorkerTest : public ::testing::Test {
   ProcessOutput Tandem(const std::vector<std::string>& args) {
     return RunTandem(args, dir_.path().string(), Env());
   }
-  pid_t Start(const std::vector<std::string>& args, const std::string& log) {
+  pid_t Start(const std::vector<std::string>& args, const std::string& log,
+              const std::vector<std::string>& extra_env = {}) {
     SpawnOptions options;
     options.argv = {TANDEM_BINARY_PATH};
     options.argv.insert(options.argv.end(), args.begin(), args.end());
     options.env = Env();
+    options.env.insert(options.env.end(), extra_env.begin(), extra_env.end());
     options.working_directory = dir_.path().string();
     options.output_path = (dir_.path() / log).string();
     auto pid = Spawn(options);
@@ -341,6 +370,50 @@ TEST_F(FleetWorkerTest, UnreachableTargetIsReportedAndTheRestGoOn) {
   auto unknown = Tandem({"worker", "--target", "nope", "--once"});
   EXPECT_EQ(unknown.exit_code, 2) << unknown.err;
   EXPECT_NE(unknown.err.find("unknown target"), std::string::npos) << unknown.err;
+}
+
+TEST_F(FleetWorkerTest, NotificationsNameTheTargetAndHealthCountsTheFleet) {
+  constexpr int n = 2;
+  HttpReceiver receiver;
+  WriteConfig(n, /*with_dead=*/true,
+              "[[notify]]\nkind = \"webhook\"\nurl_env = \"HOOK\"\nevents = [\"succeeded\"]\n");
+  Migrations("INSERT INTO " + table_ + " VALUES (1);\n");
+  EXPECT_EQ(Tandem({"release", "--target", "all", "--max-failures", "5"}).exit_code, 1);
+  pid_t worker = Start({"worker", "--target", "all", "--http", "127.0.0.1:0"}, "worker.log",
+                       {"HOOK=" + receiver.Url("/hooks/SECRET123")});
+  bool done = WaitForJobs(n, "status = 'succeeded'", "1", 30s);
+  int port = 0;
+  for (int i = 0; i < 200 && port == 0; ++i) {
+    std::string log = dir_.Read("worker.log");
+    size_t at = log.find("on http://127.0.0.1:");
+    if (at != std::string::npos) port = std::atoi(log.c_str() + at + 20);
+    std::this_thread::sleep_for(20ms);
+  }
+  bool notified = receiver.WaitForRequests(n, 10s);
+  auto health = nlohmann::json::parse(HttpGet(port, "/healthz"), nullptr, false);
+  std::string metrics = HttpGet(port, "/metrics");
+  kill(worker, SIGTERM);
+  auto code = WaitForExit(worker);
+  ASSERT_TRUE(done) << dir_.Read("worker.log");
+  ASSERT_TRUE(code.ok());
+  EXPECT_EQ(*code, 0);
+  ASSERT_TRUE(notified) << dir_.Read("worker.log");
+  std::set<std::string> seen;
+  for (const auto& r : receiver.Requests()) {
+    auto body = nlohmann::json::parse(r.body, nullptr, false);
+    EXPECT_EQ(body["type"], "job.succeeded") << r.body;
+    for (int i = 0; i < n; ++i) {
+      if (r.body.find(Name(i)) != std::string::npos) seen.insert(Name(i));
+    }
+  }
+  EXPECT_EQ(seen.size(), 2u);  // one per database, each naming its target
+  ASSERT_TRUE(health.is_object()) << port;
+  EXPECT_EQ(health["status"], "ok");
+  EXPECT_EQ(health["targets"], "3");
+  EXPECT_EQ(health["unreachable"], "1");
+  EXPECT_EQ(health["unreachable_targets"], "dead");
+  EXPECT_NE(metrics.find("does not serve /metrics"), std::string::npos) << metrics;
+  EXPECT_EQ(dir_.Read("worker.log").find("SECRET123"), std::string::npos);
 }
 
 }  // namespace
