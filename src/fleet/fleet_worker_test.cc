@@ -281,6 +281,9 @@ TEST_F(FleetWorkerTest, KilledReplicasDatabasesAreTakenOverWithin30Seconds) {
   std::printf("%d databases taken over and finished %lld ms after kill -9\n", n,
               static_cast<long long>(took.count()));
   EXPECT_LT(took, 30s);
+  // The second replica's probes saw the first one's locks: it never even tried them while held.
+  EXPECT_EQ(dir_.Read("second.log").find("another worker is active"), std::string::npos)
+      << dir_.Read("second.log");
   ASSERT_TRUE(code.ok());
   EXPECT_EQ(*code, 0);
   for (int i = 0; i < n; ++i) {
@@ -370,6 +373,38 @@ TEST_F(FleetWorkerTest, UnreachableTargetIsReportedAndTheRestGoOn) {
   auto unknown = Tandem({"worker", "--target", "nope", "--once"});
   EXPECT_EQ(unknown.exit_code, 2) << unknown.err;
   EXPECT_NE(unknown.err.find("unknown target"), std::string::npos) << unknown.err;
+}
+
+// A database whose jobs cannot run (a failed job blocks the next) is probed, not served again
+// and again, and holds no session between probes.
+TEST_F(FleetWorkerTest, ABlockedDatabaseIsProbedNotServedAndHoldsNoSession) {
+  WriteConfig(1);
+  Migrations("INSERT INTO nope VALUES (1);\n");
+  Migration("3_later.sql",
+            "-- tandem:phase post-deploy\n-- migrate:up\nINSERT INTO " + table_ + " VALUES (3);\n");
+  ASSERT_EQ(Tandem({"release", "--target", "all"}).exit_code, 0);
+  pid_t worker = Start({"worker", "--target", "all"}, "worker.log");
+  bool failed = WaitForJobs(1, "status = 'failed'", "1", 30s);
+  // Three probe intervals.
+  std::this_thread::sleep_for(6s);
+  auto admin = Open("postgres");
+  ASSERT_NE(admin, nullptr);
+  int sessions = WorkerSessions(*admin, "application_name <> 'tandem worker probe'");
+  kill(worker, SIGTERM);
+  auto code = WaitForExit(worker);
+  ASSERT_TRUE(failed) << dir_.Read("worker.log");
+  ASSERT_TRUE(code.ok());
+  EXPECT_EQ(*code, 0);
+  EXPECT_EQ(sessions, 0);
+  std::string log = dir_.Read("worker.log");
+  size_t runs = 0;
+  for (size_t at = 0; (at = log.find("active: this worker runs", at)) != std::string::npos; ++at) {
+    ++runs;
+  }
+  // The run that failed the job, one more that found nothing runnable (that run changed
+  // something, so the next probe could not know), and none after it while nothing changed.
+  EXPECT_EQ(runs, 2u) << log;
+  EXPECT_EQ(Jobs(0, "status = 'queued'"), "1");
 }
 
 TEST_F(FleetWorkerTest, NotificationsNameTheTargetAndHealthCountsTheFleet) {
