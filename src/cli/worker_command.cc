@@ -1,5 +1,6 @@
 // tandem worker: runs the post-deploy work `tandem release` queued (src/worker/worker.h), as a
-// daemon until SIGTERM/SIGINT or, with --once, until nothing is runnable.
+// daemon until SIGTERM/SIGINT or, with --once, until nothing is runnable. With --target it serves
+// a fleet (src/fleet/fleet_worker.h).
 #include <fstream>
 #include <iostream>
 #include <memory>
