@@ -1,11 +1,15 @@
 // tandem worker: runs the post-deploy work `tandem release` queued (src/worker/worker.h), as a
-// daemon until SIGTERM/SIGINT or, with --once, until nothing is runnable.
+// daemon until SIGTERM/SIGINT or, with --once, until nothing is runnable. With --target it serves
+// a fleet (src/fleet/fleet_worker.h).
 #include <fstream>
 #include <iostream>
 #include <memory>
 #include <sstream>
 
 #include "cli/context.h"
+#include "cli/fleet_command.h"
+#include "fleet/fleet_worker.h"
+#include "fleet/targets.h"
 #include "jobs/job.h"
 #include "migrate/state.h"
 #include "notify/notifier.h"
@@ -24,6 +28,48 @@ struct WorkerFlags {
   std::string http;                    // "" when given without one: 127.0.0.1:7420
 };
 
+// The files this worker was deployed with are used only to report drift; a worker image
+// without them (or with unreadable ones) runs the recorded SQL all the same.
+std::optional<migrate::MigrationSet> LoadFiles(Context& context, const config::Config& config,
+                                               worker::Log& log) {
+  auto loaded = context.LoadMigrations(config);
+  if (loaded.ok()) return std::move(*loaded);
+  log.Warning("migration files not loaded; drift is not reported",
+              {{"reason", loaded.status().message()}});
+  return std::nullopt;
+}
+
+// What every database's worker gets from the configuration and the flags.
+worker::WorkerOptions BaseOptions(const config::Config& config, const WorkerFlags& flags,
+                                  const std::optional<migrate::MigrationSet>& files,
+                                  worker::Log& log) {
+  worker::WorkerOptions options;
+  options.schema = config.schema;
+  options.settings = config.worker;
+  options.release = config.release;
+  options.background = config.background;
+  // The limits in force are the file's as it is now: a person may raise a lag limit while a
+  // backfill runs. A file that no longer parses keeps the last good settings.
+  options.reload_background = [path = config.config_path, last = config.background]() mutable {
+    if (path.empty()) return last;
+    std::ifstream in(path);
+    std::stringstream text;
+    text << in.rdbuf();
+    if (auto parsed = config::ParseConfigText(text.str(), path); parsed.ok()) {
+      last = parsed->background;
+    }
+    return last;
+  };
+  options.once = flags.once;
+  options.actor = migrate::Actor();
+  options.files = files ? &*files : nullptr;
+  options.log = &log;
+  return options;
+}
+
+int RunFleet(Context& context, const config::Config& config, const WorkerFlags& flags,
+             const std::optional<server::ListenAddress>& http);
+
 int Run(Context& context, const WorkerFlags& flags) {
   auto config = context.LoadConfig();
   if (!config.ok()) return context.Fail(config.status());
@@ -36,6 +82,7 @@ int Run(Context& context, const WorkerFlags& flags) {
     }
     http = *parsed;
   }
+  if (context.ForFleet()) return RunFleet(context, *config, flags, http);
   // Connect once up front: a bad URL or an unreachable database is reported like every command
   // does (exit 2 or 3) instead of as a worker retrying forever.
   auto probe = context.Connect(*config);
@@ -55,37 +102,8 @@ int Run(Context& context, const WorkerFlags& flags) {
   probe->reset();
 
   worker::Log log(context.err, flags.log_format == "json");
-  // The files this worker was deployed with are used only to report drift; a worker image
-  // without them (or with unreadable ones) runs the recorded SQL all the same.
-  std::optional<migrate::MigrationSet> files;
-  if (auto loaded = context.LoadMigrations(*config); loaded.ok()) {
-    files = std::move(*loaded);
-  } else {
-    log.Warning("migration files not loaded; drift is not reported",
-                {{"reason", loaded.status().message()}});
-  }
-
-  worker::WorkerOptions options;
-  options.schema = config->schema;
-  options.settings = config->worker;
-  options.release = config->release;
-  options.background = config->background;
-  // The limits in force are the file's as it is now: a person may raise a lag limit while a
-  // backfill runs. A file that no longer parses keeps the last good settings.
-  options.reload_background = [path = config->config_path, last = config->background]() mutable {
-    if (path.empty()) return last;
-    std::ifstream in(path);
-    std::stringstream text;
-    text << in.rdbuf();
-    if (auto parsed = config::ParseConfigText(text.str(), path); parsed.ok()) {
-      last = parsed->background;
-    }
-    return last;
-  };
-  options.once = flags.once;
-  options.actor = migrate::Actor();
-  options.files = files ? &*files : nullptr;
-  options.log = &log;
+  std::optional<migrate::MigrationSet> files = LoadFiles(context, *config, log);
+  worker::WorkerOptions options = BaseOptions(*config, flags, files, log);
 
   // Notifications go out from their own thread and connection: a slow or failing webhook never
   // holds up a migration. One replica sends (the notifier's own advisory lock).
@@ -154,6 +172,113 @@ int Run(Context& context, const WorkerFlags& flags) {
   return 0;
 }
 
+// `tandem worker --target ...`: serves every chosen database (src/fleet/fleet_worker.h).
+int RunFleet(Context& context, const config::Config& config, const WorkerFlags& flags,
+             const std::optional<server::ListenAddress>& http) {
+  auto all = fleet::ListTargets(config);
+  if (!all.ok()) return context.Fail(all.status());
+  auto targets = fleet::SelectTargets(*all, context.flags.target);
+  if (!targets.ok()) return context.Fail(targets.status());
+  int concurrency = context.flags.concurrency.value_or(config.fleet.concurrency);
+  if (concurrency < 1) {
+    return context.Fail(Status::InvalidInput("--concurrency must be at least 1"));
+  }
+  worker::Log log(context.err, flags.log_format == "json");
+  std::optional<migrate::MigrationSet> files = LoadFiles(context, config, log);
+  fleet::FleetWorkerOptions options;
+  options.concurrency = concurrency;
+  options.worker = BaseOptions(config, flags, files, log);
+  options.notify = config.notify;
+
+  interrupt::Graceful graceful(Duration(25'000));
+  fleet::FleetWorkerState state;
+  state.Set({});
+  std::unique_ptr<server::HttpServer> http_server;
+  if (http) {
+    server::WorkerRoutes routes;
+    // Metrics come from each database's own state schema: a scrape of hundreds of databases
+    // from one endpoint would be slow and partial, so a fleet worker does not serve them yet.
+    routes.metrics = []() -> Result<std::string> {
+      return Status::Unavailable("a fleet worker does not serve /metrics yet")
+          .WithHint("scrape a single-database worker, or use tandem status --target all");
+    };
+    routes.health = [&state] {
+      server::Health health;
+      auto targets = state.Snapshot();
+      int serving = 0, unreachable = 0;
+      std::string unreachable_names;
+      for (const auto& t : targets) {
+        serving += t.serving;
+        if (!t.unreachable.empty()) {
+          ++unreachable;
+          if (unreachable <= 10) unreachable_names += (unreachable > 1 ? "," : "") + t.name;
+        }
+      }
+      health.worker = serving > 0 ? "active" : "standby";
+      if (!targets.empty() && unreachable == static_cast<int>(targets.size())) {
+        health.status = Status::Unavailable("no target database can be reached");
+      }
+      health.fields = {{"targets", std::to_string(targets.size())},
+                       {"serving", std::to_string(serving)},
+                       {"unreachable", std::to_string(unreachable)}};
+      if (unreachable) health.fields.push_back({"unreachable_targets", unreachable_names});
+      return health;
+    };
+    auto started = server::StartWorkerServer({*http}, std::move(routes));
+    if (!started.ok()) return context.Fail(started.status());
+    http_server = std::move(*started);
+    server::ListenAddress bound = *http;
+    bound.port = http_server->port();
+    log.Info("serving /healthz on http://" + bound.ToString());
+  }
+  log.Info(flags.once ? "fleet worker started (--once)" : "fleet worker started",
+           {{"targets", targets->size()},
+            {"concurrency", concurrency},
+            {"schema", config.schema},
+            {"target", context.flags.target}});
+  if (!flags.once) {
+    fleet::RunFleetWorker(*targets, options, &state);
+    if (http_server) http_server->Stop();
+    log.Info(std::string("fleet worker stopped by ") + interrupt::SignalName(interrupt::Signal()));
+    return 0;
+  }
+  fleet::FleetOnceReport report = fleet::RunFleetWorkerOnce(*targets, options);
+  if (http_server) http_server->Stop();
+  if (interrupt::Requested()) {
+    log.Info(std::string("fleet worker stopped by ") + interrupt::SignalName(interrupt::Signal()));
+    return 0;
+  }
+  std::vector<TargetOutput> outputs(targets->size());
+  int succeeded = 0, failed = 0, retrying = 0;
+  for (size_t i = 0; i < outputs.size(); ++i) {
+    const worker::WorkerSummary& s = report.summaries[i];
+    succeeded += s.succeeded;
+    failed += s.failed;
+    retrying += s.retrying;
+    outputs[i].summary = s.standby ? "another worker is active: it runs the jobs"
+                                   : std::to_string(s.succeeded) + " succeeded, " +
+                                         std::to_string(s.failed) + " failed, " +
+                                         std::to_string(s.retrying) + " retrying";
+    outputs[i].json = {{"succeeded", s.succeeded},         {"failed", s.failed},
+                       {"retrying", s.retrying},           {"waiting_for_a_person", s.needs_person},
+                       {"retry_pending", s.retry_pending}, {"standby", s.standby}};
+  }
+  FleetCommand how;
+  how.name = "worker";
+  how.json_footer = [&](const std::vector<TargetOutput>&) {
+    return nlohmann::json{{"succeeded", succeeded}, {"failed", failed}, {"retrying", retrying}};
+  };
+  int exit_code = report.rollout.AllOk() ? 0 : 1;
+  if (context.format() == Format::kJson) {
+    nlohmann::json json = FleetReportJson(how, report.rollout, outputs);
+    json["exit_code"] = exit_code;
+    context.out << json.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) << "\n";
+  } else {
+    context.out << FleetReportText(how, report.rollout, outputs);
+  }
+  context.out.flush();
+  return exit_code;
+}
 }  // namespace
 
 void RegisterWorker(CLI::App& app, Context& context, Runner& selected) {

@@ -26,6 +26,11 @@ std::string UtcNow() {
 }  // namespace
 
 void Log::Write(std::string_view level, std::string_view message, const nlohmann::json& fields) {
+  if (parent_) {
+    nlohmann::json merged = fields_;
+    for (const auto& [key, value] : fields.items()) merged[key] = value;
+    return parent_->Write(level, message, merged);
+  }
   std::string line;
   if (json_) {
     nlohmann::json record = {{"at", UtcNow()}, {"level", level}, {"message", message}};

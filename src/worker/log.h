@@ -13,6 +13,10 @@ namespace tandem::worker {
 class Log {
  public:
   Log(std::ostream& out, bool json) : out_(out), json_(json) {}
+  // A log that writes through `parent` with `fields` added to every line: a fleet worker gives
+  // each database's worker one naming its target, so that its lines say which database.
+  Log(Log& parent, nlohmann::json fields)
+      : out_(parent.out_), json_(parent.json_), parent_(&parent), fields_(std::move(fields)) {}
 
   // level: "info", "warning", "error".
   void Write(std::string_view level, std::string_view message,
@@ -30,6 +34,8 @@ class Log {
  private:
   std::ostream& out_;
   bool json_;
+  Log* parent_ = nullptr;
+  nlohmann::json fields_;
   std::mutex mutex_;
 };
 
