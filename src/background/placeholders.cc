@@ -11,13 +11,24 @@ bool IdentChar(char c) { return std::isalnum(static_cast<unsigned char>(c)) || c
 
 Status At(std::string_view sql, size_t offset, std::string message, std::string hint) {
   sql::LineColumn where = sql::LineColumnAt(sql, offset);
+  // The location without a file: the caller knows where the section starts in its file.
   return Status::InvalidInput(std::move(message) + " (line " + std::to_string(where.line) + ")")
-      .WithHint(std::move(hint));
+      .WithHint(std::move(hint))
+      .WithLocation({FilePath(), where.line, where.column});
 }
 
 }  // namespace
 
-Result<BoundStatement> BindPlaceholders(std::string_view sql) {
+Result<BoundStatement> BindPlaceholders(std::string_view sql, int key_columns) {
+  auto params = [key_columns](int first) {
+    if (key_columns <= 1) return "$" + std::to_string(first);
+    std::string row = "(";
+    for (int i = 0; i < key_columns; ++i) {
+      if (i) row += ", ";
+      row += "$" + std::to_string(first + i);
+    }
+    return row + ")";
+  };
   BoundStatement out;
   out.sql.reserve(sql.size());
   size_t i = 0;
@@ -91,11 +102,13 @@ Result<BoundStatement> BindPlaceholders(std::string_view sql) {
       while (j < sql.size() && IdentChar(sql[j])) ++j;
       std::string_view name = sql.substr(i + 1, j - i - 1);
       if (name == "batch_start") {
-        out.sql += "$1";
+        out.sql += params(1);
         out.has_start = true;
+        out.uses.push_back({i, false});
       } else if (name == "batch_end") {
-        out.sql += "$2";
+        out.sql += params(key_columns <= 1 ? 2 : key_columns + 1);
         out.has_end = true;
+        out.uses.push_back({i, true});
       } else {
         return At(sql, i,
                   "unknown placeholder :" + std::string(name) + " in a background migration",
@@ -106,23 +119,82 @@ Result<BoundStatement> BindPlaceholders(std::string_view sql) {
       copy_until(i + 1);
     }
   }
+  // Where the statements start in the text as written (the binding changed no line breaks).
+  auto written = sql::SplitStatements(sql);
+  const std::vector<sql::SplitStatement>* where = written.ok() ? &*written : nullptr;
+  auto statement_at = [&](size_t i) -> SourceLocation {
+    if (!where || where->size() <= i) return {FilePath(), 1, 1};
+    return {FilePath(), (*where)[i].start.line, (*where)[i].start.column};
+  };
   if (!out.has_start && !out.has_end) {
     return Status::InvalidInput(
                "a background migration must use :batch_start and :batch_end in its statement")
         .WithDetail(
             "the worker runs it one key range at a time; without the placeholders every batch "
             "would touch the whole table")
-        .WithHint("add WHERE key >= :batch_start AND key < :batch_end (see docs/background.md)");
+        .WithHint("add WHERE key >= :batch_start AND key < :batch_end (see docs/background.md)")
+        .WithLocation(statement_at(0));
   }
   // Through the one parser door: exactly one statement, without its comments and semicolon.
   TANDEM_ASSIGN_OR_RETURN(auto statements, sql::SplitStatements(out.sql));
+  if (!where) {
+    // The placeholders kept the text as written from splitting; the bound text has the same
+    // lines (a column may differ by the placeholders' lengths).
+    where = &statements;
+  }
   if (statements.size() != 1) {
     return Status::InvalidInput("a background migration must be exactly one statement, not " +
                                 std::to_string(statements.size()))
-        .WithHint("put each data change in its own background migration");
+        .WithHint("put each data change in its own background migration")
+        .WithLocation(statement_at(1));
   }
   out.sql = statements.front().text;
   return out;
+}
+
+Status CheckRangeOperators(std::string_view sql, const BoundStatement& bound, bool closed) {
+  auto space = [](char c) { return std::isspace(static_cast<unsigned char>(c)) != 0; };
+  for (const auto& use : bound.uses) {
+    // The operator just before the placeholder (`id < :batch_end`) and just after it
+    // (`:batch_end > id`), without the blanks between.
+    size_t b = use.offset;
+    while (b > 0 && space(sql[b - 1])) --b;
+    std::string before;
+    while (b > 0 && std::string_view("<>=!").find(sql[b - 1]) != std::string_view::npos) {
+      before.insert(before.begin(), sql[--b]);
+    }
+    size_t a = use.offset + 1;
+    while (a < sql.size() && IdentChar(sql[a])) ++a;
+    while (a < sql.size() && space(sql[a])) ++a;
+    std::string after;
+    while (a < sql.size() && std::string_view("<>=!").find(sql[a]) != std::string_view::npos) {
+      after += sql[a++];
+    }
+    std::string name = use.end ? ":batch_end" : ":batch_start";
+    bool wrong = false;
+    std::string want;
+    if (use.end && !closed) {
+      wrong = before == "<=" || after == ">=";
+      want = "key < :batch_end (the range is half-open: :batch_end is the next batch's first key)";
+    } else if (use.end && closed) {
+      wrong = before == "<" || after == ">";
+      want =
+          "key <= :batch_end (text and composite keys are batched in closed ranges: "
+          ":batch_end is the batch's last key)";
+    } else {
+      wrong = before == ">" || after == "<";
+      want = "key >= :batch_start (:batch_start is the batch's first key)";
+    }
+    if (wrong) {
+      std::string op = before.empty() ? after : before;
+      return At(sql, use.offset,
+                "the comparison " + op + " with " + name +
+                    " skips or repeats the rows on batch "
+                    "boundaries",
+                "write " + want + "; see docs/background.md");
+    }
+  }
+  return Status::Ok();
 }
 
 }  // namespace tandem::background

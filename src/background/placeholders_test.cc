@@ -41,5 +41,35 @@ TEST(BackgroundPlaceholders, UnknownPlaceholdersParametersAndSeveralStatementsAr
   EXPECT_NE(two.status().message().find("exactly one statement"), std::string::npos);
 }
 
+TEST(BackgroundPlaceholders, ACompositeKeyBindsEachPlaceholderAsARowOfParameters) {
+  auto bound = BindPlaceholders(
+      "UPDATE t SET n = 1 WHERE (a, b) >= :batch_start AND (a, b) <= :batch_end", 2);
+  ASSERT_TRUE(bound.ok()) << bound.status().ToString();
+  EXPECT_EQ(bound->sql, "UPDATE t SET n = 1 WHERE (a, b) >= ($1, $2) AND (a, b) <= ($3, $4)");
+}
+
+TEST(BackgroundPlaceholders, OperatorsThatSkipOrRepeatBoundaryRowsAreRefused) {
+  auto check = [](const std::string& sql, bool closed) {
+    auto bound = BindPlaceholders(sql);
+    EXPECT_TRUE(bound.ok()) << sql;
+    return CheckRangeOperators(sql, *bound, closed);
+  };
+  EXPECT_TRUE(check("UPDATE t SET n = 1 WHERE k >= :batch_start AND k < :batch_end", false).ok());
+  EXPECT_TRUE(check("UPDATE t SET n = 1 WHERE k >= :batch_start AND k <= :batch_end", true).ok());
+  EXPECT_TRUE(check("UPDATE t SET n = 1 WHERE k BETWEEN :batch_start AND :batch_end", true).ok());
+  EXPECT_TRUE(check("UPDATE t SET n = 1 WHERE :batch_start <= k AND :batch_end >= k", true).ok());
+  auto repeats = check("UPDATE t SET n = 1 WHERE k >= :batch_start AND\n k <= :batch_end", false);
+  ASSERT_FALSE(repeats.ok());
+  EXPECT_EQ(repeats.message(),
+            "the comparison <= with :batch_end skips or repeats the rows on batch boundaries "
+            "(line 2)");
+  EXPECT_NE(repeats.hint().find("half-open"), std::string::npos);
+  auto skips = check("UPDATE t SET n = 1 WHERE k >= :batch_start AND k < :batch_end", true);
+  ASSERT_FALSE(skips.ok());
+  EXPECT_NE(skips.hint().find("key <= :batch_end"), std::string::npos);
+  EXPECT_FALSE(check("UPDATE t SET n = 1 WHERE :batch_end > k AND k >= :batch_start", true).ok());
+  EXPECT_FALSE(check("UPDATE t SET n = 1 WHERE k > :batch_start AND k <= :batch_end", true).ok());
+}
+
 }  // namespace
 }  // namespace tandem::background

@@ -36,6 +36,7 @@ nlohmann::json ToJson(const Progress& p) {
                         {"throttled_ms", p.throttled_ms},
                         {"last_batch_ms", p.last_batch_ms},
                         {"splits", p.splits}};
+  if (!p.after.empty()) out["after"] = p.after;
   out["min"] = p.min ? nlohmann::json(*p.min) : nlohmann::json();
   out["max"] = p.max ? nlohmann::json(*p.max) : nlohmann::json();
   if (!p.throttled_reason.empty()) {
@@ -61,6 +62,11 @@ Progress ParseProgress(std::string_view text) {
   };
   str("key_kind", p.key_kind);
   str("cursor", p.cursor);
+  if (json.contains("after") && json["after"].is_array()) {
+    for (const auto& part : json["after"]) {
+      if (part.is_string()) p.after.push_back(part.get<std::string>());
+    }
+  }
   if (json.contains("done") && json["done"].is_boolean()) p.done = json["done"].get<bool>();
   if (json.contains("min") && json["min"].is_number()) p.min = json["min"].get<long long>();
   if (json.contains("max") && json["max"].is_number()) p.max = json["max"].get<long long>();

@@ -6,17 +6,22 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
 namespace tandem::background {
 
 struct Progress {
-  std::string key_kind;  // "integer" ("" before the job's first start)
+  std::string key_kind;  // "integer", "keyset", "closed", "ctid" ("" before the first start)
   // Integer keys: the bounds read when the job started (rows inserted later are the app's).
   std::optional<long long> min, max;
   std::string cursor;  // the next batch starts here (a key as text)
-  bool done = false;   // every range covered
+  // Text and composite keys (key_kind "closed"): the last key the committed batches covered,
+  // one text per key column (the next batch starts at the first key above it); empty before
+  // the first batch. `cursor` then shows it as a row, for people.
+  std::vector<std::string> after;
+  bool done = false;  // every range covered
   long long batches = 0;
   long long rows_done = 0;        // rows the batches changed
   long long estimated_total = 0;  // reltuples at start, refined from the key range covered

@@ -28,6 +28,29 @@ long long AffectedRows(const std::string& tag) {
   }
 }
 
+// A text[] literal of `items` (each quoted and escaped), for a parameter.
+std::string ArrayLiteral(const std::vector<std::string>& items) {
+  std::string out = "{";
+  for (size_t i = 0; i < items.size(); ++i) {
+    if (i) out += ',';
+    out += '"';
+    for (char c : items[i]) {
+      if (c == '"' || c == '\\') out += '\\';
+      out += c;
+    }
+    out += '"';
+  }
+  return out + "}";
+}
+
+// A key for people: "abc" for one column, "(1, abc)" for a composite one.
+std::string ShowKey(const std::vector<std::string>& key) {
+  if (key.size() == 1) return key.front();
+  std::string out = "(";
+  for (size_t i = 0; i < key.size(); ++i) out += (i ? ", " : "") + key[i];
+  return out + ")";
+}
+
 enum class Step { kCommitted, kRequested, kNotRunning, kMoved };
 
 class Runner {
@@ -57,6 +80,11 @@ class Runner {
     e.file = job_.path;
     e.line = job_.sql_line + statement_line_ - 1;
     e.column = 1;
+    if (status.location().line > 0 && status.location().file.empty()) {
+      // Placed within the section by the placeholder checks.
+      e.line = job_.sql_line + status.location().line - 1;
+      e.column = status.location().column;
+    }
     r.error = e;
     r.progress = p_;
     return r;
@@ -92,6 +120,12 @@ class Runner {
   Result<Step> InBatch(const std::function<Status(Progress& next)>& work);
   Status Batch(Progress& next, long long start, long long end);
   Status KeysetBatch(Progress& next, long long size);
+  // Text and composite keys: the batch is the closed range from the first key after
+  // `next.after` to the size-th key from there (or the last key).
+  Status ClosedBatch(Progress& next, long long size);
+  // "(a, b)" for the key columns, "($1, $2)" for parameters from `first`.
+  std::string KeyRow() const;
+  std::string ParamRow(int first) const;
   void Account(Progress& next, long long rows, std::chrono::microseconds took);
   // After a batch that did not commit: nullopt to go on (retry, split, re-read), or the end.
   std::optional<RunResult> AfterBatch(const Result<Step>& step, const std::string& range,
@@ -103,10 +137,11 @@ class Runner {
   const RunnerSettings& settings_;
   const ThrottleCheck& throttle_;
   const std::function<void(const Progress&)>& on_batch_;
-  std::string table_;  // quoted, qualified
-  std::string key_;    // quoted
+  std::string table_;              // quoted, qualified
+  std::string key_;                // quoted (the first key column)
+  std::vector<std::string> keys_;  // quoted, every key column (a composite key has several)
   std::string key_type_;
-  std::string kind_;      // "integer", "keyset" or "ctid"
+  std::string kind_;      // "integer", "keyset", "closed" or "ctid"
   std::string greatest_;  // keyset: the type's greatest value, the last batch's end
   long long reltuples_ = 0;
   long long fixed_size_ = 0;
@@ -129,7 +164,21 @@ Status Runner::Prepare() {
   if (batch.contains("size") && batch["size"].is_number()) {
     fixed_size_ = batch["size"].get<long long>();
   }
-  TANDEM_ASSIGN_OR_RETURN(BoundStatement bound, BindPlaceholders(job_.sql));
+  // key=a,b: a composite key, batched by row comparisons.
+  std::vector<std::string> names;
+  for (size_t at = 0;;) {
+    size_t comma = key.find(',', at);
+    names.push_back(key.substr(at, comma == std::string::npos ? std::string::npos : comma - at));
+    if (comma == std::string::npos) break;
+    at = comma + 1;
+  }
+  if (names.size() > 1 && key.find("ctid") != std::string::npos) {
+    for (const auto& name : names) {
+      if (name == "ctid") return Status::InvalidInput("key=ctid cannot be part of a composite key");
+    }
+  }
+  TANDEM_ASSIGN_OR_RETURN(BoundStatement bound,
+                          BindPlaceholders(job_.sql, static_cast<int>(names.size())));
   if (!bound.has_start || !bound.has_end) {
     return Status::InvalidInput("a background migration must use both :batch_start and :batch_end")
         .WithHint("write WHERE key >= :batch_start AND key < :batch_end");
@@ -142,31 +191,36 @@ Status Runner::Prepare() {
   TANDEM_ASSIGN_OR_RETURN(
       auto found,
       c_.Query("SELECT n.nspname, c.relname, greatest(c.reltuples, 0)::bigint, "
-               "a.atttypid::regtype::text FROM pg_catalog.pg_class c "
+               "a.atttypid::regtype::text, a.attnotnull FROM pg_catalog.pg_class c "
                "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
-               "LEFT JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attname = $2 "
+               "LEFT JOIN pg_catalog.unnest($2::text[]) WITH ORDINALITY k(name, i) ON true "
+               "LEFT JOIN pg_catalog.pg_attribute a ON a.attrelid = c.oid AND a.attname = k.name "
                "AND NOT a.attisdropped AND a.attnum > 0 "
-               "WHERE c.oid = pg_catalog.to_regclass($1)",
-               {table, key}));
+               "WHERE c.oid = pg_catalog.to_regclass($1) ORDER BY k.i",
+               {table, ArrayLiteral(names)}));
   if (found.rows() == 0) {
     return Status::InvalidInput("table " + table + " of the batch directive does not exist");
   }
   table_ = pg::QuoteQualified(found.Get(0, 0), found.Get(0, 1));
   reltuples_ = found.GetInt(0, 2);
-  key_type_ = found.Get(0, 3);
+  key_type_ = found.IsNull(0, 3) ? "" : found.Get(0, 3);
   if (key == "ctid") {
     // Block ranges: a table without a usable key (tid range scans, PostgreSQL 14+).
     kind_ = "ctid";
-    return Status::Ok();
+    return CheckRangeOperators(job_.sql, bound, /*closed=*/false);
   }
-  if (found.IsNull(0, 3)) {
-    return Status::InvalidInput("table " + table + " has no column " + key +
-                                " (the key of the batch directive)");
+  for (size_t i = 0; i < found.rows(); ++i) {
+    if (found.IsNull(i, 3)) {
+      return Status::InvalidInput("table " + table + " has no column " + names[i] +
+                                  " (the key of the batch directive)");
+    }
+    keys_.push_back(pg::QuoteIdentifier(names[i]));
   }
-  key_ = pg::QuoteIdentifier(key);
-  if (key_type_ == "bigint" || key_type_ == "integer" || key_type_ == "smallint") {
+  key_ = keys_.front();
+  if (keys_.size() == 1 &&
+      (key_type_ == "bigint" || key_type_ == "integer" || key_type_ == "smallint")) {
     kind_ = "integer";
-    return Status::Ok();
+    return CheckRangeOperators(job_.sql, bound, /*closed=*/false);
   }
   // Other keys by keyset boundaries. The last batch's :batch_end must lie above every key, so
   // the key's type needs a greatest value (NaN sorts above every number in PostgreSQL).
@@ -179,17 +233,38 @@ Status Runner::Prepare() {
       {"timestamp with time zone", "infinity"},
       {"date", "infinity"}};
   for (const auto& [type, greatest] : kGreatest) {
-    if (type == key_type_) greatest_ = greatest;
+    if (type == key_type_ && keys_.size() == 1) greatest_ = greatest;
   }
-  if (greatest_.empty()) {
-    return Status::InvalidInput("key " + key + " of type " + key_type_ + " is not supported yet")
-        .WithDetail(
-            "integer, uuid, numeric, floating-point, timestamp and date keys are batched; "
-            "text and composite keys are not yet")
-        .WithHint("use key=ctid (block ranges) with an idempotent statement");
+  if (!greatest_.empty()) {
+    kind_ = "keyset";
+    return CheckRangeOperators(job_.sql, bound, /*closed=*/false);
   }
-  kind_ = "keyset";
-  return Status::Ok();
+  // Text, composite and any other orderable keys: closed ranges of keys that exist, so no
+  // value beyond the last key is needed. A NULL in a key column would fall outside every row
+  // comparison, so those columns must be NOT NULL (a primary key's are).
+  for (size_t i = 0; i < found.rows(); ++i) {
+    if (!found.GetBool(i, 4)) {
+      return Status::InvalidInput("key column " + names[i] + " of table " + table +
+                                  " may be NULL, and rows with a NULL key would be skipped")
+          .WithHint("batch by a NOT NULL key (the primary key), or use key=ctid");
+    }
+  }
+  kind_ = "closed";
+  return CheckRangeOperators(job_.sql, bound, /*closed=*/true);
+}
+
+std::string Runner::KeyRow() const {
+  std::string row = "(";
+  for (size_t i = 0; i < keys_.size(); ++i) row += (i ? ", " : "") + keys_[i];
+  return row + ")";
+}
+
+std::string Runner::ParamRow(int first) const {
+  std::string row = "(";
+  for (size_t i = 0; i < keys_.size(); ++i) {
+    row += (i ? ", $" : "$") + std::to_string(first + static_cast<int>(i));
+  }
+  return row + ")";
 }
 
 Result<Step> Runner::Start() {
@@ -212,6 +287,16 @@ Result<Step> Runner::Start() {
   std::vector<pg::Param> params;
   if (kind_ == "ctid") params.push_back(table_);
   q.key_kind = kind_;
+  if (kind_ == "closed") {
+    TANDEM_ASSIGN_OR_RETURN(auto any, c_.Query("SELECT EXISTS (SELECT FROM " + table_ + ")"));
+    q.estimated_total = reltuples_;
+    q.batch_size = Sizer(settings_.sizer, fixed_size_, 0).size();
+    q.done = !any.GetBool(0, 0);
+    TANDEM_RETURN_IF_ERROR(jobs::RecordProgress(c_, schema_, job_.id, ToText(q)));
+    TANDEM_RETURN_IF_ERROR(c_.Exec("COMMIT"));
+    p_ = q;
+    return Step::kCommitted;
+  }
   if (kind_ == "keyset") {
     TANDEM_ASSIGN_OR_RETURN(
         auto first, c_.Query("SELECT (SELECT " + key_ + "::text FROM " + table_ + " ORDER BY " +
@@ -263,7 +348,8 @@ Result<Step> Runner::InBatch(const std::function<Status(Progress& next)>& work) 
     return Step::kRequested;
   }
   Progress q = ParseProgress(locked.progress);
-  if (q.cursor != p_.cursor || q.batches != p_.batches || q.done != p_.done) {
+  if (q.cursor != p_.cursor || q.after != p_.after || q.batches != p_.batches ||
+      q.done != p_.done) {
     p_ = q;  // someone else moved it: never run a range twice, go on from theirs
     return Step::kMoved;
   }
@@ -289,6 +375,62 @@ Status Runner::KeysetBatch(Progress& next, long long size) {
   auto took = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - began);
   Account(next, AffectedRows(result.command_tag()), took);
   next.cursor = last ? "" : end;
+  next.done = last;
+  if (last) next.estimated_total = next.rows_done;
+  return Status::Ok();
+}
+
+Status Runner::ClosedBatch(Progress& next, long long size) {
+  // Both boundaries are keys that exist, read inside this batch's transaction on the key's
+  // index (a row comparison is an index range scan on a btree over the key columns).
+  std::string columns, descending;
+  for (size_t i = 0; i < keys_.size(); ++i) {
+    columns += (i ? ", " : "") + keys_[i] + "::text";
+    descending += (i ? ", " : "") + keys_[i] + " DESC";
+  }
+  std::string order = KeyRow().substr(1, KeyRow().size() - 2);
+  std::vector<pg::Param> after(next.after.begin(), next.after.end());
+  TANDEM_ASSIGN_OR_RETURN(
+      auto first, c_.Query("SELECT " + columns + " FROM " + table_ +
+                               (after.empty() ? "" : " WHERE " + KeyRow() + " > " + ParamRow(1)) +
+                               " ORDER BY " + order + " LIMIT 1",
+                           after));
+  auto row_of = [&](const pg::QueryResult& r) {
+    std::vector<std::string> key;
+    for (size_t i = 0; i < keys_.size(); ++i) key.push_back(r.Get(0, i));
+    return key;
+  };
+  if (first.rows() == 0) {
+    // The previous batch ended at the last key: nothing left.
+    next.done = true;
+    next.estimated_total = next.rows_done;
+    return Status::Ok();
+  }
+  std::vector<std::string> start = row_of(first);
+  std::vector<pg::Param> params(start.begin(), start.end());
+  std::vector<pg::Param> with_offset = params;
+  with_offset.push_back(std::to_string(std::max(0LL, size - 1)));
+  TANDEM_ASSIGN_OR_RETURN(auto boundary,
+                          c_.Query("SELECT " + columns + " FROM " + table_ + " WHERE " + KeyRow() +
+                                       " >= " + ParamRow(1) + " ORDER BY " + order + " OFFSET $" +
+                                       std::to_string(keys_.size() + 1) + " LIMIT 1",
+                                   with_offset));
+  bool last = boundary.rows() == 0;
+  std::vector<std::string> end;
+  if (last) {
+    TANDEM_ASSIGN_OR_RETURN(auto greatest, c_.Query("SELECT " + columns + " FROM " + table_ +
+                                                    " ORDER BY " + descending + " LIMIT 1"));
+    end = row_of(greatest);
+  } else {
+    end = row_of(boundary);
+  }
+  params.insert(params.end(), end.begin(), end.end());
+  auto began = Clock::now();
+  TANDEM_ASSIGN_OR_RETURN(auto result, c_.Query(statement_, params));
+  auto took = std::chrono::duration_cast<std::chrono::microseconds>(Clock::now() - began);
+  Account(next, AffectedRows(result.command_tag()), took);
+  next.after = end;
+  next.cursor = ShowKey(end);
   next.done = last;
   if (last) next.estimated_total = next.rows_done;
   return Status::Ok();
@@ -361,6 +503,9 @@ RunResult Runner::Run() {
                                           std::string(interrupt::SignalName(interrupt::Signal())) +
                                           "; the next worker resumes it from its cursor");
     }
+    if (settings_.stop && settings_.stop()) {
+      return Stop(JobStatus::kQueued, "the worker lost its lock", /*lost=*/true);
+    }
     if (throttle_) {
       if (auto why = throttle_()) {
         // Shown in the progress (written through the same compare-and-set), then wait.
@@ -386,7 +531,10 @@ RunResult Runner::Run() {
     Clock::time_point began = Clock::now();
     std::string range;  // the batch's keys, for the error of a batch that fails
     Result<Step> step = Step::kCommitted;
-    if (kind_ == "keyset") {
+    if (kind_ == "closed") {
+      range = p_.after.empty() ? "from the first key" : "after " + p_.cursor;
+      step = InBatch([&](Progress& next) { return ClosedBatch(next, size); });
+    } else if (kind_ == "keyset") {
       range = "from " + p_.cursor;
       step = InBatch([&](Progress& next) { return KeysetBatch(next, size); });
     } else {

@@ -32,6 +32,9 @@ struct RunnerSettings {
   Duration backoff_initial{100};
   Duration backoff_max{5000};
   uint64_t seed = 0;
+  // Checked at batch boundaries: true gives the job up without recording anything (the worker
+  // lost its lock, so the next holder takes the job over from its committed cursor).
+  std::function<bool()> stop;
 };
 RunnerSettings SettingsFrom(const config::BackgroundSettings& background, int max_attempts);
 

@@ -2,18 +2,23 @@
 // proves each batch runs exactly once across kill -9 of the worker at random moments and SIGTERM;
 // people pause, resume, cancel and retry at batch boundaries; a timed-out batch is split; a
 // failing one fails the job with its key range; size=auto grows the batches; ctid, uuid, numeric
-// and timestamp keys; throttling by a probe and by a blocked app query.
+// and timestamp keys, text and composite keys in closed ranges; throttling by a probe and by a
+// blocked app query.
 #include <signal.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <nlohmann/json.hpp>
 #include <random>
 #include <string>
 #include <thread>
 
+#include "pg/connection.h"
+#include "pg/url.h"
 #include "testing/harness.h"
 #include "testing/project_test.h"
 
@@ -363,7 +368,77 @@ TEST_F(BackgroundTest, NumericAndTimestampKeysEndTheirLastBatchAtTheTypesGreates
             "2=succeeded:7 3=succeeded:5");
 }
 
-TEST_F(BackgroundTest, ATextKeyIsRefusedAtTheStartWithWhatToDoInstead) {
+TEST_F(BackgroundTest, TextKeysInClosedRangesOnceAcrossAKill9) {
+  // Keys in an order that is not the insertion order, with a collation-sensitive mix of cases.
+  dir_.Write("db/migrations/1_table.sql",
+             "-- migrate:up\nCREATE TABLE t (code text PRIMARY KEY, n int NOT NULL DEFAULT 0);\n"
+             "INSERT INTO t (code) SELECT CASE WHEN g % 2 = 0 THEN 'K' ELSE 'k' END || "
+             "md5(g::text) FROM generate_series(1, 3000) g;\n");
+  dir_.Write("db/migrations/2_count.sql",
+             "-- tandem:phase background\n-- tandem:batch table=t key=code size=70\n"
+             "-- migrate:up\nWITH pause AS (SELECT pg_sleep(0.01))\nUPDATE t SET n = n + 1 FROM "
+             "pause WHERE code >= :batch_start AND code <= :batch_end;\n");
+  ASSERT_EQ(Tandem({"release"}).exit_code, 0);
+  pid_t worker = Start("worker.log");
+  ASSERT_TRUE(WaitFor("SELECT (progress->>'batches')::int >= 5 FROM tandem.jobs"))
+      << dir_.Read("worker.log") << QueryValue("SELECT progress FROM tandem.jobs");
+  std::this_thread::sleep_for(std::chrono::milliseconds(std::random_device()() % 100));
+  kill(worker, SIGKILL);
+  ASSERT_TRUE(WaitForExit(worker).ok());
+  EXPECT_EQ(QueryValue("SELECT count(*) FILTER (WHERE n = 1) || ' ' || "
+                       "count(*) FILTER (WHERE n > 1) FROM t"),
+            Progress("rows_done") + " 0");
+  // The cursor is the last key covered: every key up to it is done, none above it.
+  EXPECT_EQ(QueryValue("SELECT bool_and((n = 1) = (code <= (SELECT progress->'after'->>0 FROM "
+                       "tandem.jobs))) FROM t"),
+            "t");
+  auto run = Tandem({"worker", "--once"});
+  EXPECT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_EQ(Status(), "succeeded");
+  EXPECT_EQ(Counters(), "rows=3000 wrong=0");
+  EXPECT_EQ(Progress("key_kind"), "closed");
+  EXPECT_EQ(Progress("batches"), "43");  // 3000 / 70, rounded up
+}
+
+TEST_F(BackgroundTest, CompositeKeysByRowComparisonsOnceAcrossAKill9) {
+  // Uneven tenants, so batches cross from one tenant to the next.
+  dir_.Write("db/migrations/1_table.sql",
+             "-- migrate:up\nCREATE TABLE t (tenant int, item text, n int NOT NULL DEFAULT 0, "
+             "PRIMARY KEY (tenant, item));\n"
+             "INSERT INTO t (tenant, item) SELECT g % 7, 'item ' || g FROM "
+             "generate_series(1, 4000) g;\n");
+  dir_.Write("db/migrations/2_count.sql",
+             "-- tandem:phase background\n-- tandem:batch table=t key=tenant,item size=90\n"
+             "-- migrate:up\nWITH pause AS (SELECT pg_sleep(0.01))\nUPDATE t SET n = n + 1 FROM "
+             "pause\n WHERE (tenant, item) >= :batch_start AND (tenant, item) <= :batch_end;\n");
+  ASSERT_EQ(Tandem({"release"}).exit_code, 0);
+  pid_t worker = Start("worker.log");
+  ASSERT_TRUE(WaitFor("SELECT (progress->>'batches')::int >= 5 FROM tandem.jobs"))
+      << dir_.Read("worker.log") << QueryValue("SELECT progress FROM tandem.jobs");
+  std::this_thread::sleep_for(std::chrono::milliseconds(std::random_device()() % 100));
+  kill(worker, SIGKILL);
+  ASSERT_TRUE(WaitForExit(worker).ok());
+  EXPECT_EQ(QueryValue("SELECT count(*) FILTER (WHERE n = 1) || ' ' || "
+                       "count(*) FILTER (WHERE n > 1) FROM t"),
+            Progress("rows_done") + " 0");
+  EXPECT_EQ(QueryValue("SELECT bool_and((n = 1) = ((tenant, item) <= (SELECT "
+                       "(progress->'after'->>0)::int, progress->'after'->>1 FROM tandem.jobs))) "
+                       "FROM t"),
+            "t");
+  auto show = Tandem({"jobs", "show", QueryValue("SELECT id FROM tandem.jobs")});
+  EXPECT_NE(show.out.find("cursor:      (" + QueryValue("SELECT progress->'after'->>0 FROM "
+                                                        "tandem.jobs")),
+            std::string::npos)
+      << show.out;
+  auto run = Tandem({"worker", "--once"});
+  EXPECT_EQ(run.exit_code, 0) << run.err;
+  EXPECT_EQ(Status(), "succeeded");
+  EXPECT_EQ(Counters(), "rows=4000 wrong=0");
+  EXPECT_EQ(Progress("key_kind"), "closed");
+  EXPECT_EQ(Progress("batches"), "45");  // 4000 / 90, rounded up
+}
+
+TEST_F(BackgroundTest, AHalfOpenEndOnAClosedRangeKeyFailsTheJobBeforeAnyBatch) {
   dir_.Write("db/migrations/1_table.sql",
              "-- migrate:up\nCREATE TABLE t (code text PRIMARY KEY, n int);\n"
              "INSERT INTO t VALUES ('a', 0);\n");
@@ -374,8 +449,8 @@ TEST_F(BackgroundTest, ATextKeyIsRefusedAtTheStartWithWhatToDoInstead) {
   EXPECT_EQ(Tandem({"worker", "--once"}).exit_code, 1);
   EXPECT_EQ(Status(), "failed");
   EXPECT_EQ(QueryValue("SELECT error_message FROM tandem.jobs"),
-            "key code of type text is not supported yet (integer, uuid, numeric, floating-point, "
-            "timestamp and date keys are batched; text and composite keys are not yet)");
+            "the comparison < with :batch_end skips or repeats the rows on batch boundaries "
+            "(line 1)");
   EXPECT_EQ(QueryValue("SELECT n FROM t"), "0");
 }
 
@@ -422,6 +497,122 @@ TEST_F(BackgroundTest, RequiresRefusesUntilTheBackgroundJobIsDoneThenPasses) {
   EXPECT_NE(missing.err.find("requires background migration 9, which has not been released"),
             std::string::npos)
       << missing.err;
+}
+
+// A crash restart of the server mid-run: a backend killed with SIGKILL makes the postmaster
+// end every session and recover from the WAL, as after a crash. Each batch committed with its
+// cursor or not at all, and the worker, once it reconnects, takes the job over from there.
+TEST_F(BackgroundTest, EveryRowOnceAcrossACrashRestartOfTheServer) {
+  CounterMigration(6000, "100", "0.03");  // 60 batches of at least 30 ms
+  pid_t worker = Start("worker.log");
+  ASSERT_TRUE(WaitFor("SELECT (progress->>'batches')::int >= 5 FROM tandem.jobs"));
+  std::string backend = QueryValue(
+      "SELECT pid FROM pg_stat_activity WHERE query LIKE '%pg_sleep%' AND backend_type = "
+      "'client backend' AND pid <> pg_backend_pid() LIMIT 1");
+  ASSERT_FALSE(backend.empty()) << "no batch running";
+  ASSERT_EQ(kill(std::stoi(backend), SIGKILL), 0);
+  // Until the server has recovered, connections are refused (or dropped at once).
+  auto url = pg::ParseDatabaseUrl(this->url());
+  ASSERT_TRUE(url.ok());
+  bool recovered = false;
+  std::this_thread::sleep_for(200ms);
+  for (int i = 0; i < 600 && !recovered; ++i) {
+    auto c = pg::Connection::Open(*url);
+    recovered = c.ok() && (*c)->Query("SELECT 1").ok();
+    if (!recovered) std::this_thread::sleep_for(50ms);
+  }
+  ASSERT_TRUE(recovered) << "the server did not come back";
+  // Right after recovery: only whole batches, each with its cursor.
+  EXPECT_EQ(QueryValue("SELECT count(*) FILTER (WHERE n = 1) || ' ' || "
+                       "count(*) FILTER (WHERE n > 1) FROM t"),
+            Progress("rows_done") + " 0");
+  EXPECT_EQ(QueryValue("SELECT bool_and((n = 1) = (id < (SELECT (progress->>'cursor')::bigint "
+                       "FROM tandem.jobs)))  FROM t"),
+            "t");
+  ASSERT_TRUE(WaitFor("SELECT status = 'succeeded' FROM tandem.jobs", std::chrono::seconds(60)))
+      << dir_.Read("worker.log");
+  kill(worker, SIGTERM);
+  ASSERT_TRUE(WaitForExit(worker).ok());
+  EXPECT_EQ(Counters(), "rows=6000 wrong=0");
+  EXPECT_EQ(Progress("batches"), "60");
+  EXPECT_GE(std::stoi(QueryValue("SELECT count(*) FROM tandem.events WHERE event = "
+                                 "'job.running' AND detail->>'reason' LIKE 'taken over%'")),
+            1)
+      << dir_.Read("worker.log");
+}
+
+// [background] max_parallel (2 by default): jobs on different tables run at once, each on its
+// own connection; a later job on a table already being batched waits for the earlier one.
+TEST_F(BackgroundTest, TwoTablesRunAtOnceButOneTableNeverRunsTwoJobs) {
+  dir_.Write("db/migrations/1_tables.sql",
+             "-- migrate:up\nCREATE TABLE a (id bigint PRIMARY KEY, n int NOT NULL DEFAULT 0);\n"
+             "CREATE TABLE b (id bigint PRIMARY KEY, n int NOT NULL DEFAULT 0);\n"
+             "INSERT INTO a (id) SELECT g FROM generate_series(1, 1000) g;\n"
+             "INSERT INTO b (id) SELECT g FROM generate_series(1, 1000) g;\n");
+  auto counter = [&](const std::string& file, const std::string& table) {
+    dir_.Write("db/migrations/" + file,
+               "-- tandem:phase background\n-- tandem:batch table=" + table +
+                   " key=id size=50\n-- migrate:up\nWITH pause AS (SELECT pg_sleep(0.05))\n"
+                   "UPDATE " +
+                   table +
+                   " SET n = n + 1 FROM pause\n"
+                   " WHERE id >= :batch_start AND id < :batch_end;\n");
+  };
+  counter("2_a.sql", "a");
+  counter("3_b.sql", "b");
+  counter("4_a_again.sql", "a");
+  ASSERT_EQ(Tandem({"release"}).exit_code, 0);
+  pid_t worker = Start("worker.log");
+  // Sampled until every job is done: how many ran at once, and on table a.
+  int most = 0, most_on_a = 0;
+  bool both_moving = false;
+  for (int i = 0; i < 1500; ++i) {
+    std::string now = QueryValue(
+        "SELECT count(*) FILTER (WHERE status = 'running') || ' ' || "
+        "count(*) FILTER (WHERE status = 'running' AND batch->>'table' = 'a') || ' ' || "
+        "count(*) FILTER (WHERE status = 'running' AND (progress->>'batches')::int > 0) || ' ' || "
+        "count(*) FILTER (WHERE status <> 'succeeded') FROM tandem.jobs");
+    int running = 0, on_a = 0, moving = 0, open = 0;
+    ASSERT_EQ(std::sscanf(now.c_str(), "%d %d %d %d", &running, &on_a, &moving, &open), 4) << now;
+    most = std::max(most, running);
+    most_on_a = std::max(most_on_a, on_a);
+    both_moving = both_moving || moving == 2;
+    if (open == 0) break;
+    std::this_thread::sleep_for(20ms);
+  }
+  kill(worker, SIGTERM);
+  ASSERT_TRUE(WaitForExit(worker).ok());
+  EXPECT_EQ(QueryValue("SELECT string_agg(status, ',' ORDER BY version) FROM tandem.jobs"),
+            "succeeded,succeeded,succeeded")
+      << dir_.Read("worker.log");
+  EXPECT_EQ(most, 2);
+  EXPECT_TRUE(both_moving) << "two jobs never made progress at the same time";
+  EXPECT_EQ(most_on_a, 1);
+  EXPECT_EQ(QueryValue("SELECT count(*) FILTER (WHERE n = 2) FROM a"), "1000");
+  EXPECT_EQ(QueryValue("SELECT count(*) FILTER (WHERE n = 1) FROM b"), "1000");
+  // The second job on a started after the first one ended.
+  EXPECT_EQ(QueryValue("SELECT (SELECT min(id) FROM tandem.events e WHERE e.event = "
+                       "'job.running' AND e.version = '4') > (SELECT max(id) FROM "
+                       "tandem.events e WHERE e.event = 'job.succeeded' AND e.version = '2')"),
+            "t");
+}
+
+TEST_F(BackgroundTest, APostDeployJobQueuedBehindALongBackgroundJobFinishesWhileItRuns) {
+  CounterMigration(4000, "50", "0.05");  // 80 batches of 50 ms: about 4 s
+  pid_t worker = Start("worker.log");
+  ASSERT_TRUE(WaitFor("SELECT (progress->>'batches')::int >= 2 FROM tandem.jobs"));
+  dir_.Write("db/migrations/3_post.sql",
+             "-- tandem:phase post-deploy\n-- migrate:up\nCREATE TABLE later (id int);\n");
+  auto release = Tandem({"release"});
+  ASSERT_EQ(release.exit_code, 0) << release.out << release.err;
+  ASSERT_TRUE(WaitFor("SELECT status = 'succeeded' FROM tandem.jobs WHERE version = '3'"))
+      << dir_.Read("worker.log");
+  EXPECT_EQ(Status(), "running");
+  EXPECT_EQ(Progress("done"), "false");
+  ASSERT_TRUE(WaitFor("SELECT status = 'succeeded' FROM tandem.jobs WHERE version = '2'"));
+  kill(worker, SIGTERM);
+  ASSERT_TRUE(WaitForExit(worker).ok());
+  EXPECT_EQ(Counters(), "rows=4000 wrong=0");
 }
 
 TEST_F(BackgroundTest, AnEmptyTableIsDoneAtOnce) {

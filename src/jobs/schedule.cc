@@ -1,6 +1,8 @@
 #include "jobs/schedule.h"
 
 #include <algorithm>
+#include <map>
+#include <nlohmann/json.hpp>
 
 namespace tandem::jobs {
 namespace {
@@ -23,9 +25,9 @@ const migrate::HistoryRow* PreDeployBefore(const Job& job,
   return before;
 }
 
-// Background jobs do not wait for each other or for post-deploy jobs: each runs once the
-// pre-deploy migrations before it have succeeded. The worker runs them one at a time for now,
-// after the post-deploy job that is due, oldest version first.
+// Background jobs do not wait for post-deploy jobs: each runs once the pre-deploy migrations
+// before it have succeeded, and once no older background job on its table is still open and
+// runnable (two at once on one table would fight over its rows' locks).
 void ScheduleBackground(const std::vector<Job>& jobs,
                         const std::vector<migrate::HistoryRow>& history, const std::string& now,
                         Schedule& schedule) {
@@ -37,6 +39,7 @@ void ScheduleBackground(const std::vector<Job>& jobs,
     int c = migrate::CompareVersions(a->version, b->version, LayoutOf(*a));
     return c != 0 ? c < 0 : a->id < b->id;
   });
+  std::map<std::string, long long> tables;  // table -> the job that runs on it
   for (const Job* job : open) {
     if (const migrate::HistoryRow* before = PreDeployBefore(*job, history)) {
       if (before->status == "failed") schedule.needs_person = true;
@@ -67,16 +70,24 @@ void ScheduleBackground(const std::vector<Job>& jobs,
         break;
     }
     if (!runnable) continue;
-    if (!schedule.next) {
-      schedule.next = job->id;
-    } else {
+    std::string table = BackgroundTable(*job);
+    if (auto taken = tables.find(table); !table.empty() && taken != tables.end()) {
       schedule.waiting.push_back(
-          {job->id, "waiting for the worker to finish job " + std::to_string(*schedule.next)});
+          {job->id, "waiting for job " + std::to_string(taken->second) + " on table " + table});
+      continue;
     }
+    tables[table] = job->id;
+    schedule.background.push_back(job->id);
   }
 }
 
 }  // namespace
+
+std::string BackgroundTable(const Job& job) {
+  auto batch = nlohmann::json::parse(job.batch, nullptr, false);
+  if (!batch.is_object() || !batch.contains("table") || !batch["table"].is_string()) return "";
+  return batch["table"].get<std::string>();
+}
 
 Schedule ComputeSchedule(const std::vector<Job>& jobs,
                          const std::vector<migrate::HistoryRow>& history, const std::string& now) {

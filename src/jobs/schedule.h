@@ -35,7 +35,15 @@ struct Schedule {
   // transactional, with no request pending and no older pre-deploy migration unapplied. At most
   // kMaxRun. Empty when `next` must run alone.
   std::vector<long long> run;
+  // Background jobs that may run now, oldest version first, at most one per table (a later
+  // job on the same table waits for the earlier one). They do not wait for post-deploy jobs
+  // nor post-deploy jobs for them: the worker runs up to [background] max_parallel of them at
+  // once, each on its own thread and connection, beside the post-deploy job in `next`.
+  std::vector<long long> background;
 };
+
+// The table a background job batches ("" when its batch directive names none).
+std::string BackgroundTable(const Job& job);
 
 inline constexpr size_t kMaxRun = 1000;
 

@@ -78,17 +78,29 @@ TEST(ScheduleTest, WaitsForOlderPreDeployMigrationsOnly) {
   EXPECT_TRUE(s.needs_person);
 }
 
-TEST(ScheduleTest, BackgroundJobsComeAfterTheDuePostDeployJob) {
+TEST(ScheduleTest, BackgroundJobsRunBesideThePostDeployJobOnePerTable) {
   Job background = MakeJob(1, "1", JobStatus::kQueued);
   background.kind = "background";
+  background.batch = R"({"table":"users","key":"id","size":"auto"})";
   Schedule s = ComputeSchedule({background, MakeJob(2, "2", JobStatus::kQueued)}, {}, kNow);
   ASSERT_TRUE(s.next);
   EXPECT_EQ(*s.next, 2);
+  EXPECT_EQ(s.background, std::vector<long long>{1});
+  EXPECT_TRUE(s.waiting.empty());
+  // Another table runs beside it; the same table waits for the older job.
+  Job other = background;
+  other.id = 3;
+  other.version = "3";
+  other.batch = R"({"table":"orders","key":"id","size":"auto"})";
+  Job same = background;
+  same.id = 4;
+  same.version = "4";
+  s = ComputeSchedule({same, other, background}, {}, kNow);
+  EXPECT_FALSE(s.next);
+  EXPECT_EQ(s.background, (std::vector<long long>{1, 3}));
   ASSERT_EQ(s.waiting.size(), 1u);
-  EXPECT_EQ(s.waiting[0].reason, "waiting for the worker to finish job 2");
-  s = ComputeSchedule({background}, {}, kNow);
-  ASSERT_TRUE(s.next);
-  EXPECT_EQ(*s.next, 1);
+  EXPECT_EQ(s.waiting[0].job, 4);
+  EXPECT_EQ(s.waiting[0].reason, "waiting for job 1 on table users");
 }
 
 TEST(ScheduleTest, APausedBackgroundJobBlocksNoOtherOne) {
@@ -97,8 +109,7 @@ TEST(ScheduleTest, APausedBackgroundJobBlocksNoOtherOne) {
   Job queued = MakeJob(2, "2", JobStatus::kQueued);
   queued.kind = "background";
   Schedule s = ComputeSchedule({paused, queued}, {}, kNow);
-  ASSERT_TRUE(s.next);
-  EXPECT_EQ(*s.next, 2);
+  EXPECT_EQ(s.background, std::vector<long long>{2});
   EXPECT_TRUE(s.needs_person);
   // It waits for the pre-deploy migrations before it, like post-deploy jobs.
   std::vector<migrate::HistoryRow> history(1);
@@ -106,7 +117,7 @@ TEST(ScheduleTest, APausedBackgroundJobBlocksNoOtherOne) {
   history[0].phase = "pre-deploy";
   history[0].status = "running";
   s = ComputeSchedule({queued}, history, kNow);
-  EXPECT_FALSE(s.next);
+  EXPECT_TRUE(s.background.empty());
   ASSERT_EQ(s.waiting.size(), 1u);
   EXPECT_EQ(s.waiting[0].reason, "waiting for pre-deploy 1 (running)");
 }

@@ -10,6 +10,7 @@
 #include <thread>
 #include <tuple>
 
+#include "background/placeholders.h"
 #include "base/parallel_for.h"
 #include "migrate/inline_data.h"
 #include "migrate/layouts.h"
@@ -268,7 +269,71 @@ class SequenceLinter {
       return false;
     }
     if (unit.report) CheckAllows(unit);
+    if (unit.report) CheckBatchable(unit);
     return true;
+  }
+
+  // A background migration: the checks the worker makes before its first batch, on the text
+  // (the key's type, and so half-open or closed ranges, is known only at run time). A unit
+  // split already is one `tandem release` checked itself.
+  void CheckBatchable(const LintUnit& unit) {
+    if (unit.info.phase != migrate::Phase::kBackground) return;
+    // A split unit: its statements joined, each from a line of its own, and a place in the
+    // joined text mapped back to the statement's place in the file.
+    std::string joined;
+    std::vector<std::pair<int, const migrate::Statement*>> starts;  // joined line, statement
+    if (unit.statements) {
+      int line = 1;
+      for (const auto& st : *unit.statements) {
+        starts.emplace_back(line, &st);
+        joined += st.sql + "\n;\n";
+        line += 2 + static_cast<int>(std::count(st.sql.begin(), st.sql.end(), '\n'));
+      }
+    }
+    const std::string& text = unit.statements ? joined : unit.text;
+    Finding f = Base(kBackgroundNotBatchableRule, unit);
+    f.recipe = kBackgroundNotBatchableRule.recipe;
+    f.line = unit.text_line;
+    f.column = 1;
+    auto place = [&](int line, int column) {
+      if (!unit.statements) {
+        f.line = unit.text_line + line - 1;
+        f.column = std::max(1, column);
+        return;
+      }
+      for (const auto& [first, st] : starts) {
+        if (first > line) break;
+        f.line = st->location.line + line - first;
+        f.column = line == first ? st->location.column + column - 1 : std::max(1, column);
+      }
+    };
+    if (unit.info.batch_key_columns == 0) {
+      auto split = sql::SplitStatements(text);
+      if (split.ok() && !split->empty()) {
+        place(split->front().start.line, split->front().start.column);
+      }
+      f.message =
+          "a background migration needs a -- tandem:batch directive (the table and key the "
+          "worker batches by)";
+      Add(std::move(f), unit, -1);
+      return;
+    }
+    auto bound = background::BindPlaceholders(text, unit.info.batch_key_columns);
+    Status s = bound.status();
+    // A composite key is always batched in closed ranges; one column's range depends on its
+    // type, which only the worker knows.
+    if (bound.ok() && unit.info.batch_key_columns > 1) {
+      s = background::CheckRangeOperators(text, *bound, /*closed=*/true);
+    }
+    if (s.ok()) return;
+    // The binder's message names the line within the section; the finding has it in the file.
+    std::string message = s.message();
+    if (size_t at = message.rfind(" (line "); at != std::string::npos && message.back() == ')') {
+      message.erase(at);
+    }
+    f.message = message + (s.hint().empty() ? "" : "; " + s.hint());
+    if (s.location().line > 0) place(s.location().line, s.location().column);
+    Add(std::move(f), unit, -1);
   }
 
   void SyntaxError(const LintUnit& unit, const Status& s) {
@@ -561,6 +626,7 @@ LintUnit UnitFromMigration(const migrate::Migration& migration, bool report) {
                                                                          : migration.up.path;
   unit.info.version = migration.version;
   unit.info.phase = migration.phase;
+  if (migration.batch) unit.info.batch_key_columns = BatchKeyColumns(migration.batch->key);
   unit.info.transactional = migration.transactional;
   unit.text_line = migration.up.text_line;
   if (migration.up.split) {

@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <set>
 #include <sstream>
@@ -434,6 +435,70 @@ TEST_F(LintCli, ExitCodesThroughTheRealBinary) {
                            {"DATABASE_URL=", "TANDEM_DATABASE_URL="});
   EXPECT_EQ(version.exit_code, 2);
   EXPECT_NE(version.err.find("invalid --pg-version"), std::string::npos) << version.err;
+}
+
+// A background migration the worker could not batch is an error at lint time, placed where
+// the problem is, whether the file is linted whole, a piece at a time or from its statements.
+TEST_F(LintCli, ABackgroundMigrationThatCannotBeBatchedIsAnErrorWithItsPlace) {
+  dir_.Write("db/migrations/1_create.sql",
+             "-- migrate:up\nCREATE TABLE users (id bigint PRIMARY KEY, tenant int, e text);\n");
+  dir_.Write("db/migrations/2_fine.sql",
+             "-- tandem:phase background\n-- tandem:batch table=users key=id size=auto\n"
+             "-- migrate:up\nUPDATE users SET e = lower(e)\n"
+             " WHERE id >= :batch_start AND id < :batch_end;\n");
+  dir_.Write("db/migrations/3_whole.sql",
+             "-- tandem:phase background\n-- tandem:batch table=users key=id size=auto\n"
+             "-- migrate:up\n-- the whole table\n  UPDATE users SET e = lower(e);\n");
+  dir_.Write("db/migrations/4_two.sql",
+             "-- tandem:phase background\n-- tandem:batch table=users key=id\n-- migrate:up\n"
+             "UPDATE users SET e = 'a' WHERE id >= :batch_start AND id < :batch_end;\n"
+             "UPDATE users SET e = 'b' WHERE id >= :batch_start AND id < :batch_end;\n");
+  dir_.Write("db/migrations/5_nobatch.sql",
+             "-- tandem:phase background\n-- migrate:up\n"
+             "UPDATE users SET e = 'a' WHERE id >= :batch_start AND id < :batch_end;\n");
+  dir_.Write("db/migrations/6_composite.sql",
+             "-- tandem:phase background\n-- tandem:batch table=users key=tenant,id\n"
+             "-- migrate:up\nUPDATE users SET e = 'a'\n WHERE (tenant, id) >= :batch_start "
+             "AND (tenant, id) < :batch_end;\n");
+  dir_.Write("db/migrations/7_unknown.sql",
+             "-- tandem:phase background\n-- tandem:batch table=users key=id\n-- migrate:up\n"
+             "UPDATE users SET e = 'a' WHERE id >= :from AND id < :batch_end;\n");
+  std::vector<std::string> env = {"DATABASE_URL=", "TANDEM_DATABASE_URL="};
+  auto run = RunTandem({"lint", "--format", "json"}, dir_.path().string(), env);
+  EXPECT_EQ(run.exit_code, 1) << run.out << run.err;
+  auto json = nlohmann::json::parse(run.out);
+  std::map<std::string, std::string> found;  // file -> "line:column message"
+  for (const auto& f : json["findings"]) {
+    if (f["rule"] != "background-not-batchable") continue;
+    EXPECT_EQ(f["severity"], "error");
+    std::string file = std::filesystem::path(f["file"].get<std::string>()).filename().string();
+    found[file] = std::to_string(f["line"].get<int>()) + ":" +
+                  std::to_string(f["column"].get<int>()) + " " + f["message"].get<std::string>();
+  }
+  EXPECT_EQ(found.count("2_fine.sql"), 0u);
+  EXPECT_EQ(found["3_whole.sql"],
+            "5:3 a background migration must use :batch_start and :batch_end in its statement; "
+            "add WHERE key >= :batch_start AND key < :batch_end (see docs/background.md)");
+  EXPECT_EQ(found["4_two.sql"],
+            "5:1 a background migration must be exactly one statement, not 2; put each data "
+            "change in its own background migration");
+  EXPECT_EQ(found["5_nobatch.sql"],
+            "3:1 a background migration needs a -- tandem:batch directive (the table and key "
+            "the worker batches by)");
+  EXPECT_EQ(found["6_composite.sql"].substr(0, 70),
+            "5:56 the comparison < with :batch_end skips or repeats the rows on bat");
+  EXPECT_EQ(found["7_unknown.sql"],
+            "4:38 unknown placeholder :from in a background migration; the placeholders are "
+            ":batch_start and :batch_end");
+  auto text = RunTandem({"lint"}, dir_.path().string(), env);
+  EXPECT_NE(text.out.find("3_whole.sql:5:3"), std::string::npos) << text.out;
+
+  // The same findings from the split statements (release and verify lint those).
+  auto set = migrate::LoadMigrations((dir_.path() / "db/migrations").string());
+  ASSERT_TRUE(set.ok()) << set.status().ToString();
+  std::string whole = RenderJson(LintSequences({SequenceFromSet(*set)}, Schema(), {}));
+  for (auto& m : set->migrations) (void)migrate::SplitSections(m);
+  EXPECT_EQ(RenderJson(LintSequences({SequenceFromSet(*set)}, Schema(), {})), whole);
 }
 
 // A Diesel migration folder named alone is its up.sql in the history of the folders before

@@ -18,6 +18,24 @@ const Rule kSyntaxErrorRule = {
     nullptr,
 };
 
+const Rule kBackgroundNotBatchableRule = {
+    "background-not-batchable",
+    Severity::kError,
+    "a background migration the worker cannot run in key ranges",
+    "the worker runs a background migration one key range at a time, binding :batch_start and "
+    ":batch_end; a statement without them would touch the whole table in every batch, and "
+    "one without a batch directive, with several statements or with the wrong comparison cannot "
+    "run at all: tandem release refuses it, or its job fails",
+    "none",
+    "nothing",
+    "all",
+    "-- tandem:phase background\n-- tandem:batch table=users key=id size=auto\n"
+    "UPDATE users SET email_lower = lower(email)\n"
+    " WHERE id >= :batch_start AND id < :batch_end AND email_lower IS NULL;",
+    "-- tandem:phase background\nUPDATE users SET email_lower = lower(email);",
+    nullptr,
+};
+
 const Rule kAllowWithoutReasonRule = {
     "allow-without-reason",
     Severity::kError,
@@ -117,6 +135,7 @@ const std::vector<const Rule*>& AllRules() {
       &rules::kTruncateTable,
       &rules::kVacuumFullOrCluster,
       &kSyntaxErrorRule,
+      &kBackgroundNotBatchableRule,
       &kAllowWithoutReasonRule,
       &kUnknownAllowRule,
       &kUnusedAllowRule,

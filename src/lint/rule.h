@@ -4,9 +4,11 @@
 // transaction mode, what the current transaction already did, and the target PostgreSQL.
 #pragma once
 
+#include <algorithm>
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -37,7 +39,14 @@ struct MigrationInfo {
   std::string version;
   migrate::Phase phase = migrate::Phase::kPreDeploy;
   bool transactional = true;
+  // Background migrations: the columns of the -- tandem:batch key (0: no batch directive).
+  int batch_key_columns = 0;
 };
+
+// The columns of a batch directive's key (`key=tenant,id`: 2).
+inline int BatchKeyColumns(std::string_view key) {
+  return 1 + static_cast<int>(std::count(key.begin(), key.end(), ','));
+}
 
 // What the open transaction has done so far (only meaningful while `active`).
 struct TransactionState {
@@ -104,6 +113,7 @@ const Rule* FindRule(std::string_view id);
 
 // Rules the engine reports itself (they need no statement check).
 extern const Rule kSyntaxErrorRule;
+extern const Rule kBackgroundNotBatchableRule;
 extern const Rule kAllowWithoutReasonRule;
 extern const Rule kUnknownAllowRule;
 extern const Rule kUnusedAllowRule;

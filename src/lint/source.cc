@@ -221,6 +221,7 @@ Result<LintUnit> PlainFileUnit(const std::string& path) {
   migrate::Migration m;
   (void)migrate::ApplyDirectives(directives, /*up_file=*/true, m);
   unit.info.phase = m.phase;
+  if (m.batch) unit.info.batch_key_columns = BatchKeyColumns(m.batch->key);
   unit.info.transactional = m.transactional;
   unit.file_allows = m.file_allows;
   unit.statement_allows = directives.statement_allows;

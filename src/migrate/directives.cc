@@ -66,6 +66,18 @@ bool IsSqlName(std::string_view name) {
   return true;
 }
 
+// `a,b`: the columns of a composite batch key.
+bool IsKeyList(std::string_view names) {
+  for (size_t at = 0;;) {
+    size_t comma = names.find(',', at);
+    if (!IsSqlName(names.substr(at, comma == std::string_view::npos ? comma : comma - at))) {
+      return false;
+    }
+    if (comma == std::string_view::npos) return true;
+    at = comma + 1;
+  }
+}
+
 // Parses the value parts of one directive line; `v` is where the value starts.
 class LineParser {
  public:
@@ -251,7 +263,7 @@ class LineParser {
           }
           d_.batch.size = n;
         }
-      } else if (!IsSqlName(value)) {
+      } else if (!IsSqlName(value) && !(key == "key" && IsKeyList(value))) {
         return Error(value_at, "invalid " + std::string(key) + " name " + Quoted(value),
                      std::string(kHint));
       } else {

@@ -6,10 +6,11 @@
 namespace tandem::worker {
 
 background::RunResult RunBackgroundJob(pg::Connection& connection, const WorkerOptions& options,
-                                       const jobs::Job& job) {
+                                       const jobs::Job& job, std::function<bool()> stop) {
   background::RunnerSettings settings =
       background::SettingsFrom(options.background, options.settings.max_attempts);
   settings.seed = options.seed;
+  settings.stop = std::move(stop);
   // Without the watch (its connection refused) the other signals still throttle.
   std::unique_ptr<background::BlockWatch> watch;
   if (auto started = background::BlockWatch::Start(connection.url(), connection.backend_pid());

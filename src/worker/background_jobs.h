@@ -10,7 +10,8 @@
 
 namespace tandem::worker {
 
+// `stop` (may be null): checked at batch boundaries, true gives the job up unrecorded.
 background::RunResult RunBackgroundJob(pg::Connection& connection, const WorkerOptions& options,
-                                       const jobs::Job& job);
+                                       const jobs::Job& job, std::function<bool()> stop = nullptr);
 
 }  // namespace tandem::worker

@@ -145,6 +145,7 @@ class Worker {
         state_(state ? state : &own_state_),
         change_{options.actor, ""} {}
 
+  ~Worker() { ReapBackground(/*all=*/true); }
   WorkerSummary Run();
 
  private:
@@ -164,7 +165,23 @@ class Worker {
   // Several consecutive small jobs at once (jobs::Schedule::run), each in its own transaction.
   void RunRun(const std::vector<long long>& ids);
   void Finished(const Result<jobs::Job>& result, const jobs::Job& job);
-  void ReportDrift(const jobs::Job& job);
+  void ReportDrift(pg::Connection& connection, const jobs::Job& job);
+
+  // Background jobs run on threads of their own, each with its own connection, so that a
+  // backfill of hours never holds up the post-deploy jobs (which keep their one-at-a-time
+  // order on `job_`). At most [background] max_parallel at once, never two on one table.
+  struct BackgroundRun {
+    jobs::Job job;  // as listed
+    std::string table;
+    std::thread thread;
+    std::atomic<bool> done{false};
+    int succeeded = 0;  // added to the summary once joined
+    int failed = 0;
+  };
+  void StartBackground(const jobs::Schedule& schedule, std::vector<jobs::Job>& open);
+  void RunBackground(BackgroundRun& run);
+  // Joins the finished threads (all of them with `all`, after asking them to stop).
+  void ReapBackground(bool all);
 
   const pg::DatabaseUrl& url_;
   const WorkerOptions& options_;
@@ -177,7 +194,10 @@ class Worker {
   int watch_pid_ = 0;
   WorkerSummary summary_;
   std::optional<std::string> next_due_at_;
+  std::mutex drift_mutex_;  // the background threads report drift too
   std::set<long long> drift_reported_;
+  std::map<long long, std::unique_ptr<BackgroundRun>> background_;
+  std::atomic<bool> stop_background_{false};
 };
 
 Log& Logger(const WorkerOptions& options) {
@@ -196,6 +216,9 @@ Status Worker::Connect() {
 }
 
 void Worker::Disconnect() {
+  // Without the lock the jobs are the next holder's: the threads give theirs up at their next
+  // batch boundary (their committed cursors are where the next holder starts).
+  ReapBackground(/*all=*/true);
   watch_.reset();
   // Closing the job connection ends its session, and with it the worker lock.
   job_.reset();
@@ -240,6 +263,7 @@ void Worker::Wait(Duration timeout, bool wake_on_notify) {
 }
 
 Result<bool> Worker::Step() {
+  ReapBackground(/*all=*/false);
   // Only the jobs not done: what the schedule looks at (no table yet: none).
   TANDEM_ASSIGN_OR_RETURN(auto open, jobs::ListOpenJobs(*job_, options_.schema));
   if (open.empty()) {
@@ -265,6 +289,7 @@ Result<bool> Worker::Step() {
   summary_.needs_person = schedule.needs_person;
   summary_.retry_pending = schedule.next_due_at.has_value();
   next_due_at_ = schedule.next_due_at;
+  StartBackground(schedule, open);
   if (!schedule.next) return false;
   if (!schedule.run.empty()) {
     RunRun(schedule.run);
@@ -302,16 +327,19 @@ void Worker::Finished(const Result<jobs::Job>& result, const jobs::Job& job) {
   if (options_.on_transition) options_.on_transition();
 }
 
-void Worker::ReportDrift(const jobs::Job& job) {
-  if (!options_.files || drift_reported_.count(job.id)) return;
+void Worker::ReportDrift(pg::Connection& connection, const jobs::Job& job) {
+  if (!options_.files) return;
   const migrate::Migration* file = options_.files->Find(job.version);
   if (!file || file->checksum.empty() || file->checksum == job.checksum) return;
-  drift_reported_.insert(job.id);
+  {
+    std::lock_guard<std::mutex> lock(drift_mutex_);
+    if (!drift_reported_.insert(job.id).second) return;
+  }
   nlohmann::json detail = {{"job", job.id},
                            {"file", file->paths.empty() ? "" : file->paths.front()},
                            {"queued_checksum", job.checksum},
                            {"file_checksum", file->checksum}};
-  migrate::RecordEvent(*job_, options_.schema, job.version, "drift", detail.dump());
+  migrate::RecordEvent(connection, options_.schema, job.version, "drift", detail.dump());
   Logger(options_).Warning(
       "the file of job " + std::to_string(job.id) + " (" + job.version +
           ") was edited since it was queued; the worker runs the SQL as released",
@@ -350,7 +378,7 @@ void Worker::Execute(jobs::Job job) {
   log.Info("job " + std::to_string(job.id) + " running",
            {{"job", job.id}, {"version", job.version}, {"name", job.name}, {"attempt", attempt}});
   if (options_.on_transition) options_.on_transition();
-  ReportDrift(job);
+  ReportDrift(*job_, job);
 
   auto started = Clock::now();
   jobs::Outcome outcome;
@@ -361,20 +389,6 @@ void Worker::Execute(jobs::Job job) {
     if (to == JobStatus::kSucceeded) ++summary_.succeeded;
     Finished(jobs::Finish(*job_, options_.schema, job.id, outcome, {change_.actor, why}), job);
   };
-
-  if (job.kind == "background") {
-    // Batch by batch, each with its cursor (src/background/runner.h).
-    background::RunResult result = RunBackgroundJob(*job_, options_, job);
-    if (result.lost) {
-      state_->running_job = 0;
-      log.Error("stopped running job " + std::to_string(job.id),
-                {{"job", job.id}, {"reason", result.reason}});
-      return;
-    }
-    outcome.error = result.error;
-    if (result.to == JobStatus::kFailed) ++summary_.failed;
-    return finish(result.to, result.reason);
-  }
 
   migrate::Migration migration = jobs::MigrationOf(job);
   if (Status split = migrate::SplitSections(migration); !split.ok()) {
@@ -518,7 +532,7 @@ void Worker::RunRun(const std::vector<long long>& ids) {
     apply.schema = options_.schema;
     apply.limits = *limits;
     items.push_back({&m, previous, apply});
-    ReportDrift(run[ready]);
+    ReportDrift(*job_, run[ready]);
   }
   std::vector<migrate::ApplyOutcome> applied;
   // The job that must run alone, already claimed: the first one when none could join the run,
@@ -594,6 +608,101 @@ void Worker::RunRun(const std::vector<long long>& ids) {
   if (alone) Execute(std::move(run[*alone]));
 }
 
+void Worker::StartBackground(const jobs::Schedule& schedule, std::vector<jobs::Job>& open) {
+  ReapBackground(/*all=*/false);
+  for (long long id : schedule.background) {
+    if (static_cast<int>(background_.size()) >= options_.background.max_parallel) return;
+    if (background_.count(id)) continue;  // running here already (its status says running)
+    auto job =
+        std::find_if(open.begin(), open.end(), [id](const jobs::Job& j) { return j.id == id; });
+    if (job == open.end()) continue;
+    std::string table = jobs::BackgroundTable(*job);
+    bool busy = std::any_of(background_.begin(), background_.end(),
+                            [&](const auto& r) { return r.second->table == table; });
+    if (busy) continue;  // an older job on it, resumed meanwhile, waits for this one
+    auto run = std::make_unique<BackgroundRun>();
+    run->job = *job;
+    run->table = table;
+    BackgroundRun* raw = run.get();
+    background_[id] = std::move(run);
+    raw->thread = std::thread([this, raw] {
+      RunBackground(*raw);
+      raw->done = true;
+    });
+  }
+}
+
+void Worker::RunBackground(BackgroundRun& run) {
+  Log& log = Logger(options_);
+  jobs::Job& job = run.job;
+  auto opened = pg::Connection::Open(url_);
+  if (!opened.ok()) {
+    log.Error("could not connect to run job " + std::to_string(job.id),
+              {{"job", job.id}, {"error", opened.status().message()}});
+    return;
+  }
+  pg::Connection& connection = **opened;
+  // A person asked to pause or cancel it while the worker running it was lost.
+  if (job.status == JobStatus::kRunning && !job.requested.empty()) {
+    jobs::Outcome outcome;
+    outcome.to = job.requested == "cancel" ? JobStatus::kCancelled : JobStatus::kPaused;
+    Finished(jobs::Finish(connection, options_.schema, job.id, outcome,
+                          {change_.actor, "requested while the worker running it was lost"}),
+             job);
+    return;
+  }
+  std::string reason = job.status == JobStatus::kRunning
+                           ? "taken over from " + job.worker + ", which stopped running it"
+                           : "";
+  auto claimed = jobs::Claim(connection, options_.schema, job.id, {change_.actor, reason});
+  if (!claimed.ok()) {
+    log.Warning("could not claim job " + std::to_string(job.id),
+                {{"error", claimed.status().message()}});
+    return;
+  }
+  log.Info("job " + std::to_string(job.id) + " running", {{"job", job.id},
+                                                          {"version", job.version},
+                                                          {"name", job.name},
+                                                          {"attempt", claimed->attempts},
+                                                          {"table", run.table}});
+  if (options_.on_transition) options_.on_transition();
+  ReportDrift(connection, *claimed);
+  auto started = Clock::now();
+  // Batch by batch, each with its cursor (src/background/runner.h).
+  background::RunResult result =
+      RunBackgroundJob(connection, options_, *claimed, [this] { return stop_background_.load(); });
+  if (result.lost) {
+    log.Error("stopped running job " + std::to_string(job.id),
+              {{"job", job.id}, {"reason", result.reason}});
+    return;
+  }
+  jobs::Outcome outcome;
+  outcome.to = result.to;
+  outcome.error = result.error;
+  outcome.duration = std::chrono::duration_cast<Duration>(Clock::now() - started);
+  if (result.to == JobStatus::kFailed) ++run.failed;
+  if (result.to == JobStatus::kSucceeded) ++run.succeeded;
+  Finished(
+      jobs::Finish(connection, options_.schema, job.id, outcome, {change_.actor, result.reason}),
+      job);
+}
+
+void Worker::ReapBackground(bool all) {
+  if (all) stop_background_ = true;
+  for (auto it = background_.begin(); it != background_.end();) {
+    BackgroundRun& run = *it->second;
+    if (!all && !run.done) {
+      ++it;
+      continue;
+    }
+    if (run.thread.joinable()) run.thread.join();
+    summary_.succeeded += run.succeeded;
+    summary_.failed += run.failed;
+    it = background_.erase(it);
+  }
+  stop_background_ = false;
+}
+
 WorkerSummary Worker::Run() {
   Log& log = Logger(options_);
   while (!interrupt::Requested()) {
@@ -629,6 +738,7 @@ WorkerSummary Worker::Run() {
       log.Error("could not read the jobs", {{"error", ran.status().message()}});
       if (options_.once) {
         summary_.status = ran.status();
+        Disconnect();
         return summary_;
       }
       Wait(options_.settings.poll_interval);
@@ -636,7 +746,8 @@ WorkerSummary Worker::Run() {
     }
     if (*ran) continue;
     watch_.reset();  // idle: no blocker watch polling the server until the next job
-    if (options_.once) break;
+    // A background job that ends NOTIFYs (its transition), which wakes the wait at once.
+    if (options_.once && background_.empty()) break;
     Wait(options_.settings.poll_interval);
   }
   Disconnect();
