@@ -8,6 +8,7 @@
 
 #include "cli/context.h"
 #include "cli/fleet_command.h"
+#include "dashboard/dashboard.h"
 #include "fleet/fleet_worker.h"
 #include "fleet/targets.h"
 #include "jobs/job.h"
@@ -67,6 +68,52 @@ worker::WorkerOptions BaseOptions(const config::Config& config, const WorkerFlag
   return options;
 }
 
+// What `--http` serves: the worker's routes and, beside them, the dashboard
+// (src/dashboard/dashboard.h) for the databases this worker serves. On an address other
+// machines reach, the dashboard needs a token; without one only the worker's routes are
+// served there, as before the dashboard existed.
+struct WorkerHttp {
+  std::unique_ptr<dashboard::Dashboard> board;
+  std::unique_ptr<server::HttpServer> server;
+};
+
+Result<WorkerHttp> ServeHttp(const server::ListenAddress& http, server::WorkerRoutes routes,
+                             std::vector<dashboard::Source> sources, const config::Config& config,
+                             const std::optional<migrate::MigrationSet>& files, worker::Log& log,
+                             const std::string& worker_paths) {
+  WorkerHttp served;
+  std::string token = dashboard::TokenFromEnvironment(config.dashboard);
+  bool with_dashboard = http.loopback() || !token.empty();
+  server::ServerOptions server_options{http};
+  if (with_dashboard) {
+    dashboard::DashboardOptions board_options;
+    board_options.sources = std::move(sources);
+    board_options.store.schema = config.schema;
+    board_options.store.search_path = config.search_path;
+    board_options.store.max_listen = config.dashboard.max_listen;
+    board_options.store.refresh_interval = config.dashboard.refresh_interval;
+    board_options.token = token;
+    if (files) board_options.files = *files;
+    served.board = std::make_unique<dashboard::Dashboard>(std::move(board_options));
+    server_options.authorize = served.board->Authorizer();
+  }
+  served.server = std::make_unique<server::HttpServer>(std::move(server_options));
+  server::AddWorkerRoutes(*served.server, std::move(routes));
+  if (served.board) served.board->AddRoutes(*served.server);
+  TANDEM_RETURN_IF_ERROR(served.server->Start());
+  if (served.board) served.board->Start();
+  server::ListenAddress bound = http;
+  bound.port = served.server->port();
+  log.Info(std::string(served.board ? "serving the dashboard, " + worker_paths : worker_paths) +
+           " on http://" + bound.ToString());
+  if (!with_dashboard) {
+    log.Warning("the dashboard is not served on an address other than loopback without a token; "
+                "set " +
+                config.dashboard.token_env + " to serve it there");
+  }
+  return served;
+}
+
 int RunFleet(Context& context, const config::Config& config, const WorkerFlags& flags,
              const std::optional<server::ListenAddress>& http);
 
@@ -122,6 +169,7 @@ int Run(Context& context, const WorkerFlags& flags) {
   // back, the lock released; within the grace a Kubernetes pod gets (30 s).
   interrupt::Graceful graceful(Duration(25'000));
   worker::WorkerState state;
+  std::unique_ptr<dashboard::Dashboard> board;
   std::unique_ptr<server::HttpServer> http_server;
   if (http) {
     server::WorkerRoutes routes;
@@ -134,17 +182,18 @@ int Run(Context& context, const WorkerFlags& flags) {
                        {"running_job", std::to_string(state.running_job.load())}};
       return health;
     };
-    auto started = server::StartWorkerServer({*http}, std::move(routes));
-    if (!started.ok()) return context.Fail(started.status());
-    http_server = std::move(*started);
-    server::ListenAddress bound = *http;
-    bound.port = http_server->port();
-    log.Info("serving /metrics and /healthz on http://" + bound.ToString());
+    auto served = ServeHttp(*http, std::move(routes),
+                            {dashboard::MakeSource(url.dbname, {}, url.conninfo)}, *config, files,
+                            log, "/metrics and /healthz");
+    if (!served.ok()) return context.Fail(served.status());
+    http_server = std::move(served->server);
+    board = std::move(served->board);
   }
   log.Info(flags.once ? "worker started (--once)" : "worker started",
            {{"database", url.Redacted()}, {"schema", config->schema}});
   worker::WorkerSummary summary = worker::RunWorker(url, options, &state);
   if (http_server) http_server->Stop();
+  if (board) board->Stop();
   // --once: what this run changed is announced before it exits (bounded: a dead webhook does
   // not keep a CI job waiting).
   if (flags.once && !interrupt::Requested() && !(*notifier)->Flush(Duration(30'000))) {
@@ -193,6 +242,7 @@ int RunFleet(Context& context, const config::Config& config, const WorkerFlags& 
   interrupt::Graceful graceful(Duration(25'000));
   fleet::FleetWorkerState state;
   state.Set({});
+  std::unique_ptr<dashboard::Dashboard> board;
   std::unique_ptr<server::HttpServer> http_server;
   if (http) {
     server::WorkerRoutes routes;
@@ -224,12 +274,16 @@ int RunFleet(Context& context, const config::Config& config, const WorkerFlags& 
       if (unreachable) health.fields.push_back({"unreachable_targets", unreachable_names});
       return health;
     };
-    auto started = server::StartWorkerServer({*http}, std::move(routes));
-    if (!started.ok()) return context.Fail(started.status());
-    http_server = std::move(*started);
-    server::ListenAddress bound = *http;
-    bound.port = http_server->port();
-    log.Info("serving /healthz on http://" + bound.ToString());
+    std::vector<dashboard::Source> sources;
+    for (const auto& target : *targets) {
+      sources.push_back(
+          dashboard::MakeSource(target.name, target.groups, target.url, target.problem));
+    }
+    auto served =
+        ServeHttp(*http, std::move(routes), std::move(sources), config, files, log, "/healthz");
+    if (!served.ok()) return context.Fail(served.status());
+    http_server = std::move(served->server);
+    board = std::move(served->board);
   }
   log.Info(flags.once ? "fleet worker started (--once)" : "fleet worker started",
            {{"targets", targets->size()},
@@ -239,11 +293,13 @@ int RunFleet(Context& context, const config::Config& config, const WorkerFlags& 
   if (!flags.once) {
     fleet::RunFleetWorker(*targets, options, &state);
     if (http_server) http_server->Stop();
+    if (board) board->Stop();
     log.Info(std::string("fleet worker stopped by ") + interrupt::SignalName(interrupt::Signal()));
     return 0;
   }
   fleet::FleetOnceReport report = fleet::RunFleetWorkerOnce(*targets, options);
   if (http_server) http_server->Stop();
+  if (board) board->Stop();
   if (interrupt::Requested()) {
     log.Info(std::string("fleet worker stopped by ") + interrupt::SignalName(interrupt::Signal()));
     return 0;
@@ -292,7 +348,8 @@ void RegisterWorker(CLI::App& app, Context& context, Runner& selected) {
       ->check(CLI::IsMember({"text", "json"}));
   flags->http_option =
       cmd->add_option("--http", flags->http,
-                      "serve /metrics and /healthz on ADDR (default 127.0.0.1:7420)")
+                      "serve the dashboard, /metrics and /healthz on ADDR (default "
+                      "127.0.0.1:7420)")
           ->expected(0, 1);
   cmd->callback([&context, &selected, flags] {
     selected = [&context, flags] { return Run(context, *flags); };
