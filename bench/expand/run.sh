@@ -22,6 +22,7 @@ ROOT="$PWD"
 ROWS="${1:-1000000}"
 SECONDS_PER_RUN="${2:-20}"
 ROUNDS="${ROUNDS:-3}"
+PGBENCH_ROUNDS="${PGBENCH_ROUNDS:-2}"
 PORT="${BENCH_PORT:-55700}"
 BUILD="${BUILD:-$ROOT/build}"
 [ -x "$BUILD/bench/expand_trigger_sql" ] || cmake --build "$BUILD" --target expand_trigger_sql >&2
@@ -88,9 +89,32 @@ SQL
   pgroll_function _pgroll_trigger_t_new_name '=' 'NEW."name" = ("new_name");'
 } >"$WORK/pgroll.sql"
 
-median() { sort -n | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
-timed() {  # SQL -> milliseconds
-  "${PSQL[@]}" -c '\timing on' -c "$1" | awk '/^Time:/ {print $2}'
+median() { sort -n | awk '{v[NR] = $1} END {print NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
+# SQL -> "WALL_MS/CPU_MS": psql's \timing, and the CPU time (user + system) the statement's
+# backend spent, read from /proc before and after it. On a shared machine under load the wall
+# clock mostly measures the other processes; the backend's CPU time does not.
+TICK_MS=$((1000 / $(getconf CLK_TCK)))
+backend_cpu_ms() { awk -v t="$TICK_MS" '{print ($14 + $15) * t}' "/proc/$1/stat"; }
+timed() {
+  rm -f "$WORK/pid" "$WORK/done"
+  cat >"$WORK/timed.sql" <<SQL
+SELECT pg_backend_pid() \\g $WORK/pid
+SELECT pg_sleep(1);
+\\timing on
+$1;
+\\timing off
+\\! touch $WORK/done
+SELECT pg_sleep(1);
+SQL
+  "${PSQL[@]}" -At -f "$WORK/timed.sql" >"$WORK/timing" &
+  local psql_pid=$! pid cpu0 cpu1
+  until [ -s "$WORK/pid" ]; do sleep 0.02; done
+  pid="$(head -1 "$WORK/pid")"
+  cpu0="$(backend_cpu_ms "$pid")"
+  until [ -e "$WORK/done" ]; do sleep 0.02; done
+  cpu1="$(backend_cpu_ms "$pid")"
+  wait "$psql_pid"
+  echo "$(awk '/^Time:/ {print $2}' "$WORK/timing")/$((cpu1 - cpu0))"
 }
 
 VARIANTS=(none ours pgroll)
@@ -118,28 +142,42 @@ pgb() {  # SCRIPT -> tps
   pgbench "${CONN[@]}" -n -M prepared -c 8 -j 2 -T "$SECONDS_PER_RUN" -f "$1" postgres 2>/dev/null |
     awk '/^tps = / {print $3; exit}'
 }
-for v in "${VARIANTS[@]}"; do
-  echo "(b) $v: 8 connections, ${SECONDS_PER_RUN}s per script" >&2
-  load "$v"
-  tps_old[$v]="$(pgb "$WORK/old.sql")"
-  tps_other[$v]="$(pgb "$WORK/other.sql")"
+# PGBENCH_ROUNDS rounds, the variants in turn (reversed every other round, so that a drift of
+# the machine's load does not favour one variant); each variant on a freshly loaded table.
+for round in $(seq 1 "$PGBENCH_ROUNDS"); do
+  order=("${VARIANTS[@]}")
+  [ $((round % 2)) = 0 ] && order=(pgroll ours none)
+  for v in "${order[@]}"; do
+    echo "(b) round $round, $v: 8 connections, ${SECONDS_PER_RUN}s per script" >&2
+    load "$v"
+    tps_old[$v]+="$(pgb "$WORK/old.sql") "
+    tps_other[$v]+="$(pgb "$WORK/other.sql") "
+  done
 done
 
-m() { tr ' ' '\n' <<<"$1" | grep -v '^$' | median; }
-base_old="$(m "${bulk_old[none]}")"
-base_other="$(m "${bulk_other[none]}")"
-echo "PostgreSQL $("$BINDIR/postgres" --version | awk '{print $3}'), $ROWS rows, $ROUNDS rounds" \
-  "(bulk: median ms), pgbench 8 connections x ${SECONDS_PER_RUN} s; $(date -u +%F), load:$(uptime |
-  sed 's/.*load average://')"
+# Medians (the mean of the two middle values for an even count) of a space-separated list of WALL/CPU pairs (field 1 or 2) or plain numbers.
+med() { tr ' ' '\n' <<<"$1" | grep -v '^$' | cut -d/ -f"$2" | median; }
+echo "PostgreSQL $("$BINDIR/postgres" --version | awk '{print $3}'), $ROWS rows; bulk: median of" \
+  "$ROUNDS runs, wall ms and the backend's CPU ms; pgbench: 8 connections, median of" \
+  "$PGBENCH_ROUNDS runs of ${SECONDS_PER_RUN} s; $(date -u '+%F %H:%M') UTC, load" \
+  "average at the end:$(uptime | sed 's/.*load average://')"
 echo
-echo "| variant | bulk UPDATE of old column, ms | x no trigger | bulk UPDATE of other column, ms | x no trigger | tps, old column | x no trigger | tps, other column | x no trigger |"
-echo "|---|---|---|---|---|---|---|---|---|"
+echo "| variant | bulk UPDATE of old column: wall ms | CPU ms | CPU x none | bulk UPDATE of other column: wall ms | CPU ms | CPU x none | tps, old column | x none | tps, other column | x none |"
+echo "|---|---|---|---|---|---|---|---|---|---|---|"
 for v in "${VARIANTS[@]}"; do
-  o="$(m "${bulk_old[$v]}")"
-  u="$(m "${bulk_other[$v]}")"
-  awk -v v="$v" -v o="$o" -v bo="$base_old" -v u="$u" -v bu="$base_other" \
-    -v to="${tps_old[$v]}" -v bto="${tps_old[none]}" -v tu="${tps_other[$v]}" \
-    -v btu="${tps_other[none]}" -v all_old="${bulk_old[$v]}" -v all_other="${bulk_other[$v]}" \
-    'BEGIN { printf "| %s | %.0f (%s) | %.2f | %.0f (%s) | %.2f | %.0f | %.2f | %.0f | %.2f |\n",
-             v, o, all_old, o / bo, u, all_other, u / bu, to, to / bto, tu, tu / btu }'
+  awk -v v="$v" \
+    -v ow="$(med "${bulk_old[$v]}" 1)" -v oc="$(med "${bulk_old[$v]}" 2)" \
+    -v boc="$(med "${bulk_old[none]}" 2)" \
+    -v uw="$(med "${bulk_other[$v]}" 1)" -v uc="$(med "${bulk_other[$v]}" 2)" \
+    -v buc="$(med "${bulk_other[none]}" 2)" \
+    -v to="$(med "${tps_old[$v]}" 1)" -v bto="$(med "${tps_old[none]}" 1)" \
+    -v tu="$(med "${tps_other[$v]}" 1)" -v btu="$(med "${tps_other[none]}" 1)" \
+    'BEGIN { printf "| %s | %.0f | %.0f | %.2f | %.0f | %.0f | %.2f | %.0f | %.2f | %.0f | %.2f |\n",
+             v, ow, oc, oc / boc, uw, uc, uc / buc, to, to / bto, tu, tu / btu }'
+done
+echo
+echo "Every run (wall/CPU ms; tps):"
+for v in "${VARIANTS[@]}"; do
+  echo "- $v: bulk old column ${bulk_old[$v]}; bulk other column ${bulk_other[$v]};" \
+    "tps old column ${tps_old[$v]}; tps other column ${tps_other[$v]}"
 done
