@@ -54,6 +54,12 @@ load() {
     none) ;;
     ours) "$BUILD/bench/expand_trigger_sql" t name new_name | "${PSQL[@]}" -f - ;;
     pgroll) "${PSQL[@]}" -f "$WORK/pgroll.sql" ;;
+    # The floor of any PL/pgSQL trigger: the same trigger definition, a body that only returns.
+    floor)
+      "$BUILD/bench/expand_trigger_sql" t name new_name | sed -n '/^CREATE OR REPLACE TRIGGER/p' |
+        "${PSQL[@]}" -c 'CREATE OR REPLACE FUNCTION _tandem_dw_t() RETURNS trigger LANGUAGE plpgsql
+                          AS $$BEGIN RETURN NEW; END$$' -f -
+      ;;
   esac
   "${PSQL[@]}" -c "VACUUM ANALYZE t" -c "CHECKPOINT"
 }
@@ -117,8 +123,10 @@ SQL
   echo "$(awk '/^Time:/ {print $2}' "$WORK/timing")/$((cpu1 - cpu0))"
 }
 
-VARIANTS=(none ours pgroll)
+# VARIANTS="none ours pgroll floor" adds the floor (an empty PL/pgSQL trigger on the same columns).
+read -r -a VARIANTS <<<"${VARIANTS:-none ours pgroll}"
 declare -A bulk_old bulk_other tps_old tps_other
+for v in "${VARIANTS[@]}"; do bulk_old[$v]="" bulk_other[$v]="" tps_old[$v]="" tps_other[$v]=""; done
 for round in $(seq 1 "$ROUNDS"); do
   for v in "${VARIANTS[@]}"; do
     echo "(a) round $round, $v: bulk UPDATE of $ROWS rows" >&2
@@ -146,7 +154,10 @@ pgb() {  # SCRIPT -> tps
 # the machine's load does not favour one variant); each variant on a freshly loaded table.
 for round in $(seq 1 "$PGBENCH_ROUNDS"); do
   order=("${VARIANTS[@]}")
-  [ $((round % 2)) = 0 ] && order=(pgroll ours none)
+  if [ $((round % 2)) = 0 ]; then
+    order=()
+    for ((i = ${#VARIANTS[@]} - 1; i >= 0; i--)); do order+=("${VARIANTS[i]}"); done
+  fi
   for v in "${order[@]}"; do
     echo "(b) round $round, $v: 8 connections, ${SECONDS_PER_RUN}s per script" >&2
     load "$v"
