@@ -38,17 +38,24 @@ async function load() {
   if (!response || response.status() !== 200) {
     throw new Error(`GET ${url}: ${response ? response.status() : 'no response'}`);
   }
-  const figures = await page.evaluate(() => {
-    const paint = performance.getEntriesByName('first-contentful-paint')[0];
-    const nav = performance.getEntriesByType('navigation')[0];
-    return {
+  // The paint entry is queued after the frame is presented, which may be after `load`: wait
+  // for it (at most 5 s; null when none came).
+  const figures = await page.evaluate(() => new Promise((resolve) => {
+    const nav = () => performance.getEntriesByType('navigation')[0];
+    const done = (paint) => resolve({
       fcp: paint ? paint.startTime : null,
-      dom: nav.domContentLoadedEventEnd,
-      load: nav.loadEventEnd,
-      html_bytes: nav.transferSize,
+      dom: nav().domContentLoadedEventEnd,
+      load: nav().loadEventEnd,
+      html_bytes: nav().transferSize,
       rows: document.querySelectorAll('tr[data-target]').length,
-    };
-  });
+    });
+    const paint = () => performance.getEntriesByName('first-contentful-paint')[0];
+    if (paint()) return done(paint());
+    new PerformanceObserver(() => { if (paint()) done(paint()); })
+        .observe({type: 'paint', buffered: true});
+    setTimeout(() => done(paint()), 5000);
+  }));
+  if (figures.fcp === null) throw new Error(`no first-contentful-paint for ${url}`);
   await context.close();
   return figures;
 }

@@ -134,13 +134,17 @@ async function settled(page) {
 
 const text = (page) => page.evaluate(() => document.body.innerText);
 
+// The login form's own button (the header may hold a logout form too).
+const submitOfLogin = ['button[type="submit"]', 'input[type="submit"]', 'button:not([type])']
+    .map((b) => `form:has(input[name="token"]) ${b}`).join(', ');
+
 async function login(context) {
   const page = await watchedPage(context);
   await open(page, pages.login);
   await page.type('input[name="token"]', token);
   await Promise.all([
     page.waitForNavigation({waitUntil: 'load'}),
-    page.click('form button[type="submit"], form input[type="submit"], form button:not([type])'),
+    page.click(submitOfLogin),
   ]);
   return page;
 }
@@ -207,7 +211,7 @@ test('the login form takes the token, sets a session cookie and leads to the ove
   await wrong.type('input[name="token"]', 'not-the-token');
   await Promise.all([
     wrong.waitForNavigation({waitUntil: 'load'}).catch(() => {}),
-    wrong.click('form button[type="submit"], form input[type="submit"], form button:not([type])'),
+    wrong.click(submitOfLogin),
   ]);
   const wrongCookies = await wrongContext.cookies();
   assert.deepEqual(wrongCookies.map((c) => c.name), [], 'a wrong token got a cookie');
@@ -308,11 +312,20 @@ test('a phone-sized screen shows every page without horizontal scrolling', async
   for (const [name, route] of Object.entries(pages)) {
     const page = await watchedPage(context, {viewport: {width: 375, height: 667}});
     await open(page, route);
-    const {scroll, width} = await page.evaluate(() => ({
-      scroll: document.documentElement.scrollWidth,
-      width: document.documentElement.clientWidth,
-    }));
-    if (scroll > width) wide.push(`${name} ${route}: ${scroll}px wide in a ${width}px screen`);
+    const {scroll, width, culprits} = await page.evaluate(() => {
+      const width = document.documentElement.clientWidth;
+      // The outermost elements that stick out: what to fix.
+      const out = (e) => e.getBoundingClientRect().right > width + 0.5;
+      const culprits = [...document.body.querySelectorAll('*')]
+          .filter((e) => out(e) && !out(e.parentElement))
+          .slice(0, 3)
+          .map((e) => `${e.tagName.toLowerCase()}${e.className ? '.' + e.className : ''} ` +
+              `${Math.round(e.getBoundingClientRect().right)}px`);
+      return {scroll: document.documentElement.scrollWidth, width, culprits};
+    });
+    if (scroll > width) {
+      wide.push(`${name} ${route}: ${scroll}px wide in a ${width}px screen (${culprits.join(', ')})`);
+    }
     await page.close();
   }
   assert.deepEqual(wide, []);
