@@ -44,6 +44,11 @@ nlohmann::json ToJson(const Progress& p) {
     out["throttled"] = nullptr;
   }
   if (auto eta = EtaSeconds(p)) out["eta_seconds"] = *eta;
+  if (!p.history.empty()) {
+    nlohmann::json history = nlohmann::json::array();
+    for (const auto& b : p.history) history.push_back({b.at_ms, b.rows, b.batches, b.busy_ms});
+    out["history"] = std::move(history);
+  }
   return out;
 }
 
@@ -78,7 +83,28 @@ Progress ParseProgress(std::string_view text) {
     if (t.contains("reason") && t["reason"].is_string()) p.throttled_reason = t["reason"];
     if (t.contains("value") && t["value"].is_string()) p.throttled_value = t["value"];
   }
+  if (json.contains("history") && json["history"].is_array()) {
+    for (const auto& b : json["history"]) {
+      if (!b.is_array() || b.size() != 4) continue;
+      bool numbers = true;
+      for (const auto& v : b) numbers = numbers && v.is_number_integer();
+      if (!numbers) continue;
+      p.history.push_back({b[0].get<long long>(), b[1].get<long long>(), b[2].get<long long>(),
+                           b[3].get<long long>()});
+    }
+  }
   return p;
+}
+
+void RecordBatch(Progress& p, long long now_ms, long long rows, long long busy_ms) {
+  if (p.history.empty() || now_ms - p.history.back().at_ms >= kHistorySeconds * 1000) {
+    p.history.push_back({now_ms, 0, 0, 0});
+    if (p.history.size() > kHistoryBuckets) p.history.erase(p.history.begin());
+  }
+  HistoryBucket& bucket = p.history.back();
+  bucket.rows += rows;
+  bucket.batches += 1;
+  bucket.busy_ms += busy_ms;
 }
 
 std::optional<long long> EtaSeconds(const Progress& p) {

@@ -6,10 +6,22 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
 namespace tandem::background {
+
+// The batches of one stretch of time, for the dashboard's chart of rows per second and batch
+// duration: a bounded history (kHistoryBuckets of kHistorySeconds each, the oldest dropped).
+struct HistoryBucket {
+  long long at_ms = 0;  // when its first batch ended (Unix time, milliseconds)
+  long long rows = 0;
+  long long batches = 0;
+  long long busy_ms = 0;  // time inside its batches
+};
+inline constexpr long long kHistorySeconds = 10;
+inline constexpr size_t kHistoryBuckets = 60;
 
 struct Progress {
   std::string key_kind;  // "integer" ("" before the job's first start)
@@ -28,7 +40,11 @@ struct Progress {
   std::string throttled_value;
   long long last_batch_ms = 0;
   long long splits = 0;  // batches halved after a timeout
+  std::vector<HistoryBucket> history;
 };
+
+// Adds a batch that ended at `now_ms` to the history (a new bucket every kHistorySeconds).
+void RecordBatch(Progress& progress, long long now_ms, long long rows, long long busy_ms);
 
 nlohmann::json ToJson(const Progress& progress);
 std::string ToText(const Progress& progress);

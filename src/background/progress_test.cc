@@ -5,6 +5,26 @@
 namespace tandem::background {
 namespace {
 
+// The dashboard's chart reads this history: batches within kHistorySeconds share a bucket, and
+// only the newest kHistoryBuckets are kept, so the document stays small however long the job.
+TEST(BackgroundProgress, HistoryIsBucketedAndBounded) {
+  Progress p;
+  RecordBatch(p, 1'000'000, 100, 20);
+  RecordBatch(p, 1'004'000, 50, 30);  // same bucket (4 s later)
+  RecordBatch(p, 1'010'000, 70, 10);  // a new one (10 s after the bucket began)
+  ASSERT_EQ(p.history.size(), 2u);
+  EXPECT_EQ(p.history[0].rows, 150);
+  EXPECT_EQ(p.history[0].batches, 2);
+  EXPECT_EQ(p.history[0].busy_ms, 50);
+  EXPECT_EQ(p.history[1].at_ms, 1'010'000);
+  Progress q = ParseProgress(ToText(p));
+  ASSERT_EQ(q.history.size(), 2u);
+  EXPECT_EQ(q.history[1].rows, 70);
+  for (int i = 0; i < 200; ++i) RecordBatch(p, 2'000'000 + i * 10'000LL, 1, 1);
+  EXPECT_EQ(p.history.size(), kHistoryBuckets);
+  EXPECT_EQ(p.history.back().at_ms, 2'000'000 + 199 * 10'000LL);
+}
+
 TEST(BackgroundProgress, RoundTripsAndSummarises) {
   Progress p;
   p.key_kind = "integer";

@@ -306,6 +306,9 @@ void Runner::Account(Progress& next, long long rows, std::chrono::microseconds t
   double seconds = std::max<double>(static_cast<double>(took.count()), 1.0) / 1e6;
   double rate = static_cast<double>(rows) / seconds;
   next.rate = next.rate <= 0 ? rate : 0.7 * next.rate + 0.3 * rate;
+  auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
+      std::chrono::system_clock::now().time_since_epoch());
+  RecordBatch(next, now.count(), rows, took.count() / 1000);
 }
 
 Status Runner::Batch(Progress& next, long long start, long long end) {

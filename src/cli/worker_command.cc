@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "cli/context.h"
+#include "dashboard/dashboard.h"
 #include "jobs/job.h"
 #include "migrate/state.h"
 #include "notify/notifier.h"
@@ -104,6 +105,7 @@ int Run(Context& context, const WorkerFlags& flags) {
   // back, the lock released; within the grace a Kubernetes pod gets (30 s).
   interrupt::Graceful graceful(Duration(25'000));
   worker::WorkerState state;
+  std::unique_ptr<dashboard::Dashboard> board;
   std::unique_ptr<server::HttpServer> http_server;
   if (http) {
     server::WorkerRoutes routes;
@@ -116,17 +118,45 @@ int Run(Context& context, const WorkerFlags& flags) {
                        {"running_job", std::to_string(state.running_job.load())}};
       return health;
     };
-    auto started = server::StartWorkerServer({*http}, std::move(routes));
-    if (!started.ok()) return context.Fail(started.status());
-    http_server = std::move(*started);
+    // The dashboard beside them (src/dashboard/dashboard.h), for this worker's database. On an
+    // address other machines reach it needs a token; without one only /metrics and /healthz
+    // are served there, as before the dashboard existed.
+    std::string token = dashboard::TokenFromEnvironment(config->dashboard);
+    bool with_dashboard = http->loopback() || !token.empty();
+    server::ServerOptions server_options{*http};
+    if (with_dashboard) {
+      dashboard::DashboardOptions board_options;
+      board_options.sources.push_back(dashboard::MakeSource(url.dbname, {}, url.conninfo));
+      board_options.store.schema = config->schema;
+      board_options.store.search_path = config->search_path;
+      board_options.store.refresh_interval = config->dashboard.refresh_interval;
+      board_options.token = token;
+      if (files) board_options.files = *files;
+      board = std::make_unique<dashboard::Dashboard>(std::move(board_options));
+      server_options.authorize = board->Authorizer();
+    }
+    http_server = std::make_unique<server::HttpServer>(std::move(server_options));
+    server::AddWorkerRoutes(*http_server, std::move(routes));
+    if (board) board->AddRoutes(*http_server);
+    if (Status started = http_server->Start(); !started.ok()) return context.Fail(started);
+    if (board) board->Start();
     server::ListenAddress bound = *http;
     bound.port = http_server->port();
-    log.Info("serving /metrics and /healthz on http://" + bound.ToString());
+    log.Info(std::string(board ? "serving the dashboard, /metrics and /healthz"
+                               : "serving /metrics and /healthz") +
+             " on http://" + bound.ToString());
+    if (!with_dashboard) {
+      log.Warning(
+          "the dashboard is not served on an address other than loopback without a "
+          "token; set " +
+          config->dashboard.token_env + " to serve it there");
+    }
   }
   log.Info(flags.once ? "worker started (--once)" : "worker started",
            {{"database", url.Redacted()}, {"schema", config->schema}});
   worker::WorkerSummary summary = worker::RunWorker(url, options, &state);
   if (http_server) http_server->Stop();
+  if (board) board->Stop();
   // --once: what this run changed is announced before it exits (bounded: a dead webhook does
   // not keep a CI job waiting).
   if (flags.once && !interrupt::Requested() && !(*notifier)->Flush(Duration(30'000))) {
@@ -167,7 +197,8 @@ void RegisterWorker(CLI::App& app, Context& context, Runner& selected) {
       ->check(CLI::IsMember({"text", "json"}));
   flags->http_option =
       cmd->add_option("--http", flags->http,
-                      "serve /metrics and /healthz on ADDR (default 127.0.0.1:7420)")
+                      "serve the dashboard, /metrics and /healthz on ADDR (default "
+                      "127.0.0.1:7420)")
           ->expected(0, 1);
   cmd->callback([&context, &selected, flags] {
     selected = [&context, flags] { return Run(context, *flags); };

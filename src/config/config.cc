@@ -280,7 +280,7 @@ Status ApplyText(const std::string& text, const std::string& path, Config& confi
   }
   TANDEM_RETURN_IF_ERROR(CheckKeys(path, root, "",
                                    {"database", "migrations", "runner", "release", "lint", "worker",
-                                    "background", "notify", "targets", "fleet"}));
+                                    "background", "notify", "targets", "fleet", "dashboard"}));
   for (const auto& [key, node] : root) {
     // Arrays of tables, checked below.
     if (key.str() == "notify" || key.str() == "targets") continue;
@@ -404,6 +404,27 @@ Status ApplyText(const std::string& text, const std::string& path, Config& confi
   }
   if (const toml::table* f = root["fleet"].as_table()) {
     TANDEM_RETURN_IF_ERROR(ParseFleet(path, *f, config));
+  }
+  if (const toml::table* d = root["dashboard"].as_table()) {
+    TANDEM_RETURN_IF_ERROR(
+        CheckKeys(path, *d, "dashboard.", {"token_env", "max_listen", "refresh_interval"}));
+    DashboardSettings& s = config.dashboard;
+    TANDEM_ASSIGN_OR_RETURN(s.token_env, GetString(path, *d, "token_env", s.token_env));
+    if (s.token_env.empty()) {
+      return ErrorAt(path, d->get("token_env")->source(), "\"token_env\" must not be empty");
+    }
+    if (const toml::node* v = d->get("max_listen")) {
+      const auto* n = v->as_integer();
+      if (!n || n->get() < 0 || n->get() > 1000) {
+        return ErrorAt(path, v->source(), "\"max_listen\" must be an integer from 0 to 1000");
+      }
+      s.max_listen = static_cast<int>(n->get());
+    }
+    TANDEM_RETURN_IF_ERROR(GetDuration(path, *d, "refresh_interval", s.refresh_interval));
+    if (s.refresh_interval < Duration(1000)) {
+      return ErrorAt(path, d->get("refresh_interval")->source(),
+                     "\"refresh_interval\" must be at least 1s");
+    }
   }
   if (const toml::table* l = root["lint"].as_table()) {
     TANDEM_RETURN_IF_ERROR(CheckKeys(path, *l, "lint.", {"pg_version", "rules"}));

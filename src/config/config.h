@@ -15,6 +15,7 @@
 //   [[targets]]  name, url or url_env, groups (a fleet: see src/fleet/)
 //   [fleet]      targets_query, catalog_url or catalog_url_env, concurrency, canary,
 //                max_failures
+//   [dashboard]  token_env, max_listen, refresh_interval
 //
 // A malformed file or an unknown key is kInvalidInput with the file, line and column.
 #pragma once
@@ -97,6 +98,19 @@ struct FleetSettings {
   int max_failures = 1;  // no new database is started after this many failures
 };
 
+// `[dashboard]`: `tandem dashboard` and the pages `tandem worker --http` serves.
+struct DashboardSettings {
+  // The environment variable holding the token that allows changes (and a non-loopback
+  // address). The token itself is never written in the file.
+  std::string token_env = "TANDEM_DASHBOARD_TOKEN";
+  // Targets watched with a LISTEN connection of their own (changes shown at once); the others
+  // are read every refresh_interval on a short-lived connection.
+  int max_listen = 50;
+  // Every target is read again this often even without a NOTIFY (poolers in transaction mode
+  // drop them, and applying migrations sends none).
+  Duration refresh_interval{10'000};
+};
+
 struct Config {
   std::string project_dir;  // where tandem.toml is (or the working directory)
   std::string config_path;  // empty when there is no tandem.toml
@@ -115,6 +129,7 @@ struct Config {
   std::vector<NotifyChannel> notify;
   std::vector<TargetEntry> targets;
   FleetSettings fleet;
+  DashboardSettings dashboard;
 
   // True when [[targets]] or [fleet] targets_query name a fleet: database commands then need
   // --target (or an explicit database URL) instead of guessing.

@@ -138,6 +138,8 @@ std::string_view ReasonPhrase(int status) {
       return "Accepted";
     case 204:
       return "No Content";
+    case 303:
+      return "See Other";
     case 304:
       return "Not Modified";
     case 400:
@@ -185,6 +187,11 @@ bool HasBearerToken(const Request& request, std::string_view token) {
   }
   value.remove_prefix(kScheme.size());
   while (!value.empty() && value.front() == ' ') value.remove_prefix(1);
+  return TokensMatch(value, token);
+}
+
+bool TokensMatch(std::string_view value, std::string_view token) {
+  if (token.empty()) return false;
   // Comparing digests makes the time independent of the lengths and of where the two differ
   // (the loop runs over all 64 hex digits whatever they hold).
   std::string given = Sha256Hex(value);

@@ -25,6 +25,19 @@ using Clock = std::chrono::steady_clock;
 
 enum class Wait { kReady, kTimeout, kStopped };
 
+// "127.0.0.1", "::1": who sent a request (the dashboard names it as the actor of a change).
+std::string PeerAddress(const sockaddr_storage& peer) {
+  char text[INET6_ADDRSTRLEN] = {};
+  if (peer.ss_family == AF_INET) {
+    const auto* v4 = reinterpret_cast<const sockaddr_in*>(&peer);
+    if (inet_ntop(AF_INET, &v4->sin_addr, text, sizeof text) != nullptr) return text;
+  } else if (peer.ss_family == AF_INET6) {
+    const auto* v6 = reinterpret_cast<const sockaddr_in6*>(&peer);
+    if (inet_ntop(AF_INET6, &v6->sin6_addr, text, sizeof text) != nullptr) return text;
+  }
+  return "";
+}
+
 // Waits until `fd` is ready for `events`, the deadline passes or the wake pipe is written.
 Wait WaitFor(int fd, short events, int wake_fd, Clock::time_point deadline) {
   while (true) {
@@ -236,7 +249,10 @@ void HttpServer::AcceptLoop() {
     int n = poll(fds, 2, -1);
     if (n < 0 && errno == EINTR) continue;
     if (n < 0 || fds[1].revents != 0) return;
-    int fd = accept4(listen_fd_, nullptr, nullptr, SOCK_CLOEXEC | SOCK_NONBLOCK);
+    sockaddr_storage peer{};
+    socklen_t peer_size = sizeof peer;
+    int fd = accept4(listen_fd_, reinterpret_cast<sockaddr*>(&peer), &peer_size,
+                     SOCK_CLOEXEC | SOCK_NONBLOCK);
     if (fd < 0) {
       // Out of descriptors or memory: the pending connection stays queued and poll() would
       // report it again at once, so pause instead of spinning. (EAGAIN, or a connection reset
@@ -259,6 +275,7 @@ void HttpServer::AcceptLoop() {
     }
     auto connection = std::make_unique<Connection>();
     connection->fd = fd;
+    connection->remote = PeerAddress(peer);
     Connection* raw = connection.get();
     connections_.push_back(std::move(connection));
     try {
@@ -345,6 +362,7 @@ void HttpServer::Serve(Connection& connection) {
       }
       body.resize(parsed.content_length);  // one request per connection: the rest is ignored
       parsed.request.body = std::move(body);
+      parsed.request.remote = connection.remote;
       send_response(Dispatch(parsed.request), parsed.request.method == "HEAD");
     }
   }
@@ -391,7 +409,9 @@ Response HttpServer::Dispatch(const Request& request) {
     return response;
   }
   if (route->method != "GET") {
-    if (auto refusal = CheckToken(request, options_.token)) return *refusal;
+    auto refusal =
+        options_.authorize ? options_.authorize(request) : CheckToken(request, options_.token);
+    if (refusal) return *refusal;
   }
   try {
     return route->handler(request);

@@ -59,6 +59,7 @@ struct Request {
   std::string query;   // target after '?', without it: "after=3"
   std::vector<std::pair<std::string, std::string>> headers;  // names lowercased, in order
   std::string body;                                          // exactly Content-Length bytes
+  std::string remote;  // the peer's address ("127.0.0.1", "::1"); "" when unknown
 
   // The first header of that name (case-insensitive), or nullptr.
   const std::string* Header(std::string_view name) const;
@@ -103,6 +104,9 @@ std::string_view ReasonPhrase(int status);
 // Always false when `token` is empty.
 bool HasBearerToken(const Request& request, std::string_view token);
 
+// Whether `given` is exactly `token`, in constant time as above; false when `token` is empty.
+bool TokensMatch(std::string_view given, std::string_view token);
+
 // The answer to a request that may change something and does not bear the token: 401 with
 // `WWW-Authenticate: Bearer` (403 when the server has no token: it is read-only); nullopt when
 // the request may proceed.
@@ -119,6 +123,10 @@ struct ServerOptions {
   // For each write of the response to be taken by the client.
   std::chrono::milliseconds write_timeout{10000};
   int max_connections = 64;  // connections served at once; 503 beyond
+  // When set, decides for every non-GET route instead of CheckToken: nullopt lets the request
+  // proceed, a response refuses it (the dashboard also accepts a session cookie, with a
+  // same-origin check).
+  std::function<std::optional<Response>(const Request&)> authorize;
 };
 
 class HttpServer {
@@ -156,6 +164,7 @@ class HttpServer {
   };
   struct Connection {
     int fd = -1;
+    std::string remote;  // the peer's address
     std::thread thread;
     std::atomic<bool> done{false};
   };
