@@ -186,8 +186,8 @@ tr.st-running td:first-child, tr.r-running td:first-child { border-left: 3px sol
 .grid .cell { width: 12px; height: 12px; background: #d0d5dd; border-radius: 2px; }
 .grid .st-ok { background: #75e0a7; } .grid .st-failed, .grid .st-unreachable { background: #f97066; }
 .grid .st-running { background: #84adff; } .grid .st-waiting { background: #fdb022; } .grid .st-pending { background: #b2ccff; }
-dl.facts { display: grid; grid-template-columns: max-content 1fr; gap: .25rem 1rem; }
-dl.facts dt { color: var(--muted); } dl.facts dd { margin: 0; }
+dl.facts { display: grid; grid-template-columns: max-content minmax(0, 1fr); gap: .25rem 1rem; }
+dl.facts dt { color: var(--muted); } dl.facts dd { margin: 0; overflow-wrap: anywhere; }
 .actions { display: flex; flex-wrap: wrap; gap: .5rem; margin: 1rem 0; align-items: center; }
 form.inline, form.action { display: inline; margin: 0; }
 form[hidden] { display: none; }
