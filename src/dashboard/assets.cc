@@ -160,7 +160,7 @@ header nav { display: flex; flex-wrap: wrap; gap: .9rem; align-items: center; }
 header a { color: #d0d5dd; text-decoration: none; }
 header a[aria-current] { color: #fff; font-weight: 600; }
 .brand { margin-right: .5rem; }
-main { padding: 1rem; max-width: 1400px; margin: 0 auto; }
+main { padding: 1rem; max-width: 1400px; margin: 0 auto; overflow-wrap: break-word; }
 h1 { font-size: 1.4rem; margin: .3rem 0 1rem; }
 h2 { font-size: 1.1rem; margin-top: 1.6rem; }
 a { color: var(--accent); }

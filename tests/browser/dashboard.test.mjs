@@ -327,6 +327,17 @@ test('a phone-sized screen shows every page without horizontal scrolling', async
           .slice(0, 3)
           .map((e) => `${e.tagName.toLowerCase()}${e.className ? '.' + e.className : ''} ` +
               `${Math.round(e.getBoundingClientRect().right)}px`);
+      // Text that runs out of its box (a long word that does not wrap).
+      const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+      for (let n = walker.nextNode(); n && culprits.length < 6; n = walker.nextNode()) {
+        const range = document.createRange();
+        range.selectNodeContents(n);
+        const right = range.getBoundingClientRect().right;
+        if (right > width + 0.5 && !scrolled(n.parentElement) && !out(n.parentElement)) {
+          culprits.push(`text "${n.textContent.trim().slice(0, 40)}" in ` +
+              `${n.parentElement.tagName.toLowerCase()} ${Math.round(right)}px`);
+        }
+      }
       return {scroll: document.documentElement.scrollWidth, width, culprits};
     });
     if (scroll > width) {
