@@ -25,7 +25,8 @@
 #     once all are read, REQUESTS more (median, max);
 #   - first-contentful-paint of / in Debian's Chromium through puppeteer-core
 #     (bench/dashboard/first_paint.mjs): a first load, then PAINTS more, each in a new browser
-#     context (no cookies; the HTTP cache is Chromium's own).
+#     context (no cookies; the HTTP cache is Chromium's own); the same for /?state=failed (the
+#     failed targets only), to tell what the number of rows costs.
 # Prints a JSON summary on stdout; progress on stderr. Needs scripts/install-deps.sh first.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -189,6 +190,9 @@ echo "GET /api/targets: first $first_ms ms, median $(median "${times[@]}") ms, m
 
 paint="$(node bench/dashboard/first_paint.mjs "$BASE/" "$PAINTS")"
 echo "first paint: $paint" >&2
+# The same page filtered to the failed targets (a few dozen rows): what the 500 rows cost.
+paint_failed="$(node bench/dashboard/first_paint.mjs "$BASE/?state=failed" "$PAINTS")"
+echo "first paint of /?state=failed: $paint_failed" >&2
 LOAD_AFTER="$(uptime)"
 
 cat <<EOF
@@ -198,5 +202,6 @@ cat <<EOF
  "all_targets_read_after_start_ms": $loaded_ms, "states": $states,
  "overview_html_ms": $html_ms,
  "first_paint": $paint,
+ "first_paint_failed_only": $paint_failed,
  "uptime_before": "$LOAD_BEFORE", "uptime_after": "$LOAD_AFTER"}
 EOF
