@@ -68,6 +68,25 @@ throttle_query = "SELECT false"
   EXPECT_FALSE(ParseConfigText("[background]\nbatch = 1\n", "t").ok());
 }
 
+TEST(ConfigTest, ReadsTheDashboardSection) {
+  auto defaults = ParseConfigText("", "tandem.toml");
+  ASSERT_TRUE(defaults.ok());
+  EXPECT_EQ(defaults->dashboard.token_env, "TANDEM_DASHBOARD_TOKEN");
+  EXPECT_EQ(defaults->dashboard.max_listen, 50);
+  auto config = ParseConfigText(
+      "[dashboard]\ntoken_env = \"OPS_TOKEN\"\nmax_listen = 0\nrefresh_interval = \"30s\"\n",
+      "tandem.toml");
+  ASSERT_TRUE(config.ok()) << config.status().ToString();
+  EXPECT_EQ(config->dashboard.token_env, "OPS_TOKEN");
+  EXPECT_EQ(config->dashboard.max_listen, 0);
+  EXPECT_EQ(config->dashboard.refresh_interval, Duration(30'000));
+  // The token itself has no key: it is never written in the file.
+  EXPECT_FALSE(ParseConfigText("[dashboard]\ntoken = \"x\"\n", "tandem.toml").ok());
+  EXPECT_FALSE(ParseConfigText("[dashboard]\nmax_listen = -1\n", "tandem.toml").ok());
+  EXPECT_FALSE(ParseConfigText("[dashboard]\nrefresh_interval = \"10ms\"\n", "t.toml").ok());
+  EXPECT_FALSE(ParseConfigText("[dashboard]\ntoken_env = \"\"\n", "tandem.toml").ok());
+}
+
 TEST(ConfigTest, MalformedFileNamesLineAndColumn) {
   auto c = ParseConfigText("[database]\nurl = \"unterminated\n", "tandem.toml");
   ASSERT_FALSE(c.ok());

@@ -12,6 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "background/progress.h"
 #include "dashboard/dashboard_test_util.h"
 #include "jobs/transitions.h"
 #include "migrate/state.h"
@@ -392,6 +393,43 @@ TEST_F(DashboardTest, FleetsNameTheTargetAndShowUnreachableOnesFirst) {
                 .status,
             200);
   EXPECT_EQ(JobStatus(1), "paused");
+}
+
+TEST_F(DashboardTest, ABackgroundJobShowsItsProgressThrottleAndChart) {
+  background::Progress progress;
+  progress.key_kind = "integer";
+  progress.rows_done = 25'000;
+  progress.estimated_total = 100'000;
+  progress.batch_size = 5'000;
+  progress.rate = 5'000;
+  progress.batches = 5;
+  progress.throttled_reason = "replication lag";
+  progress.throttled_value = "6.2s";
+  background::RecordBatch(progress, 1'000'000, 10'000, 2'000);
+  background::RecordBatch(progress, 1'010'000, 15'000, 2'500);
+  ASSERT_TRUE(db_->Exec("INSERT INTO tandem.jobs (kind, version, name, status, sql, checksum, "
+                        "batch, progress) VALUES ('background', '9', 'backfill_email', 'running',"
+                        " 'UPDATE users SET e = 1 WHERE id >= :batch_start AND id < :batch_end',"
+                        " 'x', '{\"table\":\"users\",\"key\":\"id\",\"size\":\"auto\"}', $1)",
+                        {background::ToText(progress)})
+                  .ok());
+  Serve(kToken);
+  Reply job = Request(port_, "GET", "/targets/" + database() + "/jobs/3");
+  ExpectPage(job);
+  EXPECT_NE(job.body.find("<progress max=\"100\" value=\"25\""), std::string::npos) << job.body;
+  EXPECT_NE(job.body.find("25,000 of ~100,000"), std::string::npos);
+  EXPECT_NE(job.body.find("5,000 rows/s"), std::string::npos);
+  EXPECT_NE(job.body.find("<strong>throttled</strong>: replication lag 6.2s"), std::string::npos);
+  EXPECT_NE(job.body.find("<svg"), std::string::npos);
+  EXPECT_NE(job.body.find("<polyline class=\"rate\""), std::string::npos);
+  EXPECT_NE(job.body.find("<polyline class=\"duration\""), std::string::npos);
+  // The overview shows it as the target's running job, with its progress.
+  Reply overview = Request(port_, "GET", "/");
+  EXPECT_NE(overview.body.find("9 backfill_email</a> <progress"), std::string::npos)
+      << overview.body;
+  auto api = nlohmann::json::parse(Request(port_, "GET", "/api/jobs/3").body);
+  EXPECT_EQ(api["progress"]["rows_done"], 25'000);
+  EXPECT_EQ(api["progress"]["history"].size(), 2u);
 }
 
 TEST(DashboardAddress, RefusesAnAddressOthersReachWithoutAToken) {
