@@ -143,7 +143,7 @@ server::Response ApiEvents(Env& env, const server::Request& request) {
     if (!index) return JsonReply(404, {{"error", "no such target"}});
     indexes.push_back(*index);
   } else {
-    for (size_t i = 0; i < env.store.size(); ++i) indexes.push_back(i);
+    indexes = EventTargets(env);
   }
   std::mutex mutex;
   nlohmann::json events = nlohmann::json::array();
@@ -170,7 +170,9 @@ server::Response ApiEvents(Env& env, const server::Request& request) {
   if (events.size() > static_cast<size_t>(std::clamp(filter.limit, 1, 500))) {
     events.erase(events.begin() + std::clamp(filter.limit, 1, 500), events.end());
   }
-  return JsonReply(200, {{"events", std::move(events)}, {"unreachable", std::move(unreachable)}});
+  return JsonReply(200, {{"events", std::move(events)},
+                         {"targets_read", indexes.size()},
+                         {"unreachable", std::move(unreachable)}});
 }
 
 server::Response ApiStream(Env& env, const server::Request& request) {

@@ -383,6 +383,11 @@ TEST_F(DashboardTest, FleetsNameTheTargetAndShowUnreachableOnesFirst) {
   EXPECT_EQ(overview.body.find("hunter2"), std::string::npos);
   EXPECT_EQ(Request(port_, "GET", "/api/targets").body.find("hunter2"), std::string::npos);
   EXPECT_EQ(Request(port_, "GET", "/targets/zz-down").body.find("hunter2"), std::string::npos);
+  // The fleet's events: the reachable targets merged, with the pause below among them later.
+  Reply events = Request(port_, "GET", "/events");
+  ExpectPage(events);
+  EXPECT_NE(events.body.find("The newest 50 events of 1 of 2 targets"), std::string::npos)
+      << events.body;
   // Several targets: an action must say which.
   Reply ambiguous = Request(port_, "POST", "/api/jobs/1/pause",
                             {{"Authorization", std::string("Bearer ") + kToken}});
@@ -393,6 +398,10 @@ TEST_F(DashboardTest, FleetsNameTheTargetAndShowUnreachableOnesFirst) {
                 .status,
             200);
   EXPECT_EQ(JobStatus(1), "paused");
+  auto feed = nlohmann::json::parse(Request(port_, "GET", "/api/events").body);
+  EXPECT_EQ(feed["targets_read"], 1);
+  ASSERT_EQ(feed["events"].size(), 1u);
+  EXPECT_EQ(feed["events"][0]["target"], database());
 }
 
 TEST_F(DashboardTest, ABackgroundJobShowsItsProgressThrottleAndChart) {

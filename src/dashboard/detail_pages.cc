@@ -404,9 +404,10 @@ server::Response EventsPage(Env& env, const server::Request& request) {
     // The whole fleet: the newest events of each target, merged (choose a target to page on).
     std::vector<std::pair<EventRow, size_t>> all;
     std::mutex mutex;
-    // Eight targets at a time: a fleet of hundreds is read in bounded parallel.
-    ParallelFor(env.store.size(), 8, [&](size_t i) {
-      if (env.store.snapshot(i)->state == "unreachable") return;
+    // Eight targets at a time, at most kEventTargets of them (failures first).
+    std::vector<size_t> targets = EventTargets(env);
+    ParallelFor(targets.size(), 8, [&](size_t k) {
+      size_t i = targets[k];
       auto connection = env.store.Connect(i);
       if (!connection.ok()) return;
       auto events = ReadEvents(**connection, env.store.options().schema, filter);
@@ -426,9 +427,10 @@ server::Response EventsPage(Env& env, const server::Request& request) {
               Escape(env.store.source(i).name) + "</td><td>" + Escape(row.event) + "</td><td>" +
               Escape(row.version) + "</td><td>" + Escape(row.actor) + "</td></tr>";
     }
-    body +=
-        "</tbody></table></div><p class=\"note\">The newest 50 across every target; choose a "
-        "target to page further back.</p>";
+    body += "</tbody></table></div><p class=\"note\">The newest 50 events of " +
+            std::to_string(targets.size()) + " of " + std::to_string(env.store.size()) +
+            " targets (at most " + std::to_string(kEventTargets) +
+            ", failures first); choose a target to see all of its events and page back.</p>";
   }
   if (!more.empty())
     body += "<p><a rel=\"next\" href=\"" + Escape(more) + "\">Older events</a></p>";

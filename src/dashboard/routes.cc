@@ -2,6 +2,8 @@
 // actions a job's state allows.
 #include "dashboard/routes.h"
 
+#include <algorithm>
+
 #include "dashboard/html.h"
 
 namespace tandem::dashboard::internal {
@@ -69,6 +71,21 @@ std::vector<std::string> Segments(std::string_view path, std::string_view prefix
     if (end == std::string_view::npos) break;
     path.remove_prefix(end + 1);
   }
+  return out;
+}
+
+std::vector<size_t> EventTargets(const Env& env) {
+  std::vector<std::pair<int, size_t>> ranked;
+  for (size_t i = 0; i < env.store.size(); ++i) {
+    auto snapshot = env.store.snapshot(i);
+    if (snapshot->state == "unreachable") continue;
+    ranked.push_back({snapshot->rank, i});
+  }
+  std::stable_sort(ranked.begin(), ranked.end(),
+                   [](const auto& a, const auto& b) { return a.first < b.first; });
+  if (ranked.size() > kEventTargets) ranked.resize(kEventTargets);
+  std::vector<size_t> out;
+  for (const auto& [rank, i] : ranked) out.push_back(i);
   return out;
 }
 

@@ -34,6 +34,11 @@ std::optional<size_t> ResolveTarget(const Env& env, const Query& query,
                                     std::optional<server::Response>* refusal);
 // The path's segments after `prefix`, percent-decoded: "/targets/a%2Fb/jobs/3" -> {a/b, jobs, 3}.
 std::vector<std::string> Segments(std::string_view path, std::string_view prefix);
+// The targets a fleet-wide read of the events covers: every target up to kEventTargets, beyond
+// that the first kEventTargets in the overview's order (failures first), so that a page over a
+// fleet of 500 does not open 500 connections.
+inline constexpr size_t kEventTargets = 50;
+std::vector<size_t> EventTargets(const Env& env);
 // Which actions a job in this state allows, as the buttons show them.
 std::vector<std::string> AllowedActions(const jobs::Job& job);
 // Every status in which `action` is allowed (the buttons' data-when, for the script).

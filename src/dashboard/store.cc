@@ -10,13 +10,13 @@
 namespace tandem::dashboard {
 namespace {
 
-// A background job writes its progress with every batch but sends no NOTIFY: while one runs,
-// its target is read this often.
+// A running job writes its progress (statements done, a background job's batches) without a
+// NOTIFY (a batch every 200 ms would flood it): while one runs, its target is read this often.
 constexpr Duration kRunningRefresh{1000};
 // The LISTEN connection is waited on in slices this long, so that Stop() is prompt.
 constexpr Duration kWaitSlice{250};
 
-bool HasRunningBackground(const Snapshot& snapshot) {
+bool HasRunningJob(const Snapshot& snapshot) {
   for (const auto& job : snapshot.jobs) {
     if (job.status == jobs::JobStatus::kRunning) return true;
   }
@@ -124,8 +124,7 @@ void Store::ListenLoop(size_t index) {
       backoff = Duration(1000);
       ReadAndApply(index, connection.get());
     }
-    Duration due =
-        HasRunningBackground(*snapshot(index)) ? kRunningRefresh : options_.refresh_interval;
+    Duration due = HasRunningJob(*snapshot(index)) ? kRunningRefresh : options_.refresh_interval;
     auto deadline = std::chrono::steady_clock::now() + due;
     bool notified = false;
     bool lost = false;

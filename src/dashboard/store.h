@@ -4,7 +4,7 @@
 // Connections are bounded by design. The first `max_listen` targets each get one connection
 // that LISTENs on tandem_jobs and re-reads its target when a transition NOTIFYs (and every
 // refresh_interval, for poolers that drop NOTIFY and for migrations applied by `tandem up`,
-// which send none; every second while a background job runs, since batches do not NOTIFY).
+// which send none; every second while a job runs, since progress is written without a NOTIFY).
 // The remaining targets are read by a few polling threads, one short-lived connection at a time,
 // every refresh_interval. So a fleet of 500 holds at most max_listen + poll_threads connections
 // at once, whatever the number of browser tabs: the tabs read the EventHub, never the database.
