@@ -160,7 +160,7 @@ header nav { display: flex; flex-wrap: wrap; gap: .9rem; align-items: center; }
 header a { color: #d0d5dd; text-decoration: none; }
 header a[aria-current] { color: #fff; font-weight: 600; }
 .brand { margin-right: .5rem; }
-main { padding: 1rem; max-width: 1400px; margin: 0 auto; }
+main { padding: 1rem; max-width: 1400px; margin: 0 auto; overflow-wrap: break-word; }
 h1 { font-size: 1.4rem; margin: .3rem 0 1rem; }
 h2 { font-size: 1.1rem; margin-top: 1.6rem; }
 a { color: var(--accent); }
@@ -186,8 +186,8 @@ tr.st-running td:first-child, tr.r-running td:first-child { border-left: 3px sol
 .grid .cell { width: 12px; height: 12px; background: #d0d5dd; border-radius: 2px; }
 .grid .st-ok { background: #75e0a7; } .grid .st-failed, .grid .st-unreachable { background: #f97066; }
 .grid .st-running { background: #84adff; } .grid .st-waiting { background: #fdb022; } .grid .st-pending { background: #b2ccff; }
-dl.facts { display: grid; grid-template-columns: max-content 1fr; gap: .25rem 1rem; }
-dl.facts dt { color: var(--muted); } dl.facts dd { margin: 0; }
+dl.facts { display: grid; grid-template-columns: max-content minmax(0, 1fr); gap: .25rem 1rem; }
+dl.facts dt { color: var(--muted); } dl.facts dd { margin: 0; overflow-wrap: anywhere; }
 .actions { display: flex; flex-wrap: wrap; gap: .5rem; margin: 1rem 0; align-items: center; }
 form.inline, form.action { display: inline; margin: 0; }
 form[hidden] { display: none; }
