@@ -1,4 +1,5 @@
 // tandem status, tandem up, tandem down.
+#include <algorithm>
 #include <functional>
 #include <iostream>
 #include <map>
@@ -53,6 +54,10 @@ std::optional<std::string> OptionalString(const std::string& s) {
   return s;
 }
 
+std::vector<migrate::StatusEntry> AddJobStates(pg::Connection& connection,
+                                               const config::Config& config,
+                                               std::vector<migrate::StatusEntry> entries);
+
 // What `tandem status` shows for one database. `history` holds the rows the entries point to.
 Result<std::vector<migrate::StatusEntry>> StatusEntries(pg::Connection& connection,
                                                         const config::Config& config,
@@ -60,6 +65,13 @@ Result<std::vector<migrate::StatusEntry>> StatusEntries(pg::Connection& connecti
                                                         std::vector<migrate::HistoryRow>& history) {
   TANDEM_ASSIGN_OR_RETURN(history, migrate::ReadHistory(connection, config.schema));
   auto entries = migrate::ComputeStatus(files, history);
+  // The locks only decide what a row left "running" means: without one, the two lookups in
+  // pg_locks and pg_stat_activity (the costliest queries here, for each database of a fleet)
+  // are skipped.
+  bool any_running = std::any_of(history.begin(), history.end(), [](const migrate::HistoryRow& r) {
+    return r.status == "running";
+  });
+  if (!any_running) return AddJobStates(connection, config, std::move(entries));
   // A row left "running" is a runner that died, unless one holds the lock right now.
   auto holders = migrate::FindLockHolders(connection, migrate::RunnerLockKey(config.schema));
   migrate::MarkRunning(entries, holders.ok() && !holders->empty());
@@ -73,8 +85,14 @@ Result<std::vector<migrate::StatusEntry>> StatusEntries(pg::Connection& connecti
         e.state = migrate::MigrationState::kRunning;
     }
   }
-  // Post-deploy migrations queued as jobs: their job's state beside them. A cancelled job
-  // is work a person decided not to do, so --exit-code does not count it.
+  return AddJobStates(connection, config, std::move(entries));
+}
+
+// Post-deploy migrations queued as jobs: their job's state beside them. A cancelled job
+// is work a person decided not to do, so --exit-code does not count it.
+std::vector<migrate::StatusEntry> AddJobStates(pg::Connection& connection,
+                                               const config::Config& config,
+                                               std::vector<migrate::StatusEntry> entries) {
   if (auto all = jobs::ListJobs(connection, config.schema); all.ok()) {
     std::map<std::string, const jobs::Job*> by_version;
     for (const auto& j : *all) by_version[j.version] = &j;
