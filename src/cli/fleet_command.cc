@@ -140,6 +140,7 @@ nlohmann::json FleetReportJson(const FleetCommand& how, const fleet::RolloutRepo
       {"canary_failed", report.canary_failed},
       {"stopped", report.stopped},
       {"duration_ms", report.duration.count()},
+      {"peak_running", report.peak_running},
   };
   if (how.json_footer) json["fleet"] = how.json_footer(outputs);
   return json;

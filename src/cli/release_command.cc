@@ -113,6 +113,9 @@ int RunFleet(Context& context, const config::Config& config,
   // each connects only while its migration waits, so the rollout stays within concurrency
   // plus that constant whatever the fleet size.
   release::WatchSlots watch_slots(kFleetExtraConnections);
+  how.json_footer = [&watch_slots](const std::vector<TargetOutput>&) -> nlohmann::json {
+    return {{"peak_blocker_watch_connections", watch_slots.peak_in_use()}};
+  };
   return RunOnFleet(
       context, config, how,
       [&](const fleet::Target&, pg::Connection& connection, TargetOutput& output) -> Status {

@@ -258,9 +258,17 @@ TEST_F(FleetTest, ConnectionBoundHoldsWithALockHeldOnOneShardAndBlockersAreStill
   EXPECT_EQ(r.exit_code, 1) << r.out << r.err;
   std::cerr << "peak connections, 20 databases, --concurrency 4, one shard locked: " << peak
             << "\n";
-  EXPECT_GE(peak, 4);
-  EXPECT_LE(peak, 4 + 2);
   nlohmann::json report = Json(r);
+  // tandem's own count: databases in flight plus blocker-watch connections held at once.
+  int held = report["peak_running"].get<int>() +
+             report["fleet"]["peak_blocker_watch_connections"].get<int>();
+  std::cerr << "held by tandem at most: " << held << "\n";
+  EXPECT_LE(held, 4 + 2);
+  EXPECT_GE(report["fleet"]["peak_blocker_watch_connections"].get<int>(), 1);
+  // The server's view; one more for a backend whose client has closed and that is still
+  // exiting (a loaded machine can keep it listed for two samples).
+  EXPECT_GE(peak, 4);
+  EXPECT_LE(peak, 4 + 2 + 1);
   EXPECT_EQ(report["summary"]["ok"], 19);
   const nlohmann::json& locked = Entry(report, "shard-03");
   EXPECT_EQ(locked["outcome"], "failed");
