@@ -2,9 +2,34 @@
 #include <memory>
 
 #include "cli/context.h"
+#include "cli/fleet_command.h"
 #include "migrate/adopt.h"
 
 namespace tandem::cli {
+namespace {
+
+nlohmann::json AdoptJson(const migrate::AdoptReport& report, bool dry_run) {
+  return {{"from", report.source},
+          {"table", report.table},
+          {"dry_run", dry_run},
+          {"adopted", report.adopted},
+          {"already_recorded", report.already_recorded},
+          {"without_file", report.without_file}};
+}
+
+// "adopted 12 migrations from dbmate (schema_migrations); 3 already recorded"
+std::string AdoptLine(const migrate::AdoptReport& report, bool dry_run) {
+  std::string line = std::string(dry_run ? "would adopt " : "adopted ") +
+                     std::to_string(report.adopted.size()) + " migrations from " + report.source +
+                     " (" + report.table + ")";
+  if (!report.already_recorded.empty())
+    line += "; " + std::to_string(report.already_recorded.size()) + " already recorded";
+  if (!report.without_file.empty())
+    line += "; " + std::to_string(report.without_file.size()) + " without a file here";
+  return line;
+}
+
+}  // namespace
 
 void RegisterAdopt(CLI::App& app, Context& context, Runner& selected) {
   auto* cmd = app.add_subcommand("adopt", "record another tool's applied migrations as applied");
@@ -28,30 +53,34 @@ void RegisterAdopt(CLI::App& app, Context& context, Runner& selected) {
       if (!config.ok()) return context.Fail(config.status());
       auto files = context.LoadMigrations(*config);
       if (!files.ok()) return context.Fail(files.status());
-      auto connection = context.Connect(*config);
-      if (!connection.ok()) return context.Fail(connection.status());
       migrate::AdoptOptions options;
       options.schema = config->schema;
       options.lock_wait = config->lock_wait;
       options.dry_run = f->dry_run;
+      if (context.ForFleet()) {
+        FleetCommand how;
+        how.name = f->dry_run ? "adopt --dry-run" : "adopt";
+        return RunOnFleet(
+            context, *config, how,
+            [&](const fleet::Target&, pg::Connection& connection, TargetOutput& output) -> Status {
+              TANDEM_ASSIGN_OR_RETURN(auto report,
+                                      migrate::Adopt(connection, *files, *source, options));
+              output.json = AdoptJson(report, f->dry_run);
+              output.summary = AdoptLine(report, f->dry_run);
+              return Status::Ok();
+            });
+      }
+      auto connection = context.Connect(*config);
+      if (!connection.ok()) return context.Fail(connection.status());
       auto report = migrate::Adopt(**connection, *files, *source, options);
       if (!report.ok()) return context.Fail(report.status());
       if (context.format() == Format::kJson) {
-        context.out << nlohmann::json{{"from", report->source},
-                                      {"table", report->table},
-                                      {"dry_run", f->dry_run},
-                                      {"adopted", report->adopted},
-                                      {"already_recorded", report->already_recorded},
-                                      {"without_file", report->without_file}}
-                           .dump(2)
-                    << "\n";
+        context.out << AdoptJson(*report, f->dry_run).dump(2) << "\n";
         return 0;
       }
-      context.out << (f->dry_run ? "would adopt " : "adopted ") << report->adopted.size()
-                  << " migrations from " << report->source << " (" << report->table << ")";
-      if (!report->already_recorded.empty())
-        context.out << "; " << report->already_recorded.size() << " already recorded";
-      context.out << "\n";
+      migrate::AdoptReport shown = *report;
+      shown.without_file.clear();  // each one gets its own warning line below
+      context.out << AdoptLine(shown, f->dry_run) << "\n";
       for (const auto& v : report->without_file)
         context.out << "warning: " << v << " is in " << report->table
                     << " but has no file here; it shows as missing-file\n";

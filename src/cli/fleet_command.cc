@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <map>
@@ -139,9 +140,45 @@ nlohmann::json FleetReportJson(const FleetCommand& how, const fleet::RolloutRepo
       {"canary_failed", report.canary_failed},
       {"stopped", report.stopped},
       {"duration_ms", report.duration.count()},
+      {"peak_running", report.peak_running},
   };
   if (how.json_footer) json["fleet"] = how.json_footer(outputs);
   return json;
+}
+
+std::string CountedActions(const std::vector<std::string>& actions) {
+  std::vector<std::pair<std::string, int>> counts;
+  for (const auto& a : actions) {
+    auto it =
+        std::find_if(counts.begin(), counts.end(), [&](const auto& c) { return c.first == a; });
+    if (it == counts.end()) {
+      counts.emplace_back(a, 1);
+    } else {
+      ++it->second;
+    }
+  }
+  std::string out;
+  for (const auto& [action, n] : counts) {
+    out += (out.empty() ? "" : ", ") + std::to_string(n) + " " + action;
+  }
+  return out;
+}
+
+Result<std::unique_ptr<pg::Connection>> ConnectSingleTarget(Context& context,
+                                                            const config::Config& config,
+                                                            const std::string& what) {
+  TANDEM_ASSIGN_OR_RETURN(auto all, fleet::ListTargets(config));
+  TANDEM_ASSIGN_OR_RETURN(auto targets, fleet::SelectTargets(all, context.flags.target));
+  if (targets.size() != 1) {
+    return Status::InvalidInput(what + " belongs to one database: --target \"" +
+                                context.flags.target + "\" names " +
+                                std::to_string(targets.size()) + " databases")
+        .WithDetail(
+            "each database of the fleet numbers its own; the same number on another "
+            "database is another thing")
+        .WithHint("choose one database with --target NAME");
+  }
+  return fleet::ConnectTarget(targets[0], config);
 }
 
 int RunOnFleet(Context& context, const config::Config& config, const FleetCommand& how,
@@ -177,7 +214,9 @@ int RunOnFleet(Context& context, const config::Config& config, const FleetComman
   fleet::Operation operation = [&](const fleet::Target& target) -> Status {
     TANDEM_ASSIGN_OR_RETURN(auto connection, fleet::ConnectTarget(target, config));
     interrupt::CancelHook cancel([&connection] { connection->RequestCancel(); });
-    return command(target, *connection, outputs[index.at(target.name)]);
+    TargetOutput& output = outputs[index.at(target.name)];
+    output.target = target.name;
+    return command(target, *connection, output);
   };
   fleet::RolloutReport report = fleet::Rollout(*targets, operation, options);
   progress.Clear();

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <functional>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
 
@@ -19,6 +20,7 @@ namespace tandem::cli {
 
 // What one database's run leaves for the report.
 struct TargetOutput {
+  std::string target;                              // the database's name (set by RunOnFleet)
   std::string summary;                             // one line for the text table
   nlohmann::json json = nlohmann::json::object();  // merged into the target's JSON entry
 };
@@ -43,6 +45,20 @@ struct FleetCommand {
 // 2 for bad input (an unknown target), 128 + signal when interrupted.
 int RunOnFleet(Context& context, const config::Config& config, const FleetCommand& how,
                const TargetCommand& command);
+
+// What a command that names one thing of one database (a job id) uses with --target: the
+// selection must be exactly one database (kInvalidInput otherwise, saying `what` is per
+// database), connected as the rollout connects.
+Result<std::unique_ptr<pg::Connection>> ConnectSingleTarget(Context& context,
+                                                            const config::Config& config,
+                                                            const std::string& what);
+
+// Connections a fleet command may open beyond one per database in flight: the blocker
+// watches of release (release/blockers.h WatchSlots). docs/fleet.md states the bound.
+inline constexpr int kFleetExtraConnections = 2;
+
+// "2 applied, 1 failed": the actions of a run report counted, in the order first seen.
+std::string CountedActions(const std::vector<std::string>& actions);
 
 // The rollout's report as text (failures first) and as JSON; for tests and RunOnFleet.
 std::string FleetReportText(const FleetCommand& how, const fleet::RolloutReport& report,

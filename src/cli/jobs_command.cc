@@ -2,14 +2,17 @@
 // runs. Every change goes through src/jobs/transitions.h, which records who made it and why.
 #include <fmt/format.h>
 
+#include <algorithm>
 #include <map>
 #include <memory>
+#include <mutex>
 
 #include "background/progress.h"
 #include "background/runner.h"
 #include "base/interrupt.h"
 #include "base/printable.h"
 #include "cli/context.h"
+#include "cli/fleet_command.h"
 #include "cli/render.h"
 #include "jobs/schedule.h"
 #include "jobs/transitions.h"
@@ -90,59 +93,138 @@ struct Open {
   std::unique_ptr<pg::Connection> connection;
 };
 
-Result<Open> Connect(Context& context) {
+// One database: the URL given, or with --target the one database it names (a job id is per
+// database, so `what` names the job for the refusal when it names several).
+Result<Open> Connect(Context& context, const std::string& what = "a job id") {
   Open o;
   TANDEM_ASSIGN_OR_RETURN(o.config, context.LoadConfig());
-  TANDEM_ASSIGN_OR_RETURN(o.connection, context.Connect(o.config));
+  if (context.ForFleet()) {
+    TANDEM_ASSIGN_OR_RETURN(o.connection, ConnectSingleTarget(context, o.config, what));
+  } else {
+    TANDEM_ASSIGN_OR_RETURN(o.connection, context.Connect(o.config));
+  }
   return o;
 }
 
+// A database's jobs and, for each job that waits, why.
+struct Listed {
+  std::vector<jobs::Job> jobs;
+  std::map<long long, std::string> waiting;
+};
+
+Result<Listed> ReadJobs(pg::Connection& connection, const std::string& schema) {
+  Listed listed;
+  TANDEM_ASSIGN_OR_RETURN(listed.jobs, jobs::ListJobs(connection, schema));
+  TANDEM_ASSIGN_OR_RETURN(auto history, migrate::ReadHistory(connection, schema));
+  TANDEM_ASSIGN_OR_RETURN(
+      auto now,
+      connection.Query(
+          "SELECT to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"));
+  jobs::Schedule schedule = jobs::ComputeSchedule(listed.jobs, history, now.Get(0, 0));
+  for (const auto& w : schedule.waiting) listed.waiting[w.job] = w.reason;
+  return listed;
+}
+
+nlohmann::json ListJson(const Listed& listed) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& j : listed.jobs) {
+    auto it = listed.waiting.find(j.id);
+    out.push_back(JobJson(j, it == listed.waiting.end() ? "" : it->second));
+  }
+  return out;
+}
+
+// The jobs table; with `target` non-empty, a TARGET column first (jobs list --target).
+std::string JobsTable(const std::vector<std::pair<std::string, const Listed*>>& databases,
+                      bool with_target) {
+  size_t width = 6;
+  for (const auto& [target, listed] : databases) width = std::max(width, target.size());
+  std::string out = with_target ? fmt::format("{:<{}}  ", "TARGET", width) : "";
+  out += fmt::format("{:>5}  {:<11}  {:<16}  {:<28}  {:<17}  {:>8}  {:>9}  {}\n", "ID", "KIND",
+                     "VERSION", "NAME", "STATUS", "ATTEMPTS", "DURATION", "NOTE");
+  for (const auto& [target, listed] : databases) {
+    for (const auto& j : listed->jobs) {
+      auto it = listed->waiting.find(j.id);
+      std::string note = it == listed->waiting.end() ? "" : it->second;
+      if (j.error &&
+          (j.status == jobs::JobStatus::kFailed || j.status == jobs::JobStatus::kRetrying)) {
+        note = (j.error->sqlstate.empty() ? "" : j.error->sqlstate + ": ") + j.error->message;
+      }
+      if (j.kind == "background" && note.empty()) {
+        note = background::Summary(background::ParseProgress(j.progress));
+      }
+      if (!j.requested.empty()) note = j.requested + " requested";
+      if (with_target) out += fmt::format("{:<{}}  ", target, width);
+      out += fmt::format("{:>5}  {:<11}  {:<16}  {:<28}  {:<17}  {:>8}  {:>9}  {}\n", j.id, j.kind,
+                         j.version, j.name, jobs::StatusName(j.status), j.attempts, DurationText(j),
+                         note);
+    }
+  }
+  return PrintableLines(out);
+}
+
+// `tandem jobs list --target ...`: every chosen database's jobs in one table with a TARGET
+// column after the per-database lines; in JSON each database's entry has its "jobs".
+int ListFleet(Context& context) {
+  auto config = context.LoadConfig();
+  if (!config.ok()) return context.Fail(config.status());
+  std::mutex mutex;
+  std::map<std::string, Listed> by_target;
+  FleetCommand how;
+  how.name = "jobs list";
+  how.read_only = true;
+  how.text_footer = [&](const std::vector<TargetOutput>& outputs) -> std::string {
+    std::vector<std::pair<std::string, const Listed*>> databases;
+    for (const auto& o : outputs) {
+      auto it = by_target.find(o.target);
+      if (it != by_target.end()) databases.emplace_back(it->first, &it->second);
+    }
+    size_t total = 0;
+    for (const auto& d : databases) total += d.second->jobs.size();
+    if (total == 0) return "no jobs on any database that answered\n";
+    return "\n" + JobsTable(databases, true);
+  };
+  return RunOnFleet(
+      context, *config, how,
+      [&](const fleet::Target& target, pg::Connection& connection, TargetOutput& output) -> Status {
+        TANDEM_ASSIGN_OR_RETURN(Listed listed, ReadJobs(connection, config->schema));
+        std::map<std::string, int> counts;
+        for (const auto& j : listed.jobs) ++counts[std::string(jobs::StatusName(j.status))];
+        output.summary = std::to_string(listed.jobs.size()) + " jobs";
+        std::string separator = ": ";
+        for (const auto& [status, n] : counts) {
+          output.summary += separator + std::to_string(n) + " " + status;
+          separator = ", ";
+        }
+        output.json = {{"jobs", ListJson(listed)}};
+        std::lock_guard<std::mutex> lock(mutex);
+        by_target[target.name] = std::move(listed);
+        return Status::Ok();
+      });
+}
+
 int List(Context& context) {
+  if (context.ForFleet()) return ListFleet(context);
   auto open = Connect(context);
   if (!open.ok()) return context.Fail(open.status());
-  auto all = jobs::ListJobs(*open->connection, open->config.schema);
-  if (!all.ok()) return context.Fail(all.status());
-  auto history = migrate::ReadHistory(*open->connection, open->config.schema);
-  if (!history.ok()) return context.Fail(history.status());
-  auto now = open->connection->Query(
-      "SELECT to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')");
-  if (!now.ok()) return context.Fail(now.status());
-  jobs::Schedule schedule = jobs::ComputeSchedule(*all, *history, now->Get(0, 0));
-  std::map<long long, std::string> waiting;
-  for (const auto& w : schedule.waiting) waiting[w.job] = w.reason;
+  auto listed = ReadJobs(*open->connection, open->config.schema);
+  if (!listed.ok()) return context.Fail(listed.status());
   if (context.format() == Format::kJson) {
     nlohmann::json out = {{"database", open->connection->url().Redacted()},
-                          {"jobs", nlohmann::json::array()}};
-    for (const auto& j : *all) out["jobs"].push_back(JobJson(j, waiting[j.id]));
+                          {"jobs", ListJson(*listed)}};
     context.out << Dump(out);
     return 0;
   }
-  if (all->empty()) {
+  if (listed->jobs.empty()) {
     context.out << "no jobs: tandem release queues post-deploy migrations here\n";
     return 0;
   }
-  context.out << PrintableLines(
-      fmt::format("{:>5}  {:<11}  {:<16}  {:<28}  {:<17}  {:>8}  {:>9}  {}\n", "ID", "KIND",
-                  "VERSION", "NAME", "STATUS", "ATTEMPTS", "DURATION", "NOTE"));
-  for (const auto& j : *all) {
-    std::string note = waiting[j.id];
-    if (j.error &&
-        (j.status == jobs::JobStatus::kFailed || j.status == jobs::JobStatus::kRetrying)) {
-      note = (j.error->sqlstate.empty() ? "" : j.error->sqlstate + ": ") + j.error->message;
-    }
-    if (j.kind == "background" && note.empty()) {
-      note = background::Summary(background::ParseProgress(j.progress));
-    }
-    if (!j.requested.empty()) note = j.requested + " requested";
-    context.out << PrintableLines(fmt::format(
-        "{:>5}  {:<11}  {:<16}  {:<28}  {:<17}  {:>8}  {:>9}  {}\n", j.id, j.kind, j.version,
-        j.name, jobs::StatusName(j.status), j.attempts, DurationText(j), note));
-  }
+  context.out << JobsTable({{"", &*listed}}, false);
   return 0;
 }
 
 int Show(Context& context, long long id) {
-  auto open = Connect(context);
+  auto open = Connect(context, "job " + std::to_string(id));
   if (!open.ok()) return context.Fail(open.status());
   auto job = jobs::FindJob(*open->connection, open->config.schema, id);
   if (!job.ok()) return context.Fail(job.status());
@@ -219,7 +301,7 @@ int Show(Context& context, long long id) {
 // with progress on stderr. The batches are the worker's (one transaction each with the
 // compare-and-set cursor), so a worker running the same job meanwhile never repeats a range.
 int Finalize(Context& context, const JobsFlags& flags) {
-  auto open = Connect(context);
+  auto open = Connect(context, "job " + std::to_string(flags.id));
   if (!open.ok()) return context.Fail(open.status());
   pg::Connection& c = *open->connection;
   const std::string& schema = open->config.schema;
@@ -305,9 +387,32 @@ int Change(Context& context, const JobsFlags& flags, const char* verb, One one, 
                                              " needs a job id" + (every ? " or --all" : ""))
                             .WithHint("run \"tandem jobs list\" to see the jobs and their ids"));
   }
-  auto open = Connect(context);
-  if (!open.ok()) return context.Fail(open.status());
   jobs::Change change{jobs::ResolveActor(flags.actor), flags.reason};
+  if (flags.all && context.ForFleet()) {
+    // --all is a statement about each database: the action on every chosen one.
+    auto config = context.LoadConfig();
+    if (!config.ok()) return context.Fail(config.status());
+    FleetCommand how;
+    how.name = std::string("jobs ") + verb + " --all";
+    return RunOnFleet(
+        context, *config, how,
+        [&](const fleet::Target&, pg::Connection& connection, TargetOutput& output) -> Status {
+          TANDEM_ASSIGN_OR_RETURN(auto changed, every(connection, config->schema, change));
+          output.json = {
+              {"action", verb}, {"actor", change.actor}, {"jobs", nlohmann::json::array()}};
+          std::string ids;
+          for (const auto& j : changed) {
+            output.json["jobs"].push_back(JobJson(j));
+            ids += (ids.empty() ? "" : ", ") + std::to_string(j.id);
+          }
+          output.summary = changed.empty() ? std::string("no job to ") + verb
+                                           : std::string(verb) + ": job" +
+                                                 (changed.size() == 1 ? " " : "s ") + ids;
+          return Status::Ok();
+        });
+  }
+  auto open = Connect(context, "job " + std::to_string(flags.id));
+  if (!open.ok()) return context.Fail(open.status());
   std::vector<jobs::Job> changed;
   if (flags.all) {
     auto result = every(*open->connection, open->config.schema, change);

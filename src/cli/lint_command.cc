@@ -6,6 +6,7 @@
 
 #include "base/keep_until_exit.h"
 #include "cli/context.h"
+#include "cli/fleet_command.h"
 #include "cli/render.h"
 #include "lint/catalog.h"
 #include "lint/engine.h"
@@ -53,6 +54,66 @@ int ListRules(Context& context, bool json) {
   return 0;
 }
 
+// The live catalog and tandem's history of one database, and its server version unless
+// tandem.toml pins one. Not ok when either cannot be read (the caller decides whether lint
+// goes on without them).
+Status ReadLive(pg::Connection& connection, const config::Config& config,
+                lint::LintOptions& options, lint::LiveDatabase& live) {
+  if (!config.lint_pg_version && options.version_source != "--pg-version") {
+    options.version = lint::ServerVersion(connection);
+    options.version_source = "server";
+  }
+  auto catalog = lint::ReadCatalog(connection);
+  if (!catalog.ok()) {
+    Status status = catalog.status();
+    return std::move(status).Prefix("could not read the live catalog");
+  }
+  auto applied = lint::ReadAppliedVersions(connection, config.schema);
+  if (!applied.ok()) {
+    Status status = applied.status();
+    return std::move(status).Prefix("could not read tandem's history");
+  }
+  live.catalog = std::move(*catalog);
+  live.applied = std::move(*applied);
+  live.migrations_dir = config.MigrationsPath();
+  return Status::Ok();
+}
+
+// --target: the migrations linted against each database's live catalog (its schema and
+// server version), one line per database, each database's findings as its JSON entry.
+// Read-only: every database is linted; one with error-level findings counts as failed.
+int LintFleet(Context& context, const config::Config& config, const lint::LintOptions& options,
+              const std::vector<lint::LintSequence>& sequences, lint::ReportFormat format) {
+  if (format != lint::ReportFormat::kText && format != lint::ReportFormat::kJson) {
+    return context.Fail(Status::InvalidInput("lint --target reports as text or json")
+                            .WithHint("for sarif, github or gitlab, lint one database with "
+                                      "--database-url"));
+  }
+  if (format == lint::ReportFormat::kJson) context.flags.format = "json";
+  FleetCommand how;
+  how.name = "lint";
+  how.read_only = true;
+  return RunOnFleet(
+      context, config, how,
+      [&](const fleet::Target&, pg::Connection& connection, TargetOutput& output) -> Status {
+        lint::LintOptions mine = options;
+        lint::LiveDatabase live;
+        TANDEM_RETURN_IF_ERROR(ReadLive(connection, config, mine, live));
+        lint::LintReport report = lint::LintWithLiveDatabase(sequences, live, mine);
+        output.json = nlohmann::json::parse(lint::RenderJson(report), nullptr, false);
+        int errors = report.Count(lint::Severity::kError);
+        output.summary = std::to_string(errors) + " errors, " +
+                         std::to_string(report.Count(lint::Severity::kWarning)) +
+                         " warnings (PostgreSQL " + std::to_string(report.pg_version.major) + ", " +
+                         report.pg_version_source + ")";
+        if (errors == 0) return Status::Ok();
+        return Status::Failed("lint found " + std::to_string(errors) +
+                              " errors against this database's schema")
+            .WithDetail(output.summary)
+            .WithHint("run \"tandem lint --database-url ...\" on it for the findings");
+      });
+}
+
 int RunLint(Context& context, const LintFlags& flags) {
   std::string format_name = flags.format.empty() ? context.flags.format : flags.format;
   auto format = lint::ParseReportFormat(format_name);
@@ -73,27 +134,14 @@ int RunLint(Context& context, const LintFlags& flags) {
   }
   lint::LiveDatabase live;
   bool connected = false;
-  if (!config->database_url.empty()) {
+  if (!context.ForFleet() && !config->database_url.empty()) {
     // A configured database gives the real schema and version; lint stays usable offline.
     auto connection = context.Connect(*config);
     if (connection.ok()) {
-      auto catalog = lint::ReadCatalog(**connection);
-      auto applied = lint::ReadAppliedVersions(**connection, config->schema);
-      if (catalog.ok() && applied.ok()) {
-        live.catalog = std::move(*catalog);
-        live.applied = std::move(*applied);
-        live.migrations_dir = config->MigrationsPath();
-        connected = true;
-      } else if (!catalog.ok()) {
-        context.err << "tandem: warning: could not read the live catalog: "
-                    << catalog.status().message() << "; linting without it\n";
-      } else {
-        context.err << "tandem: warning: could not read tandem's history: "
-                    << applied.status().message() << "; linting without the live catalog\n";
-      }
-      if (!config->lint_pg_version) {
-        options.version = lint::ServerVersion(**connection);
-        options.version_source = "server";
+      Status read = ReadLive(**connection, *config, options, live);
+      connected = read.ok();
+      if (!read.ok()) {
+        context.err << "tandem: warning: " << read.message() << "; linting without it\n";
       }
     } else {
       context.err << "tandem: warning: " << connection.status().message()
@@ -120,6 +168,7 @@ int RunLint(Context& context, const LintFlags& flags) {
     if (!collected.ok()) return context.Fail(collected.status());
     sequences = std::move(*collected);
   }
+  if (context.ForFleet()) return LintFleet(context, *config, options, sequences, *format);
   lint::LintReport report = connected
                                 ? lint::LintWithLiveDatabase(std::move(sequences), live, options)
                                 : lint::LintSequences(sequences, lint::Schema(), options);

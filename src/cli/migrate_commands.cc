@@ -1,4 +1,6 @@
 // tandem status, tandem up, tandem down.
+#include <algorithm>
+#include <functional>
 #include <iostream>
 #include <map>
 #include <memory>
@@ -52,6 +54,10 @@ std::optional<std::string> OptionalString(const std::string& s) {
   return s;
 }
 
+std::vector<migrate::StatusEntry> AddJobStates(pg::Connection& connection,
+                                               const config::Config& config,
+                                               std::vector<migrate::StatusEntry> entries);
+
 // What `tandem status` shows for one database. `history` holds the rows the entries point to.
 Result<std::vector<migrate::StatusEntry>> StatusEntries(pg::Connection& connection,
                                                         const config::Config& config,
@@ -59,6 +65,13 @@ Result<std::vector<migrate::StatusEntry>> StatusEntries(pg::Connection& connecti
                                                         std::vector<migrate::HistoryRow>& history) {
   TANDEM_ASSIGN_OR_RETURN(history, migrate::ReadHistory(connection, config.schema));
   auto entries = migrate::ComputeStatus(files, history);
+  // The locks only decide what a row left "running" means: without one, the two lookups in
+  // pg_locks and pg_stat_activity (the costliest queries here, for each database of a fleet)
+  // are skipped.
+  bool any_running = std::any_of(history.begin(), history.end(), [](const migrate::HistoryRow& r) {
+    return r.status == "running";
+  });
+  if (!any_running) return AddJobStates(connection, config, std::move(entries));
   // A row left "running" is a runner that died, unless one holds the lock right now.
   auto holders = migrate::FindLockHolders(connection, migrate::RunnerLockKey(config.schema));
   migrate::MarkRunning(entries, holders.ok() && !holders->empty());
@@ -72,8 +85,14 @@ Result<std::vector<migrate::StatusEntry>> StatusEntries(pg::Connection& connecti
         e.state = migrate::MigrationState::kRunning;
     }
   }
-  // Post-deploy migrations queued as jobs: their job's state beside them. A cancelled job
-  // is work a person decided not to do, so --exit-code does not count it.
+  return AddJobStates(connection, config, std::move(entries));
+}
+
+// Post-deploy migrations queued as jobs: their job's state beside them. A cancelled job
+// is work a person decided not to do, so --exit-code does not count it.
+std::vector<migrate::StatusEntry> AddJobStates(pg::Connection& connection,
+                                               const config::Config& config,
+                                               std::vector<migrate::StatusEntry> entries) {
   if (auto all = jobs::ListJobs(connection, config.schema); all.ok()) {
     std::map<std::string, const jobs::Job*> by_version;
     for (const auto& j : *all) by_version[j.version] = &j;
@@ -122,6 +141,87 @@ int FleetStatus(Context& context, bool exit_code) {
   return code;
 }
 
+struct UpFlags {
+  std::string to;
+  bool dry_run = false, allow_drift = false, strict_order = false;
+};
+
+// `tandem up` on one database: what both the single-database command and each database of
+// --target run.
+migrate::RunReport UpOn(pg::Connection& connection, const config::Config& config,
+                        migrate::MigrationSet& files, const UpFlags& f) {
+  migrate::UpOptions options;
+  options.schema = config.schema;
+  options.lock_wait = config.lock_wait;
+  options.dry_run = f.dry_run;
+  options.allow_drift = f.allow_drift;
+  options.strict_order = f.strict_order;
+  options.to_version = OptionalString(f.to);
+  // Migrations `tandem release` queued as jobs belong to the worker: up leaves them alone,
+  // so that the two never run one at the same time. Read under the runner lock (include is
+  // first called once Up holds it), where no release can queue one meanwhile.
+  std::optional<std::map<std::string, jobs::Job>> queued;
+  std::vector<std::string> left;
+  Status jobs_status = Status::Ok();
+  options.include = [&](const migrate::Migration& m) {
+    if (!queued) {
+      queued.emplace();
+      auto all = jobs::ListJobs(connection, config.schema);
+      if (!all.ok()) jobs_status = all.status();
+      if (all.ok())
+        for (auto& j : *all) (*queued)[j.version] = std::move(j);
+    }
+    auto it = queued->find(m.version);
+    if (it == queued->end()) return jobs_status.ok();
+    left.push_back("migration " + m.version + " (" + m.name + ") is job " +
+                   std::to_string(it->second.id) + " of the worker (" +
+                   std::string(jobs::StatusName(it->second.status)) +
+                   "): left to \"tandem worker\"; see \"tandem jobs show " +
+                   std::to_string(it->second.id) + "\"");
+    return false;
+  };
+  auto report = migrate::Up(connection, files, options);
+  if (!jobs_status.ok() && report.status.ok()) report.status = jobs_status;
+  report.warnings.insert(report.warnings.end(), left.begin(), left.end());
+  return report;
+}
+
+using RunOn = std::function<migrate::RunReport(pg::Connection&, const config::Config&,
+                                               migrate::MigrationSet&)>;
+
+// up and down: on one database, or with --target on each chosen database (fleet_command.h),
+// each giving the report a single-database run gives (its JSON is the database's entry).
+int RunMigrations(Context& context, const std::string& name, const RunOn& run) {
+  if (!context.ForFleet()) {
+    auto prepared = Prepare(context);
+    if (!prepared.ok()) return context.Fail(prepared.status());
+    StopOnSignal stop_on_signal(*prepared->connection);
+    return PrintRunReport(context, run(*prepared->connection, prepared->config, prepared->files));
+  }
+  auto config = context.LoadConfig();
+  if (!config.ok()) return context.Fail(config.status());
+  auto files = context.LoadMigrations(*config);
+  if (!files.ok()) return context.Fail(files.status());
+  FleetCommand how;
+  how.name = name;
+  return RunOnFleet(
+      context, *config, how,
+      [&](const fleet::Target&, pg::Connection& connection, TargetOutput& output) -> Status {
+        migrate::MigrationSet copy = *files;  // a run splits the sections in place
+        migrate::RunReport report = run(connection, *config, copy);
+        output.json = RunReportJson(report);
+        std::vector<std::string> actions;
+        for (const auto& r : report.runs) actions.push_back(r.action);
+        output.summary =
+            report.nothing_to_do || actions.empty() ? "nothing to do" : CountedActions(actions);
+        if (!report.warnings.empty()) {
+          output.summary += " (" + std::to_string(report.warnings.size()) + " warning" +
+                            (report.warnings.size() == 1 ? "" : "s") + ")";
+        }
+        return report.status;
+      });
+}
+
 }  // namespace
 
 void RegisterStatus(CLI::App& app, Context& context, Runner& selected) {
@@ -156,11 +256,7 @@ void RegisterStatus(CLI::App& app, Context& context, Runner& selected) {
 void RegisterUp(CLI::App& app, Context& context, Runner& selected) {
   auto* cmd =
       app.add_subcommand("up", "apply pending migrations (development use; deploys use release)");
-  struct Flags {
-    std::string to;
-    bool dry_run = false, allow_drift = false, strict_order = false;
-  };
-  auto f = std::make_shared<Flags>();
+  auto f = std::make_shared<UpFlags>();
   cmd->add_option("--to", f->to, "apply up to and including this version");
   cmd->add_flag("--dry-run", f->dry_run, "print what would run and change nothing");
   cmd->add_flag("--allow-drift", f->allow_drift, "run even if applied migrations were edited");
@@ -168,43 +264,10 @@ void RegisterUp(CLI::App& app, Context& context, Runner& selected) {
                 "refuse pending migrations older than the newest applied one");
   cmd->callback([&context, &selected, f] {
     selected = [&context, f]() -> int {
-      auto prepared = Prepare(context);
-      if (!prepared.ok()) return context.Fail(prepared.status());
-      StopOnSignal stop_on_signal(*prepared->connection);
-      migrate::UpOptions options;
-      options.schema = prepared->config.schema;
-      options.lock_wait = prepared->config.lock_wait;
-      options.dry_run = f->dry_run;
-      options.allow_drift = f->allow_drift;
-      options.strict_order = f->strict_order;
-      options.to_version = OptionalString(f->to);
-      // Migrations `tandem release` queued as jobs belong to the worker: up leaves them alone,
-      // so that the two never run one at the same time. Read under the runner lock (include is
-      // first called once Up holds it), where no release can queue one meanwhile.
-      std::optional<std::map<std::string, jobs::Job>> queued;
-      std::vector<std::string> left;
-      Status jobs_status = Status::Ok();
-      options.include = [&](const migrate::Migration& m) {
-        if (!queued) {
-          queued.emplace();
-          auto all = jobs::ListJobs(*prepared->connection, prepared->config.schema);
-          if (!all.ok()) jobs_status = all.status();
-          if (all.ok())
-            for (auto& j : *all) (*queued)[j.version] = std::move(j);
-        }
-        auto it = queued->find(m.version);
-        if (it == queued->end()) return jobs_status.ok();
-        left.push_back("migration " + m.version + " (" + m.name + ") is job " +
-                       std::to_string(it->second.id) + " of the worker (" +
-                       std::string(jobs::StatusName(it->second.status)) +
-                       "): left to \"tandem worker\"; see \"tandem jobs show " +
-                       std::to_string(it->second.id) + "\"");
-        return false;
-      };
-      auto report = migrate::Up(*prepared->connection, prepared->files, options);
-      if (!jobs_status.ok() && report.status.ok()) report.status = jobs_status;
-      report.warnings.insert(report.warnings.end(), left.begin(), left.end());
-      return PrintRunReport(context, report);
+      return RunMigrations(
+          context, f->dry_run ? "up --dry-run" : "up",
+          [f](pg::Connection& connection, const config::Config& config,
+              migrate::MigrationSet& files) { return UpOn(connection, config, files, *f); });
     };
   });
 }
@@ -229,17 +292,17 @@ void RegisterDown(CLI::App& app, Context& context, Runner& selected) {
                 .WithHint("to revert nothing, do not run \"tandem down\"; to "
                           "revert back to a version, use --to"));
       }
-      auto prepared = Prepare(context);
-      if (!prepared.ok()) return context.Fail(prepared.status());
-      StopOnSignal stop_on_signal(*prepared->connection);
-      migrate::DownOptions options;
-      options.schema = prepared->config.schema;
-      options.lock_wait = prepared->config.lock_wait;
-      options.dry_run = f->dry_run;
-      options.to_version = OptionalString(f->to);
-      options.steps = f->steps.value_or(1);
-      auto report = migrate::Down(*prepared->connection, prepared->files, options);
-      return PrintRunReport(context, report);
+      return RunMigrations(context, f->dry_run ? "down --dry-run" : "down",
+                           [f](pg::Connection& connection, const config::Config& config,
+                               migrate::MigrationSet& files) {
+                             migrate::DownOptions options;
+                             options.schema = config.schema;
+                             options.lock_wait = config.lock_wait;
+                             options.dry_run = f->dry_run;
+                             options.to_version = OptionalString(f->to);
+                             options.steps = f->steps.value_or(1);
+                             return migrate::Down(connection, files, options);
+                           });
     };
   });
 }

@@ -109,6 +109,13 @@ int RunFleet(Context& context, const config::Config& config,
   }
   FleetCommand how;
   how.name = flags.plan ? "release --plan" : "release";
+  // The blocker watches of all databases share a few connections (kFleetExtraConnections):
+  // each connects only while its migration waits, so the rollout stays within concurrency
+  // plus that constant whatever the fleet size.
+  release::WatchSlots watch_slots(kFleetExtraConnections);
+  how.json_footer = [&watch_slots](const std::vector<TargetOutput>&) -> nlohmann::json {
+    return {{"peak_blocker_watch_connections", watch_slots.peak_in_use()}};
+  };
   return RunOnFleet(
       context, config, how,
       [&](const fleet::Target&, pg::Connection& connection, TargetOutput& output) -> Status {
@@ -116,6 +123,7 @@ int RunFleet(Context& context, const config::Config& config,
         // Findings are the same on every database: the error says how many, and
         // "tandem lint" shows them; printing them per database would interleave.
         auto options = OptionsFor(config, settings, flags, copy, connection, nullptr);
+        options.watch_slots = &watch_slots;
         release::ReleaseReport report = release::Release(connection, copy, options);
         output.json = release::ReleaseReportJson(report);
         int applied = 0, queued = 0;

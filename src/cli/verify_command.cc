@@ -3,9 +3,54 @@
 #include <memory>
 
 #include "cli/context.h"
+#include "cli/fleet_command.h"
 #include "verify/verify.h"
 
 namespace tandem::cli {
+namespace {
+
+// --target: each database's pending migrations run on a shadow of its own (an embedded
+// PostgreSQL per database in flight, brought to that database's schema), so the shards are
+// verified as they really are. Read-only on the targets: every database is checked.
+int VerifyFleet(Context& context, const config::Config& config, const migrate::MigrationSet& files,
+                verify::VerifyOptions options) {
+  if (!options.shadow_url.empty()) {
+    return context.Fail(
+        Status::InvalidInput("--shadow-url does not take --target")
+            .WithDetail("each database of the fleet needs an empty shadow of its own")
+            .WithHint("leave --shadow-url out: each database gets an embedded shadow; lower "
+                      "--concurrency to start fewer at once"));
+  }
+  FleetCommand how;
+  how.name = "verify";
+  how.read_only = true;
+  return RunOnFleet(
+      context, config, how,
+      [&](const fleet::Target& target, pg::Connection& connection, TargetOutput& output) -> Status {
+        verify::VerifyOptions mine = options;
+        mine.target_url = target.url;  // for pg_dump; never printed unredacted
+        mine.target_connection = &connection;
+        migrate::MigrationSet copy = files;  // verify splits the sections in place
+        TANDEM_ASSIGN_OR_RETURN(auto report, verify::Verify(copy, mine));
+        output.json = verify::ReportToJson(report);
+        int errors = 0, warnings = 0;
+        for (const auto& f : report.findings) {
+          errors += f.severity == lint::Severity::kError;
+          warnings += f.severity == lint::Severity::kWarning;
+        }
+        output.summary = std::to_string(report.migrations.size()) + " migrations traced, " +
+                         std::to_string(errors) + " errors, " + std::to_string(warnings) +
+                         " warnings, " + std::to_string(report.compat.size()) +
+                         " old-app queries broken";
+        if (!report.HasErrors()) return Status::Ok();
+        return Status::Failed("verify found errors on this database's shadow")
+            .WithDetail(output.summary)
+            .WithHint("run \"tandem --format json verify --target " + target.name +
+                      "\" for the full report");
+      });
+}
+
+}  // namespace
 
 void RegisterVerify(CLI::App& app, Context& context, Runner& selected) {
   auto* cmd = app.add_subcommand(
@@ -44,6 +89,7 @@ void RegisterVerify(CLI::App& app, Context& context, Runner& selected) {
       options.from_pg_stat_statements = f->from_pg_stat_statements;
       options.lint = !f->no_lint;
       options.lint_rules = config->lint_rules;
+      if (context.ForFleet()) return VerifyFleet(context, *config, *files, options);
       auto report = verify::Verify(*files, options);
       if (!report.ok()) return context.Fail(report.status());
       if (context.format() == Format::kJson) {

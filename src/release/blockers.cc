@@ -1,6 +1,7 @@
 // Naming the sessions a migration waits for (see blockers.h).
 #include "release/blockers.h"
 
+#include <algorithm>
 #include <cctype>
 
 namespace tandem::release {
@@ -72,18 +73,56 @@ std::string DescribeLockWait(const LockWait& w) {
   return out + w.locktype;
 }
 
-Result<std::unique_ptr<BlockerWatch>> BlockerWatch::Start(const pg::DatabaseUrl& url,
-                                                          int watched_pid, Duration interval) {
+bool WatchSlots::TryAcquire() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  if (free_ <= 0) return false;
+  --free_;
+  peak_ = std::max(peak_, ++in_use_);
+  return true;
+}
+
+void WatchSlots::Release() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  ++free_;
+  --in_use_;
+}
+
+int WatchSlots::peak_in_use() const {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return peak_;
+}
+
+namespace {
+
+pg::ConnectOptions WatchConnectOptions() {
   pg::ConnectOptions options;
   options.application_name = "tandem release (blocker watch)";
-  TANDEM_ASSIGN_OR_RETURN(auto connection, pg::Connection::Open(url, options));
+  return options;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<BlockerWatch>> BlockerWatch::Start(const pg::DatabaseUrl& url,
+                                                          int watched_pid, Duration interval,
+                                                          WatchSlots* slots, Duration delay) {
+  if (slots) {
+    return std::unique_ptr<BlockerWatch>(
+        new BlockerWatch(nullptr, watched_pid, interval, &url, slots, delay));
+  }
+  TANDEM_ASSIGN_OR_RETURN(auto connection, pg::Connection::Open(url, WatchConnectOptions()));
   return std::unique_ptr<BlockerWatch>(
-      new BlockerWatch(std::move(connection), watched_pid, interval));
+      new BlockerWatch(std::move(connection), watched_pid, interval, nullptr, nullptr, delay));
 }
 
 BlockerWatch::BlockerWatch(std::unique_ptr<pg::Connection> connection, int watched_pid,
-                           Duration interval)
-    : connection_(std::move(connection)), watched_pid_(watched_pid), interval_(interval) {
+                           Duration interval, const pg::DatabaseUrl* url, WatchSlots* slots,
+                           Duration delay)
+    : connection_(std::move(connection)),
+      slots_(slots),
+      delay_(delay),
+      watched_pid_(watched_pid),
+      interval_(interval) {
+  if (url) url_ = *url;
   thread_ = std::thread([this] { Loop(); });
 }
 
@@ -94,6 +133,10 @@ BlockerWatch::~BlockerWatch() {
   }
   wake_.notify_all();
   thread_.join();
+  if (slots_ && connection_) {
+    connection_.reset();
+    slots_->Release();
+  }
 }
 
 Observation BlockerWatch::Take() {
@@ -106,9 +149,51 @@ Observation BlockerWatch::Take() {
   return o;
 }
 
+void BlockerWatch::Arm() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  armed_ = true;
+  armed_at_ = std::chrono::steady_clock::now();
+  wake_.notify_all();
+}
+
+void BlockerWatch::Disarm() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  armed_ = false;
+  wake_.notify_all();
+}
+
+bool BlockerWatch::WaitToWatch(std::unique_lock<std::mutex>& lock) {
+  while (!stop_) {
+    if (armed_ && std::chrono::steady_clock::now() - armed_at_ >= delay_) {
+      if (connection_) return true;
+      if (slots_->TryAcquire()) {
+        lock.unlock();
+        auto connected = pg::Connection::Open(*url_, WatchConnectOptions());
+        lock.lock();
+        if (connected.ok()) {
+          connection_ = std::move(*connected);
+          return true;
+        }
+        slots_->Release();  // unreachable now: try again at the next interval
+      }
+    } else if (connection_ && !armed_) {
+      // The attempt is over: the slot goes to another database's migration.
+      auto closing = std::move(connection_);
+      lock.unlock();
+      closing.reset();
+      slots_->Release();
+      lock.lock();
+      continue;
+    }
+    wake_.wait_for(lock, interval_);
+  }
+  return false;
+}
+
 void BlockerWatch::Loop() {
   std::unique_lock<std::mutex> lock(mutex_);
   while (!stop_) {
+    if (slots_ && !WaitToWatch(lock)) break;
     lock.unlock();
     // Queries run without the mutex so that Take() never waits on the network.
     auto blockers = FindBlockers(*connection_, watched_pid_);

@@ -4,9 +4,16 @@
 // statement is no longer waiting and pg_blocking_pids returns nothing. So a BlockerWatch polls
 // from its own connection, on its own thread, while a migration runs, and the release loop
 // takes what it saw after each attempt.
+//
+// Over a fleet, a watch per database would double the connections (one per database in
+// flight plus one per watch). There the watch is lazy: it connects only once a migration's
+// attempt has run for half its lock_timeout (a lock wait, or a slow statement) and only while it
+// holds one of a few WatchSlots shared by the whole rollout; it disconnects and gives the slot
+// back when the migration's attempt ends. Connections then stay within concurrency + slots.
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <map>
 #include <memory>
@@ -55,12 +62,32 @@ struct Observation {
   std::optional<LockWait> waited_for;
 };
 
+// A counting semaphore for the connections of lazy watches, shared by every database of one
+// rollout. A watch that finds no free slot polls for one while its migration waits, and
+// goes without names when none frees up in time.
+class WatchSlots {
+ public:
+  explicit WatchSlots(int slots) : free_(slots) {}
+  bool TryAcquire();
+  void Release();
+  int peak_in_use() const;  // most slots held at once, for tests and benchmarks
+
+ private:
+  mutable std::mutex mutex_;
+  int free_;
+  int in_use_ = 0;
+  int peak_ = 0;
+};
+
 class BlockerWatch {
  public:
-  // Opens its own connection to `url` and polls every `interval` for the sessions blocking
-  // `watched_pid`. kUnavailable when it cannot connect (callers go on without names).
+  // Without `slots`: opens its own connection to `url` now and polls every `interval` for the
+  // sessions blocking `watched_pid`; kUnavailable when it cannot connect (callers go on
+  // without names). With `slots`: never fails; connects lazily, as the header says.
+  // `delay` (lazy only): how long an attempt runs before the watch wants a connection.
   static Result<std::unique_ptr<BlockerWatch>> Start(const pg::DatabaseUrl& url, int watched_pid,
-                                                     Duration interval);
+                                                     Duration interval, WatchSlots* slots = nullptr,
+                                                     Duration delay = Duration(0));
   ~BlockerWatch();
   BlockerWatch(const BlockerWatch&) = delete;
   BlockerWatch& operator=(const BlockerWatch&) = delete;
@@ -68,11 +95,25 @@ class BlockerWatch {
   // Returns and forgets what was seen so far.
   Observation Take();
 
+  // Around each attempt of a migration: a lazy watch connects only while armed (an eager one
+  // polls all along and ignores these).
+  void Arm();
+  void Disarm();
+
  private:
-  BlockerWatch(std::unique_ptr<pg::Connection> connection, int watched_pid, Duration interval);
+  BlockerWatch(std::unique_ptr<pg::Connection> connection, int watched_pid, Duration interval,
+               const pg::DatabaseUrl* url, WatchSlots* slots, Duration delay);
   void Loop();
+  // A lazy watch: waits until armed for an interval and a slot is free, then connects. False
+  // when stopping. Called and returns with `lock` held.
+  bool WaitToWatch(std::unique_lock<std::mutex>& lock);
 
   std::unique_ptr<pg::Connection> connection_;
+  std::optional<pg::DatabaseUrl> url_;  // lazy only
+  WatchSlots* slots_ = nullptr;         // lazy only
+  Duration delay_{0};                   // lazy only
+  bool armed_ = false;
+  std::chrono::steady_clock::time_point armed_at_;
   int watched_pid_;
   Duration interval_;
   std::mutex mutex_;

@@ -271,7 +271,9 @@ ReleaseReport Release(pg::Connection& connection, migrate::MigrationSet& files,
   if (!to_apply.empty()) {
     // Poll often enough to see the blockers of even a short lock_timeout at least twice.
     Duration interval = std::clamp(options.settings.lock_timeout / 4, Duration(10), Duration(50));
-    auto started_watch = BlockerWatch::Start(connection.url(), connection.backend_pid(), interval);
+    auto started_watch =
+        BlockerWatch::Start(connection.url(), connection.backend_pid(), interval,
+                            options.watch_slots, options.settings.lock_timeout / 2);
     if (started_watch.ok()) {
       watch = std::move(*started_watch);
     } else {

@@ -44,6 +44,10 @@ struct ReleaseOptions {
   uint64_t seed = 0;  // backoff jitter; 0 = random
   // [worker] require_approval: queued jobs wait for `tandem jobs approve`.
   bool require_approval = false;
+  // Over a fleet: the blocker watch connects only while a migration waits, holding one of
+  // these slots (blockers.h), so that a rollout's connections stay bounded. Null: one watch
+  // connection for the whole release, as on one database.
+  WatchSlots* watch_slots = nullptr;
 };
 
 // One try of a migration (transactional) or of one statement (transaction off).

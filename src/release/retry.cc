@@ -141,7 +141,9 @@ void ApplyWithRetries(pg::Connection& connection, const migrate::Migration& migr
 
   migrate::ApplyOutcome outcome;
   while (true) {
+    if (watch) watch->Arm();
     outcome = migrate::ApplyUp(connection, migration, previous, apply);
+    if (watch) watch->Disarm();
     if (outcome.succeeded) {
       close_attempt(Status::Ok(), -1, false);
       break;

@@ -55,12 +55,14 @@ Result<VerifyReport> Verify(migrate::MigrationSet& files, const VerifyOptions& o
   for (auto& m : files.migrations) TANDEM_RETURN_IF_ERROR(migrate::SplitSections(m));
 
   // The target, when there is one and it answers.
-  std::unique_ptr<pg::Connection> target;
-  if (!options.target_url.empty()) {
+  std::unique_ptr<pg::Connection> owned_target;
+  pg::Connection* target = options.target_connection;
+  if (!target && !options.target_url.empty()) {
     TANDEM_ASSIGN_OR_RETURN(pg::DatabaseUrl url, pg::ParseDatabaseUrl(options.target_url));
     auto connected = pg::Connection::Open(url);
     if (connected.ok()) {
-      target = std::move(connected).value();
+      owned_target = std::move(connected).value();
+      target = owned_target.get();
     } else {
       report.warnings.push_back("could not reach the target database (" +
                                 connected.status().message() +

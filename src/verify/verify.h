@@ -9,6 +9,7 @@
 
 #include "base/status.h"
 #include "migrate/migration.h"
+#include "pg/connection.h"
 #include "verify/report.h"
 
 namespace tandem::verify {
@@ -20,6 +21,9 @@ struct VerifyOptions {
   // pending migrations (its tandem history), the current schema (pg_dump --schema-only),
   // table sizes for the risk estimates and, on request, pg_stat_statements.
   std::string target_url;
+  // The real database already connected (tandem verify --target): used instead of opening
+  // another connection to target_url, which pg_dump still uses.
+  pg::Connection* target_connection = nullptr;
   std::string state_schema = "tandem";
   int sample_rows = 0;
   std::string old_queries_file;                   // --old-queries
