@@ -110,6 +110,7 @@ TEST_F(BackgroundTest, EveryRowOnceAcrossKill9AtRandomMomentsAndSigterm) {
   EXPECT_EQ(finish.exit_code, 0) << finish.err;
   EXPECT_EQ(Status(), "succeeded");
   EXPECT_EQ(Counters(), "rows=40000 wrong=0");
+  EXPECT_EQ(QueryValue("SELECT status FROM tandem.migrations WHERE version = '2'"), "succeeded");
   EXPECT_EQ(Progress("rows_done"), "40000");
   EXPECT_EQ(Progress("batches"), "200");
   EXPECT_EQ(Progress("done"), "true");
@@ -467,6 +468,11 @@ TEST_F(BackgroundTest, FinalizeRunsTheRemainingBatchesInTheForeground) {
   EXPECT_EQ(QueryValue("SELECT string_agg(event, ',' ORDER BY id) FROM tandem.events WHERE "
                        "event LIKE 'job.%' AND version = '2' AND actor = 'ana'"),
             "job.queued,job.running,job.succeeded");
+  // The migration is applied with its job's success: its history row says so, and status too.
+  EXPECT_EQ(QueryValue("SELECT status || ' ' || phase FROM tandem.migrations WHERE version = '2'"),
+            "succeeded background");
+  auto status = Tandem({"status"});
+  EXPECT_EQ(status.out.find("pending"), std::string::npos) << status.out;
   // Finalizing a finished job, or a post-deploy one, changes nothing.
   EXPECT_EQ(Tandem({"jobs", "finalize", id}).exit_code, 0);
   EXPECT_EQ(Tandem({"jobs", "finalize", "99"}).exit_code, 2);

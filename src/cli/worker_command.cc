@@ -107,9 +107,10 @@ Result<WorkerHttp> ServeHttp(const server::ListenAddress& http, server::WorkerRo
   log.Info(std::string(served.board ? "serving the dashboard, " + worker_paths : worker_paths) +
            " on http://" + bound.ToString());
   if (!with_dashboard) {
-    log.Warning("the dashboard is not served on an address other than loopback without a token; "
-                "set " +
-                config.dashboard.token_env + " to serve it there");
+    log.Warning(
+        "the dashboard is not served on an address other than loopback without a token; "
+        "set " +
+        config.dashboard.token_env + " to serve it there");
   }
   return served;
 }
@@ -182,9 +183,9 @@ int Run(Context& context, const WorkerFlags& flags) {
                        {"running_job", std::to_string(state.running_job.load())}};
       return health;
     };
-    auto served = ServeHttp(*http, std::move(routes),
-                            {dashboard::MakeSource(url.dbname, {}, url.conninfo)}, *config, files,
-                            log, "/metrics and /healthz");
+    auto served =
+        ServeHttp(*http, std::move(routes), {dashboard::MakeSource(url.dbname, {}, url.conninfo)},
+                  *config, files, log, "/metrics and /healthz");
     if (!served.ok()) return context.Fail(served.status());
     http_server = std::move(served->server);
     board = std::move(served->board);

@@ -19,6 +19,7 @@ struct Update {
   std::vector<pg::Param> params;
   nlohmann::json detail = nlohmann::json::object();
   bool with_sql = false;  // the changed row comes back with its SQL
+  std::string extra_cte;  // ", name AS (...)": more writes in the same statement, over u
 };
 
 Update Make(std::vector<JobStatus> from, std::string status_sql, std::string event = "",
@@ -78,11 +79,11 @@ Result<std::optional<Job>> Apply(pg::Connection& connection, const std::string& 
       ", $3, $4::jsonb || jsonb_strip_nulls(jsonb_build_object('job', u.id, 'kind', u.kind, "
       "'name', u.name, 'from', u.from_status, 'to', u.status, 'attempt', u.attempts, "
       "'next_attempt_at', to_char(u.run_after AT TIME ZONE 'UTC', "
-      "'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'))) FROM u) "
+      "'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'))) FROM u) " +
+      update.extra_cte +
       // The changed row comes back with the NOTIFY: no second read of the job.
-      "SELECT " +
-      JobColumns(update.with_sql) + ", pg_catalog.pg_notify('" + std::string(kNotifyChannel) +
-      "', u.id::text) FROM u";
+      "SELECT " + JobColumns(update.with_sql) + ", pg_catalog.pg_notify('" +
+      std::string(kNotifyChannel) + "', u.id::text) FROM u";
   TANDEM_ASSIGN_OR_RETURN(auto result, connection.Query(sql, params));
   std::vector<Job> changed = JobsFromResult(result);
   if (changed.empty()) return std::optional<Job>{};
@@ -355,6 +356,24 @@ Result<Job> Finish(pg::Connection& connection, const std::string& schema, long l
                    {"statements_total", outcome.statements_total}};
   if (e) update.detail["error"] = ErrorJson(*e);
   if (outcome.to == S::kRetrying) update.detail["retry_after_ms"] = outcome.retry_after.count();
+  // A background migration is applied once its last batch is done: its history row is written
+  // with its job's success, in the same statement, so `status`, `up` and the dashboard see it
+  // applied (a post-deploy job's row is written by the runner's apply, statement by statement).
+  if (outcome.to == S::kSucceeded) {
+    std::string s = pg::QuoteIdentifier(schema);
+    update.extra_cte =
+        ", h AS (INSERT INTO " + s +
+        ".migrations AS m (version, name, phase, checksum, status, transactional, attempts, "
+        "statements_done, statements_total, started_at, finished_at, duration_ms, "
+        "applied_by_host, tandem_version) SELECT u.version, u.name, 'background', u.checksum, "
+        "'succeeded', u.transactional, u.attempts, u.statements_total, u.statements_total, "
+        "u.started_at, now(), (extract(epoch FROM now() - u.started_at) * 1000)::bigint, "
+        "$3, NULL FROM u WHERE u.kind = 'background' "
+        "ON CONFLICT (version) DO UPDATE SET status = 'succeeded', phase = 'background', "
+        "checksum = EXCLUDED.checksum, finished_at = EXCLUDED.finished_at, "
+        "duration_ms = EXCLUDED.duration_ms, error_sqlstate = NULL, error_message = NULL, "
+        "error_statement = NULL, error_file = NULL, error_line = NULL, error_column = NULL)";
+  }
   TANDEM_ASSIGN_OR_RETURN(auto finished, Apply(connection, schema, id, update, change));
   if (finished) return std::move(*finished);
   TANDEM_ASSIGN_OR_RETURN(auto current, FindJob(connection, schema, id, false));
