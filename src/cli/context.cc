@@ -125,6 +125,7 @@ int RunCli(int argc, char** argv, std::ostream& out, std::ostream& err) {
            RegisterVerify,
            RegisterWorker,
            RegisterJobs,
+           RegisterExpand,
        }) {
     r(app, context, selected);
   }

@@ -9,6 +9,7 @@
 #include "cli/fleet_command.h"
 #include "cli/fleet_status.h"
 #include "cli/render.h"
+#include "expand/executor.h"
 #include "jobs/job.h"
 #include "migrate/history.h"
 #include "migrate/runner.h"
@@ -82,6 +83,13 @@ Result<std::vector<migrate::StatusEntry>> StatusEntries(pg::Connection& connecti
       if (it == by_version.end()) continue;
       e.job_id = it->second->id;
       e.job_status = std::string(jobs::StatusName(it->second->status));
+    }
+  }
+  // Online migrations: their expand/contract state.
+  if (auto online = expand::ReadOnlineStates(connection, config.schema); online.ok()) {
+    for (auto& e : entries) {
+      for (const auto& o : *online)
+        if (o.version == e.version) e.online_state = o.description;
     }
   }
   return entries;
