@@ -291,6 +291,45 @@ TEST(RuleRenameColumn, FiresAndNot) {
   ExpectQuiet(r, {"ALTER INDEX i RENAME TO j;"});
 }
 
+// The recipes of the three renaming/rewriting rules lead with `-- tandem:online` and the user's
+// own statement, then the steps by hand.
+TEST(RuleRecipes, PointToTandemOnline) {
+  std::string rename_column =
+      RecipeOf("rename-column", {"ALTER TABLE users RENAME COLUMN name TO full_name;"});
+  EXPECT_EQ(rename_column.rfind("-- tandem:online\nALTER TABLE users RENAME COLUMN name TO "
+                                "full_name;\n-- with the directive in the file's header tandem",
+                                0),
+            0u)
+      << rename_column;
+  EXPECT_NE(rename_column.find("`tandem complete`"), std::string::npos) << rename_column;
+  EXPECT_NE(rename_column.find("-- by hand instead:\n-- pre-deploy: add the new column"),
+            std::string::npos)
+      << rename_column;
+  std::string rename_table = RecipeOf("rename-table", {"ALTER TABLE users RENAME TO accounts;"});
+  EXPECT_EQ(rename_table.rfind("-- tandem:online\nALTER TABLE users RENAME TO accounts;\n", 0), 0u)
+      << rename_table;
+  EXPECT_NE(rename_table.find("-- by hand instead:\nBEGIN;\nALTER TABLE users RENAME TO accounts;"),
+            std::string::npos)
+      << rename_table;
+  std::string type =
+      RecipeOf("change-column-type",
+               {"ALTER TABLE users ALTER COLUMN tags TYPE bigint USING tags::bigint;", kUsers});
+  EXPECT_EQ(type.rfind("-- tandem:online\nALTER TABLE users ALTER COLUMN tags TYPE bigint USING "
+                       "tags::bigint;\n",
+                       0),
+            0u)
+      << type;
+  EXPECT_NE(type.find("-- tandem:down-expression"), std::string::npos) << type;
+  EXPECT_NE(type.find("-- by hand instead:\nALTER TABLE users ADD COLUMN tags_new bigint;"),
+            std::string::npos)
+      << type;
+  for (const char* id : {"rename-column", "rename-table", "change-column-type"}) {
+    const Rule* rule = FindRule(id);
+    ASSERT_NE(rule, nullptr) << id;
+    EXPECT_EQ(std::string(rule->recipe).rfind("-- tandem:online\n", 0), 0u) << id;
+  }
+}
+
 TEST(RuleRenameTable, FiresAndNot) {
   const std::string r = "rename-table";
   ExpectFires(r, {"ALTER TABLE users RENAME TO accounts;"});

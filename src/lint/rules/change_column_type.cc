@@ -19,10 +19,27 @@
 namespace tandem::lint::rules {
 namespace {
 
+std::string AlterSql(const RuleContext& c, const sql::AlterCmd& cmd) {
+  std::string rest =
+      cmd.column_def.after_type_sql.empty() ? "" : " " + cmd.column_def.after_type_sql;
+  return "ALTER TABLE " + Table(c) + " ALTER COLUMN " + Ident(cmd.column) + " TYPE " +
+         cmd.column_def.type.ToSql() + rest + ";";
+}
+
+// The rewrite's recipe: `-- tandem:online` first (tandem carries out the expand/contract), then
+// the same steps by hand.
 std::string ExpandContract(const RuleContext& c, const sql::AlterCmd& cmd) {
   std::string t = Table(c), n = Ident(cmd.column), nn = Ident(cmd.column + "_new");
-  return "ALTER TABLE " + t + " ADD COLUMN " + nn + " " + cmd.column_def.type.ToSql() +
-         ";\n-- a trigger copies " + n + " into " + nn +
+  return "-- tandem:online\n" + AlterSql(c, cmd) +
+         "\n-- with the directive in the file's header tandem runs the change as "
+         "expand/contract: a new\n-- column kept in step both ways by a trigger (the new app's "
+         "writes reach the old column\n-- through the reverse expression, given by -- "
+         "tandem:down-expression when tandem cannot\n-- derive it), a background backfill, the "
+         "swap at `tandem complete`\n"
+         "-- by hand instead:\n"
+         "ALTER TABLE " +
+         t + " ADD COLUMN " + nn + " " + cmd.column_def.type.ToSql() + ";\n-- a trigger copies " +
+         n + " into " + nn +
          " on write; backfill existing rows in batches (background migration);\n"
          "-- then, in one short transaction (post-deploy):\nALTER TABLE " +
          t + " RENAME COLUMN " + n + " TO " + Ident(cmd.column + "_old") + ";\nALTER TABLE " + t +
@@ -31,13 +48,6 @@ std::string ExpandContract(const RuleContext& c, const sql::AlterCmd& cmd) {
 
 bool Contains(const std::vector<std::string>& v, const std::string& s) {
   return std::find(v.begin(), v.end(), s) != v.end();
-}
-
-std::string AlterSql(const RuleContext& c, const sql::AlterCmd& cmd) {
-  std::string rest =
-      cmd.column_def.after_type_sql.empty() ? "" : " " + cmd.column_def.after_type_sql;
-  return "ALTER TABLE " + Table(c) + " ALTER COLUMN " + Ident(cmd.column) + " TYPE " +
-         cmd.column_def.type.ToSql() + rest + ";";
 }
 
 std::string NameList(const std::vector<std::string>& names) {
@@ -210,6 +220,11 @@ const Rule kChangeColumnType = {
     "bit->varbit), and "
     "validated CHECK constraints reading it are re-checked with a full scan. Arrays are always "
     "rewritten (varchar(10)[]->text[] too)",
+    "-- tandem:online\n"
+    "ALTER TABLE t ALTER COLUMN c TYPE bigint;\n"
+    "-- the directive makes tandem run a rewriting change as expand/contract: a new column kept\n"
+    "-- in step by a trigger, a background backfill, the swap at `tandem complete`\n"
+    "-- by hand instead:\n"
     "ALTER TABLE t ADD COLUMN c_new bigint;\n-- trigger to dual-write, batched backfill, then swap "
     "names in one short transaction\n"
     "-- index rebuilt without a rewrite: DROP INDEX CONCURRENTLY, change the type, CREATE INDEX "
