@@ -167,16 +167,14 @@ void RegisterExpand(CLI::App& app, Context& context, Runner& selected) {
   auto now = std::make_shared<bool>(false);
   auto* complete = app.add_subcommand(
       "complete", "run the contract of an online migration once the old app is gone");
-  complete->add_option("version", *complete_version, "the online migration's version")
-      ->required();
+  complete->add_option("version", *complete_version, "the online migration's version")->required();
   complete->add_flag("--now", *now, "run the contract steps now, in this process");
   complete->callback([&context, &selected, complete_version, now] {
     selected = [&context, complete_version, now]() -> int {
       if (!*now) {
         return context.Fail(
             Status::InvalidInput("queueing the contract for the worker is not implemented yet")
-                .WithHint("run it now with \"tandem complete " + *complete_version +
-                          " --now\""));
+                .WithHint("run it now with \"tandem complete " + *complete_version + " --now\""));
       }
       return UnderRunnerLock(
           context,

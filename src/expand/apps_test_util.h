@@ -19,9 +19,9 @@
 namespace tandem::expand::testing {
 
 struct AppSql {
-  std::string update;  // $1 value, $2 id
-  std::string read;    // $1 id -> the value as text
-  std::string insert;  // $1 value -> RETURNING id
+  std::string update;      // $1 value, $2 id
+  std::string read;        // $1 id -> the value as text
+  std::string insert;      // $1 value -> RETURNING id
   std::string select_all;  // SELECT * ... LIMIT 1: a query that must keep working
 };
 

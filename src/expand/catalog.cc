@@ -13,7 +13,8 @@ const ColumnInfo* TableInfo::Column(const std::string& column) const {
 
 Result<TableInfo> ReadTable(pg::Connection& connection, const std::string& schema,
                             const std::string& name) {
-  std::string wanted = schema.empty() ? pg::QuoteIdentifier(name) : pg::QuoteQualified(schema, name);
+  std::string wanted =
+      schema.empty() ? pg::QuoteIdentifier(name) : pg::QuoteQualified(schema, name);
   TANDEM_ASSIGN_OR_RETURN(
       auto rel, connection.Query("SELECT c.oid, n.nspname, c.relname, c.relkind "
                                  "FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON "
@@ -60,7 +61,8 @@ Result<TableInfo> ReadTable(pg::Connection& connection, const std::string& schem
       if (end == std::string::npos) end = grants.size();
       std::string item = grants.substr(pos, end - pos);
       size_t bar = item.find('|');
-      if (bar != std::string::npos) c.grants.emplace_back(item.substr(0, bar), item.substr(bar + 1));
+      if (bar != std::string::npos)
+        c.grants.emplace_back(item.substr(0, bar), item.substr(bar + 1));
       pos = end + 1;
     }
     t.columns.push_back(std::move(c));

@@ -20,9 +20,7 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-bool IsLockConflict(const Status& s) {
-  return s.sqlstate() == "55P03" || s.sqlstate() == "40P01";
-}
+bool IsLockConflict(const Status& s) { return s.sqlstate() == "55P03" || s.sqlstate() == "40P01"; }
 
 std::string Ms(Duration d) { return std::to_string(d.count()) + "ms"; }
 
@@ -52,7 +50,8 @@ class Executor {
   void AfterStep(const std::string& stage, int step) {
     if (o_.after_step) o_.after_step(stage, step);
     if (const char* kill_after = std::getenv("TANDEM_TEST_KILL_AFTER")) {
-      if (std::string(kill_after) == stage + ":" + std::to_string(step)) ::kill(::getpid(), SIGKILL);
+      if (std::string(kill_after) == stage + ":" + std::to_string(step))
+        ::kill(::getpid(), SIGKILL);
     }
   }
 
@@ -75,8 +74,9 @@ class Executor {
                               std::to_string(conflicts) + " attempts ran into lock_timeout " +
                               FormatDuration(o_.settings.lock_timeout))
             .WithDetail(status.message())
-            .WithHint("end or wait for the sessions holding locks on the table, then run the "
-                      "same command again: it goes on from this step")
+            .WithHint(
+                "end or wait for the sessions holding locks on the table, then run the "
+                "same command again: it goes on from this step")
             .WithSqlState(status.sqlstate());
       }
       sleep(wait);
@@ -175,10 +175,10 @@ class Executor {
                               step.transactional, step.scan, step.index);
       if (!status.ok()) {
         RecordFailure(version, stage, static_cast<int>(i) + 1, status);
-        Status failed = Status::Failed("online migration " + version + " failed at " + stage +
-                                       " step " + std::to_string(i + 1) + " of " +
-                                       std::to_string(steps.size()) + " (" + step.name +
-                                       "): " + status.message());
+        Status failed =
+            Status::Failed("online migration " + version + " failed at " + stage + " step " +
+                           std::to_string(i + 1) + " of " + std::to_string(steps.size()) + " (" +
+                           step.name + "): " + status.message());
         failed.WithSqlState(status.sqlstate());
         std::string detail = status.detail();
         if (!detail.empty()) failed.WithDetail(detail);
@@ -230,15 +230,14 @@ Result<std::vector<OnlineState>> ReadOnlineStates(pg::Connection& connection,
   if (!exists.GetBool(0, 0)) return out;
   std::string s = pg::QuoteIdentifier(schema);
   TANDEM_ASSIGN_OR_RETURN(
-      auto r, connection.Query(
-                  "SELECT o.version, o.name, o.state, coalesce(o.failed_stage, ''), "
-                  "coalesce(o.failed_step, 0), coalesce(o.error, ''), o.plan::text, "
-                  "coalesce(j.id, 0), coalesce(j.status, ''), (SELECT count(*) FROM " +
-                  s +
-                  ".online_steps st WHERE st.version = o.version) FROM " + s +
-                  ".online_migrations o LEFT JOIN " + s +
-                  ".jobs j ON j.kind = 'background' AND j.version = o.version ORDER BY "
-                  "o.started_at, o.version"));
+      auto r,
+      connection.Query("SELECT o.version, o.name, o.state, coalesce(o.failed_stage, ''), "
+                       "coalesce(o.failed_step, 0), coalesce(o.error, ''), o.plan::text, "
+                       "coalesce(j.id, 0), coalesce(j.status, ''), (SELECT count(*) FROM " +
+                       s + ".online_steps st WHERE st.version = o.version) FROM " + s +
+                       ".online_migrations o LEFT JOIN " + s +
+                       ".jobs j ON j.kind = 'background' AND j.version = o.version ORDER BY "
+                       "o.started_at, o.version"));
   for (size_t i = 0; i < r.rows(); ++i) {
     OnlineState st;
     st.version = r.Get(i, 0);
@@ -277,10 +276,9 @@ Status Expand(pg::Connection& connection, const migrate::Migration& migration,
     TANDEM_RETURN_IF_ERROR(x.ClearFailure(v));
   } else if (existing && existing->state != "aborted") {
     return Status::Failed("online migration " + v + " is " + existing->description)
-        .WithHint(existing->state == "completed"
-                      ? "nothing to do"
-                      : "finish it with \"tandem complete " + v + "\" or \"tandem abort " + v +
-                            "\"");
+        .WithHint(existing->state == "completed" ? "nothing to do"
+                                                 : "finish it with \"tandem complete " + v +
+                                                       "\" or \"tandem abort " + v + "\"");
   } else {
     if (existing) {
       // Aborted before: its backfill job (cancelled, with the cursor it had) cannot be reused.
@@ -332,9 +330,9 @@ Status Expand(pg::Connection& connection, const migrate::Migration& migration,
   }
   std::string s = x.s_;
   std::vector<pg::PipelineStep> steps = {{"BEGIN", {}}};
-  for (auto& step : jobs::QueueJobSteps(options.schema, queue, false,
-                                        {options.actor, "online migration " + v + " expanded"},
-                                        "tandem")) {
+  for (auto& step :
+       jobs::QueueJobSteps(options.schema, queue, false,
+                           {options.actor, "online migration " + v + " expanded"}, "tandem")) {
     steps.push_back(std::move(step));
   }
   steps.push_back(
@@ -381,8 +379,9 @@ Status Complete(pg::Connection& connection, const std::string& version,
                                            : "release it again");
   }
   if (st->state == "expanded" && st->job_id != 0 && st->job_status != "succeeded") {
-    return Status::Failed("online migration " + version + " is not ready to complete: its "
-                                                          "backfill (job " +
+    return Status::Failed("online migration " + version +
+                          " is not ready to complete: its "
+                          "backfill (job " +
                           std::to_string(st->job_id) + ") is " + st->job_status)
         .WithDetail("the contract drops the old columns, so every row must be filled first")
         .WithHint("let the worker finish it, or run it now with \"tandem jobs finalize " +
@@ -444,8 +443,9 @@ Status Abort(pg::Connection& connection, const std::string& version, const ExecO
                               step.undo_transactional, false, "");
     if (!status.ok()) {
       x.RecordFailure(version, "abort", i, status);
-      return Status::Failed("could not abort online migration " + version + " at the undo of "
-                                                                            "expand step " +
+      return Status::Failed("could not abort online migration " + version +
+                            " at the undo of "
+                            "expand step " +
                             std::to_string(i) + " (" + step.name + "): " + status.message())
           .WithHint("fix the cause and run \"tandem abort " + version + "\" again");
     }

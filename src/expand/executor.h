@@ -31,8 +31,8 @@ namespace tandem::expand {
 
 struct ExecOptions {
   std::string schema = "tandem";
-  config::ReleaseSettings settings;  // lock_timeout, statement_timeout, retry budget, backoff
-  std::string actor;                 // who (jobs::ResolveActor)
+  config::ReleaseSettings settings;     // lock_timeout, statement_timeout, retry budget, backoff
+  std::string actor;                    // who (jobs::ResolveActor)
   std::function<void(Duration)> sleep;  // injected for tests; default interrupt::SleepFor
   // Called after each step is recorded (tests use it to die at a step boundary).
   std::function<void(const std::string& stage, int step)> after_step;

@@ -49,9 +49,10 @@ class ExpandTest : public ProjectTest {
     ASSERT_TRUE(status.ok()) << status.ToString();
   }
   std::string JobId(const std::string& version) {
-    return QueryValue("SELECT coalesce(max(id), 0) FROM tandem.jobs WHERE kind = 'background' AND "
-                      "version = '" +
-                      version + "'");
+    return QueryValue(
+        "SELECT coalesce(max(id), 0) FROM tandem.jobs WHERE kind = 'background' AND "
+        "version = '" +
+        version + "'");
   }
   void Backfill(const std::string& version) {
     std::string id = JobId(version);
@@ -74,15 +75,16 @@ class ExpandTest : public ProjectTest {
     ASSERT_FALSE(written.empty());
     std::string wrong;
     for (const auto& [id, value] : written) {
-      std::string now =
-          QueryValue("SELECT " + column + "::text FROM " + table + " WHERE id = " + std::to_string(id));
+      std::string now = QueryValue("SELECT " + column + "::text FROM " + table +
+                                   " WHERE id = " + std::to_string(id));
       if (now != value) wrong += " id " + std::to_string(id) + ": " + now + " != " + value;
     }
     EXPECT_EQ(wrong, "");
   }
   std::string State(const std::string& version) {
-    return QueryValue("SELECT coalesce((SELECT state FROM tandem.online_migrations WHERE version = '" +
-                      version + "'), 'none')");
+    return QueryValue(
+        "SELECT coalesce((SELECT state FROM tandem.online_migrations WHERE version = '" + version +
+        "'), 'none')");
   }
   // The table's shape and rows, to compare before and after an abort.
   std::string Snapshot(const std::string& table) {
@@ -91,18 +93,20 @@ class ExpandTest : public ProjectTest {
                "attnotnull, ',' ORDER BY attnum) FROM pg_attribute WHERE attrelid = '" +
                table + "'::regclass AND attnum > 0 AND NOT attisdropped") +
            "|" +
-           QueryValue("SELECT string_agg(conname, ',' ORDER BY conname) FROM pg_constraint "
-                      "WHERE conrelid = '" +
-                      table + "'::regclass") +
+           QueryValue(
+               "SELECT string_agg(conname, ',' ORDER BY conname) FROM pg_constraint "
+               "WHERE conrelid = '" +
+               table + "'::regclass") +
            "|" +
-           QueryValue("SELECT string_agg(indexrelid::regclass::text, ',' ORDER BY 1) FROM "
-                      "pg_index WHERE indrelid = '" +
-                      table + "'::regclass") +
+           QueryValue(
+               "SELECT string_agg(indexrelid::regclass::text, ',' ORDER BY 1) FROM "
+               "pg_index WHERE indrelid = '" +
+               table + "'::regclass") +
            "|" +
            QueryValue("SELECT count(*) FROM pg_trigger WHERE tgrelid = '" + table +
                       "'::regclass AND NOT tgisinternal") +
-           "|" + QueryValue("SELECT md5(string_agg(t::text, ',' ORDER BY t::text)) FROM " + table +
-                            " t");
+           "|" +
+           QueryValue("SELECT md5(string_agg(t::text, ',' ORDER BY t::text)) FROM " + table + " t");
   }
 };
 
@@ -121,12 +125,11 @@ TEST_F(ExpandTest, RenameColumnOldAndNewAppTogetherZeroFailures) {
   auto release = Tandem({"release"});
   ASSERT_EQ(release.exit_code, 0) << release.out << release.err;
   EXPECT_EQ(State("2"), "expanded");
-  App new_app(url(), "public",
-              {"UPDATE users SET full_name = $1 WHERE id = $2",
-               "SELECT full_name FROM users WHERE id = $1",
-               "INSERT INTO users (full_name) VALUES ($1) RETURNING id",
-               "SELECT * FROM users LIMIT 1"},
-              kRows / 2 + 1, kRows);
+  App new_app(
+      url(), "public",
+      {"UPDATE users SET full_name = $1 WHERE id = $2", "SELECT full_name FROM users WHERE id = $1",
+       "INSERT INTO users (full_name) VALUES ($1) RETURNING id", "SELECT * FROM users LIMIT 1"},
+      kRows / 2 + 1, kRows);
   new_app.Start();
   new_app.WaitRounds(50);
   old_app.WaitRounds(50);
@@ -177,23 +180,22 @@ TEST_F(ExpandTest, RenameTableOldNameIsAnUpdatableViewUntilContract) {
           "-- migrate:up\nCREATE TABLE accounts (id bigserial PRIMARY KEY, v text NOT NULL DEFAULT "
           "'d');\nINSERT INTO accounts (v) SELECT 'a' || g FROM generate_series(1, " +
               std::to_string(kRows) + ") g;\n");
-  App old_app(url(), "public",
-              {"UPDATE accounts SET v = $1 WHERE id = $2", "SELECT v FROM accounts WHERE id = $1",
-               "INSERT INTO accounts (v) VALUES ($1) RETURNING id",
-               "SELECT * FROM accounts LIMIT 1"},
-              1, kRows / 2);
+  App old_app(
+      url(), "public",
+      {"UPDATE accounts SET v = $1 WHERE id = $2", "SELECT v FROM accounts WHERE id = $1",
+       "INSERT INTO accounts (v) VALUES ($1) RETURNING id", "SELECT * FROM accounts LIMIT 1"},
+      1, kRows / 2);
   old_app.Start();
   old_app.WaitRounds(50);
   dir_.Write("db/migrations/2_rename.sql",
              "-- tandem:online\n-- migrate:up\nALTER TABLE accounts RENAME TO customers;\n");
   auto release = Tandem({"release"});
   ASSERT_EQ(release.exit_code, 0) << release.out << release.err;
-  App new_app(url(), "public",
-              {"UPDATE customers SET v = $1 WHERE id = $2",
-               "SELECT v FROM customers WHERE id = $1",
-               "INSERT INTO customers (v) VALUES ($1) RETURNING id",
-               "SELECT * FROM customers LIMIT 1"},
-              kRows / 2 + 1, kRows);
+  App new_app(
+      url(), "public",
+      {"UPDATE customers SET v = $1 WHERE id = $2", "SELECT v FROM customers WHERE id = $1",
+       "INSERT INTO customers (v) VALUES ($1) RETURNING id", "SELECT * FROM customers LIMIT 1"},
+      kRows / 2 + 1, kRows);
   new_app.Start();
   new_app.WaitRounds(50);
   old_app.WaitRounds(50);
@@ -283,21 +285,19 @@ TEST_F(ExpandTest, ChangeTypeNewAppThroughItsSearchPath) {
   std::string search_path = nlohmann::json::parse(plan.out)["new_app_search_path"];
   EXPECT_EQ(search_path, "\"tandem_v2\", \"public\"");
   App old_app(url(), "public",
-              {"UPDATE items SET price = $1 WHERE id = $2",
-               "SELECT price FROM items WHERE id = $1",
-               "INSERT INTO items (price) VALUES ($1) RETURNING id",
-               "SELECT * FROM items LIMIT 1"},
+              {"UPDATE items SET price = $1 WHERE id = $2", "SELECT price FROM items WHERE id = $1",
+               "INSERT INTO items (price) VALUES ($1) RETURNING id", "SELECT * FROM items LIMIT 1"},
               1, kRows / 2);
   old_app.Start();
   old_app.WaitRounds(50);
   auto release = Tandem({"release"});
   ASSERT_EQ(release.exit_code, 0) << release.out << release.err;
-  App new_app(url(), search_path,
-              {"UPDATE items SET price = $1::bigint WHERE id = $2",
-               "SELECT price FROM items WHERE id = $1 AND pg_typeof(price) = 'bigint'::regtype",
-               "INSERT INTO items (price) VALUES ($1::bigint) RETURNING id",
-               "SELECT * FROM items LIMIT 1"},
-              kRows / 2 + 1, kRows);
+  App new_app(
+      url(), search_path,
+      {"UPDATE items SET price = $1::bigint WHERE id = $2",
+       "SELECT price FROM items WHERE id = $1 AND pg_typeof(price) = 'bigint'::regtype",
+       "INSERT INTO items (price) VALUES ($1::bigint) RETURNING id", "SELECT * FROM items LIMIT 1"},
+      kRows / 2 + 1, kRows);
   new_app.Start();
   new_app.WaitRounds(50);
   Backfill("2");
@@ -404,6 +404,12 @@ TEST_F(ExpandTest, AbortAfterBackfillRestoresRowsWrittenThroughTheNewName) {
   EXPECT_EQ(QueryValue("SELECT name FROM users WHERE id = 1"), "new");
   Run("UPDATE users SET name = 'u1' WHERE id = 1");
   EXPECT_EQ(Snapshot("users"), before);
+  // Released again under the same version, its cancelled backfill job could not be reused:
+  // refused, naming the job.
+  auto again = Tandem({"release"});
+  EXPECT_EQ(again.exit_code, 1);
+  EXPECT_NE(again.err.find("releasing it again is not supported"), std::string::npos) << again.err;
+  std::filesystem::remove(dir_.path() / "db/migrations/3_rename.sql");
   // Completed: abort is refused.
   dir_.Write("db/migrations/4_nn.sql",
              "-- tandem:online\n-- migrate:up\nALTER TABLE users ALTER COLUMN n SET NOT NULL;\n");
@@ -424,7 +430,8 @@ TEST_F(ExpandTest, FailedStepIsNamedByStatusAndAbortUndoesIt) {
   EXPECT_EQ(failed.exit_code, 1);
   EXPECT_NE(failed.err.find("failed at expand step 2 of 3"), std::string::npos) << failed.err;
   auto status = Tandem({"status"});
-  EXPECT_NE(status.out.find("online: failed at expand step 2"), std::string::npos) << status.out;
+  EXPECT_NE(status.out.find("online: failed at expand step 2"), std::string::npos)
+      << status.exit_code << status.out << status.err;
   ASSERT_EQ(Tandem({"abort", "2"}).exit_code, 0);
   EXPECT_EQ(Snapshot("users"), before);
 }

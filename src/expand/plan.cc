@@ -54,7 +54,7 @@ struct TableWork {
   std::vector<std::string> contract_final;      // the catalog-only swap
   std::vector<std::string> contract_final_end;  // after the drops (renames into place)
   std::set<std::string> touched_columns;
-  std::optional<std::string> version_schema;  // type changes: the new app's view of the table
+  std::optional<std::string> version_schema;        // type changes: the new app's view of the table
   std::map<std::string, std::string> view_columns;  // logical name -> physical successor
 };
 
@@ -96,8 +96,9 @@ class Planner {
     for (TableWork& w : tables_)
       if (w.info.qualified == info->qualified) return &w;
     if (renamed_tables_.count(info->qualified)) {
-      return Refuse(statement, "table " + info->qualified +
-                                   " is renamed by this migration and changed by another statement",
+      return Refuse(statement,
+                    "table " + info->qualified +
+                        " is renamed by this migration and changed by another statement",
                     "rename it in one online migration and change it in the next");
     }
     tables_.emplace_back();
@@ -184,8 +185,10 @@ class Planner {
     }
     for (const TableWork& other : tables_) {
       if (other.info.qualified == info->qualified) {
-        return Refuse(statement, "table " + info->qualified + " is changed and renamed in one "
-                                                               "migration",
+        return Refuse(statement,
+                      "table " + info->qualified +
+                          " is changed and renamed in one "
+                          "migration",
                       "rename it in one online migration and change it in the next");
       }
     }
@@ -196,15 +199,15 @@ class Planner {
     std::string new_q = pg::QuoteQualified(w->info.schema, s.new_name);
     renamed_tables_.insert(old_q);
     Step step;
-    step.name = "rename " + old_q + " to " + new_q + " and keep " + old_q +
-                " as an updatable view of it";
-    step.sql = {"ALTER TABLE " + old_q + " RENAME TO " + QuoteIdentifier(s.new_name),
-                "CREATE VIEW " + old_q + " WITH (security_invoker = true) AS SELECT * FROM " +
-                    new_q};
+    step.name =
+        "rename " + old_q + " to " + new_q + " and keep " + old_q + " as an updatable view of it";
+    step.sql = {
+        "ALTER TABLE " + old_q + " RENAME TO " + QuoteIdentifier(s.new_name),
+        "CREATE VIEW " + old_q + " WITH (security_invoker = true) AS SELECT * FROM " + new_q};
     TANDEM_ASSIGN_OR_RETURN(auto grants, TableGrants(w->info));
-    for (const std::string& g : grants) step.sql.push_back("GRANT " + g.substr(0, g.find('|')) +
-                                                           " ON " + old_q + " TO " +
-                                                           g.substr(g.find('|') + 1));
+    for (const std::string& g : grants)
+      step.sql.push_back("GRANT " + g.substr(0, g.find('|')) + " ON " + old_q + " TO " +
+                         g.substr(g.find('|') + 1));
     step.lock = "ACCESS EXCLUSIVE on " + old_q + ", catalog only";
     step.duration = "milliseconds";
     step.undo = {"DROP VIEW IF EXISTS " + old_q,
@@ -217,8 +220,7 @@ class Planner {
     drop.duration = "milliseconds";
     plan_.contract.push_back(std::move(drop));
     Summary(statement, "rename-table",
-            "uses " + old_q +
-                ", now an automatically updatable view of " + new_q +
+            "uses " + old_q + ", now an automatically updatable view of " + new_q +
                 " (security_invoker: its privileges and row-level security apply); reads, "
                 "writes, SELECT * and INSERT ... RETURNING work until the contract drops it",
             "uses " + new_q + ", the table itself; no setting needed");
@@ -230,7 +232,8 @@ class Planner {
         auto r, c_.Query("SELECT x.privilege_type || '|' || CASE WHEN x.grantee = 0 THEN 'PUBLIC' "
                          "ELSE pg_catalog.quote_ident(r.rolname) END FROM pg_catalog.pg_class c "
                          "CROSS JOIN LATERAL pg_catalog.aclexplode(c.relacl) x LEFT JOIN "
-                         "pg_catalog.pg_roles r ON r.oid = x.grantee WHERE c.oid = pg_catalog.to_regclass($1) AND "
+                         "pg_catalog.pg_roles r ON r.oid = x.grantee WHERE c.oid = "
+                         "pg_catalog.to_regclass($1) AND "
                          "x.grantee <> c.relowner ORDER BY 1",
                          {info.qualified}));
     std::vector<std::string> out;
@@ -271,11 +274,13 @@ class Planner {
     step.lock = "ACCESS EXCLUSIVE on " + w->info.qualified + ", catalog only";
     step.duration = "milliseconds";
     plan_.contract.push_back(std::move(step));
-    std::string new_app = "does not use " + QuoteIdentifier(col->name) + "; it stays until the "
-                                                                          "contract";
+    std::string new_app = "does not use " + QuoteIdentifier(col->name) +
+                          "; it stays until the "
+                          "contract";
     if (col->not_null && col->default_sql.empty() && !col->identity) {
-      new_app += " (it is NOT NULL without a default: the new app must still write it until "
-                 "the contract, or drop the NOT NULL in an earlier migration)";
+      new_app +=
+          " (it is NOT NULL without a default: the new app must still write it until "
+          "the contract, or drop the NOT NULL in an earlier migration)";
     }
     Summary(statement, "drop-column",
             "keeps reading and writing " + QuoteIdentifier(col->name) + " until the contract",
@@ -341,15 +346,15 @@ class Planner {
     using CK = sql::ConstraintKind;
     if (con.kind == CK::kForeignKey || con.kind == CK::kCheck) {
       std::string text = statement.sql;
-      while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back()))) text.pop_back();
+      while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back())))
+        text.pop_back();
       Step add;
       add.name = "add " + std::string(con.kind == CK::kCheck ? "check " : "foreign key ") + name +
                  " NOT VALID";
       add.sql = {con.not_valid ? text : text + " NOT VALID"};
-      add.lock = con.kind == CK::kCheck
-                     ? "ACCESS EXCLUSIVE on " + t + ", catalog only"
-                     : "SHARE ROW EXCLUSIVE on " + t + " and " + con.referenced_table.ToSql() +
-                           ", catalog only";
+      add.lock = con.kind == CK::kCheck ? "ACCESS EXCLUSIVE on " + t + ", catalog only"
+                                        : "SHARE ROW EXCLUSIVE on " + t + " and " +
+                                              con.referenced_table.ToSql() + ", catalog only";
       add.duration = "milliseconds";
       add.undo = {"ALTER TABLE " + t + " DROP CONSTRAINT IF EXISTS " + name};
       plan_.expand.push_back(std::move(add));
@@ -357,11 +362,11 @@ class Planner {
         Step validate;
         validate.name = "validate " + name;
         validate.sql = {"ALTER TABLE " + t + " VALIDATE CONSTRAINT " + name};
-        validate.lock = "SHARE UPDATE EXCLUSIVE on " + t +
-                        (con.kind == CK::kForeignKey
-                             ? " and ROW SHARE on " + con.referenced_table.ToSql()
-                             : std::string()) +
-                        ": reads and writes go on";
+        validate.lock =
+            "SHARE UPDATE EXCLUSIVE on " + t +
+            (con.kind == CK::kForeignKey ? " and ROW SHARE on " + con.referenced_table.ToSql()
+                                         : std::string()) +
+            ": reads and writes go on";
         validate.duration = "a scan of " + t;
         validate.scan = true;
         plan_.expand.push_back(std::move(validate));
@@ -440,8 +445,10 @@ class Planner {
       add.duration = "milliseconds";
       add.undo = {"ALTER TABLE " + t + " DROP COLUMN IF EXISTS " + c};
       plan_.expand.push_back(std::move(add));
-      Summary(statement, "add-column", "does not see " + c + " in its named columns; SELECT * "
-                                       "returns it as an extra column",
+      Summary(statement, "add-column",
+              "does not see " + c +
+                  " in its named columns; SELECT * "
+                  "returns it as an extra column",
               "sees " + c + "; no setting needed");
       return Status::Ok();
     }
@@ -514,18 +521,19 @@ class Planner {
         size_t at = con.definition.find(')');
         std::string rest = at == std::string::npos ? "" : con.definition.substr(at + 1);
         std::string name = QuoteIdentifier(MadeName("_tandem_", con.name));
-        w.expand_sql.push_back("ALTER TABLE " + t + " ADD CONSTRAINT " + name +
-                               " FOREIGN KEY (" + s + ")" + rest + " NOT VALID");
+        w.expand_sql.push_back("ALTER TABLE " + t + " ADD CONSTRAINT " + name + " FOREIGN KEY (" +
+                               s + ")" + rest + " NOT VALID");
         w.contract_validate.push_back("ALTER TABLE " + t + " VALIDATE CONSTRAINT " + name);
-        w.contract_final_end.push_back("ALTER TABLE " + t + " RENAME CONSTRAINT " + name +
-                                       " TO " + QuoteIdentifier(con.name));
+        w.contract_final_end.push_back("ALTER TABLE " + t + " RENAME CONSTRAINT " + name + " TO " +
+                                       QuoteIdentifier(con.name));
         continue;
       }
       if (con.type == 'u') continue;  // its index is carried below
       return Refuse(statement,
                     "constraint " + QuoteIdentifier(con.name) + " (" + con.definition +
-                        ") reads column " + c + ": carrying it to the successor is not "
-                                               "supported yet",
+                        ") reads column " + c +
+                        ": carrying it to the successor is not "
+                        "supported yet",
                     "drop the constraint first, and add it again after the migration");
     }
     for (const IndexInfo& index : w.info.indexes) {
@@ -545,8 +553,8 @@ class Planner {
       }
       std::string name = MadeName("_tandem_", index.name);
       Step build;
-      build.name = "build index " + QuoteIdentifier(name) + " on the successor " + s +
-                   " concurrently";
+      build.name =
+          "build index " + QuoteIdentifier(name) + " on the successor " + s + " concurrently";
       build.sql = {std::string("CREATE ") + (index.unique ? "UNIQUE " : "") +
                    "INDEX CONCURRENTLY IF NOT EXISTS " + QuoteIdentifier(name) + " ON " + t +
                    " USING " + index.method + " (" + cols + ")"};
@@ -587,12 +595,10 @@ class Planner {
       TANDEM_ASSIGN_OR_RETURN(
           auto seq, c_.Query("SELECT pg_catalog.pg_get_serial_sequence($1, $2)", {t, col.name}));
       if (!seq.IsNull(0, 0)) {
-        w.contract_final.push_back("ALTER SEQUENCE " + seq.Get(0, 0) + " OWNED BY " + t + "." +
-                                   s);
+        w.contract_final.push_back("ALTER SEQUENCE " + seq.Get(0, 0) + " OWNED BY " + t + "." + s);
       }
       w.contract_final_end.push_back("ALTER TABLE " + t + " ALTER COLUMN " +
-                                     QuoteIdentifier(final_name) + " SET DEFAULT " +
-                                     final_default);
+                                     QuoteIdentifier(final_name) + " SET DEFAULT " + final_default);
     }
     return Status::Ok();
   }
@@ -604,12 +610,12 @@ class Planner {
     TANDEM_RETURN_IF_ERROR(Touch(statement, *w, s.new_name));
     const ColumnInfo* col = w->info.Column(s.old_name);
     if (!col) {
-      return Refuse(statement, "column " + s.old_name + " of " + w->info.qualified +
-                                   " does not exist");
+      return Refuse(statement,
+                    "column " + s.old_name + " of " + w->info.qualified + " does not exist");
     }
     if (w->info.Column(s.new_name)) {
-      return Refuse(statement, "column " + s.new_name + " of " + w->info.qualified +
-                                   " already exists");
+      return Refuse(statement,
+                    "column " + s.new_name + " of " + w->info.qualified + " already exists");
     }
     const std::string& t = w->info.qualified;
     std::string o = QuoteIdentifier(col->name), n = QuoteIdentifier(s.new_name);
@@ -685,10 +691,9 @@ class Planner {
     std::string fill = Rewrite(using_sql, backfill_map);
     w->expand_sql.push_back("ALTER TABLE " + t + " ADD COLUMN " + n + " " + type);
     w->expand_undo.push_back("ALTER TABLE " + t + " DROP COLUMN IF EXISTS " + n);
-    std::string new_default =
-        col->default_sql.empty()
-            ? ""
-            : Rewrite(using_sql, {{col->name, "(" + col->default_sql + ")"}});
+    std::string new_default = col->default_sql.empty()
+                                  ? ""
+                                  : Rewrite(using_sql, {{col->name, "(" + col->default_sql + ")"}});
     TANDEM_RETURN_IF_ERROR(
         CarryOver(statement, *w, *col, successor, col->name, false, new_default));
     w->pairs.push_back({col->name, successor, forward, backward});
@@ -739,9 +744,9 @@ class Planner {
         std::string set, where;
         for (const std::string& s : w.backfill_set) set += (set.empty() ? "" : ", ") + s;
         for (const std::string& s : w.backfill_where) where += (where.empty() ? "" : " OR ") + s;
-        plan_.backfill = Backfill{
-            t, "UPDATE " + t + " SET " + set +
-                   " WHERE ctid >= :batch_start AND ctid < :batch_end AND (" + where + ")"};
+        plan_.backfill = Backfill{t, "UPDATE " + t + " SET " + set +
+                                         " WHERE ctid >= :batch_start AND ctid < :batch_end AND (" +
+                                         where + ")"};
         // The backfill's block ranges are read when it starts: a row an app UPDATE moved past
         // them (changing only other columns, so the trigger did not fire) was never visited.
         // One idempotent pass finds those before anything is dropped.

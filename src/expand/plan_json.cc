@@ -41,17 +41,19 @@ std::string PlanToJson(const Plan& plan) {
   j["name"] = plan.name;
   j["operations"] = nlohmann::json::array();
   for (const OperationSummary& o : plan.operations) {
-    j["operations"].push_back(
-        {{"statement", o.statement}, {"kind", o.kind}, {"old_app", o.old_app}, {"new_app", o.new_app}});
+    j["operations"].push_back({{"statement", o.statement},
+                               {"kind", o.kind},
+                               {"old_app", o.old_app},
+                               {"new_app", o.new_app}});
   }
   j["expand"] = nlohmann::json::array();
   for (const Step& s : plan.expand) j["expand"].push_back(StepJson(s));
   if (plan.backfill) {
-    j["backfill"] = {{"table", plan.backfill->table},
-                     {"sql", plan.backfill->sql},
-                     {"key", "ctid"},
-                     {"lock", "ROW EXCLUSIVE on " + plan.backfill->table +
-                                  ", one short transaction per batch"}};
+    j["backfill"] = {
+        {"table", plan.backfill->table},
+        {"sql", plan.backfill->sql},
+        {"key", "ctid"},
+        {"lock", "ROW EXCLUSIVE on " + plan.backfill->table + ", one short transaction per batch"}};
   } else {
     j["backfill"] = nullptr;
   }

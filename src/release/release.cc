@@ -305,8 +305,8 @@ ReleaseReport Release(pg::Connection& connection, migrate::MigrationSet& files,
                                   item.version + " --now\" once the old app is gone");
       }
     } else {
-      ApplyWithRetries(connection, *to_apply[i]->migration, to_apply[i]->row, options,
-                       watch.get(), item);
+      ApplyWithRetries(connection, *to_apply[i]->migration, to_apply[i]->row, options, watch.get(),
+                       item);
     }
     if (item.action != "applied") {
       report.status = item.error;
