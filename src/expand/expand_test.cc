@@ -436,6 +436,31 @@ TEST_F(ExpandTest, FailedStepIsNamedByStatusAndAbortUndoesIt) {
   EXPECT_EQ(Snapshot("users"), before);
 }
 
+// Two operations planned together: a unique constraint (index built concurrently, then USING
+// INDEX) and a column whose volatile default is computed for existing rows by the backfill.
+TEST_F(ExpandTest, UniqueConstraintAndComputedColumnInOneMigration) {
+  UsersTable();
+  dir_.Write("db/migrations/2_two.sql",
+             "-- tandem:online\n-- migrate:up\nALTER TABLE users ADD CONSTRAINT users_n_key "
+             "UNIQUE (n);\nALTER TABLE users ADD COLUMN token uuid NOT NULL DEFAULT "
+             "gen_random_uuid();\n");
+  auto release = Tandem({"release"});
+  ASSERT_EQ(release.exit_code, 0) << release.out << release.err;
+  EXPECT_EQ(QueryValue("SELECT contype FROM pg_constraint WHERE conname = 'users_n_key'"), "u");
+  // New rows get the default at once; existing ones from the backfill.
+  EXPECT_EQ(QueryValue("INSERT INTO users (name) VALUES ('z') RETURNING token IS NOT NULL"), "t");
+  Backfill("2");
+  Complete("2");
+  EXPECT_EQ(QueryValue("SELECT count(*) FROM users WHERE token IS NULL"), "0");
+  EXPECT_EQ(QueryValue("SELECT count(DISTINCT token) = count(*) FROM users"), "t");
+  EXPECT_EQ(QueryValue("SELECT attnotnull FROM pg_attribute WHERE attrelid = 'users'::regclass "
+                       "AND attname = 'token'"),
+            "t");
+  EXPECT_EQ(QueryValue("SELECT count(*) FROM pg_constraint WHERE conrelid = 'users'::regclass "
+                       "AND contype = 'c'"),
+            "0");
+}
+
 TEST(QualifyColumns, PrefixesColumnsButNotFunctionsTypesOrLiterals) {
   EXPECT_EQ(expand::QualifyColumns("trim(price)::bigint", {"price"}, "NEW"),
             "trim(NEW.\"price\")::bigint");
