@@ -126,6 +126,7 @@ int RunCli(int argc, char** argv, std::ostream& out, std::ostream& err) {
            RegisterWorker,
            RegisterJobs,
            RegisterDashboard,
+           RegisterExpand,
        }) {
     r(app, context, selected);
   }

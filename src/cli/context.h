@@ -94,6 +94,7 @@ void RegisterVerify(CLI::App& app, Context& context, Runner& selected);
 void RegisterWorker(CLI::App& app, Context& context, Runner& selected);
 void RegisterJobs(CLI::App& app, Context& context, Runner& selected);
 void RegisterDashboard(CLI::App& app, Context& context, Runner& selected);
+void RegisterExpand(CLI::App& app, Context& context, Runner& selected);  // plan, complete, abort
 
 // Runs the CLI; returns the process exit code.
 int RunCli(int argc, char** argv, std::ostream& out, std::ostream& err);

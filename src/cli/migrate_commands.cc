@@ -11,6 +11,7 @@
 #include "cli/fleet_command.h"
 #include "cli/fleet_status.h"
 #include "cli/render.h"
+#include "expand/executor.h"
 #include "jobs/job.h"
 #include "migrate/history.h"
 #include "migrate/runner.h"
@@ -101,6 +102,13 @@ std::vector<migrate::StatusEntry> AddJobStates(pg::Connection& connection,
       if (it == by_version.end()) continue;
       e.job_id = it->second->id;
       e.job_status = std::string(jobs::StatusName(it->second->status));
+    }
+  }
+  // Online migrations: their expand/contract state.
+  if (auto online = expand::ReadOnlineStates(connection, config.schema); online.ok()) {
+    for (auto& e : entries) {
+      for (const auto& o : *online)
+        if (o.version == e.version) e.online_state = o.description;
     }
   }
   return entries;

@@ -108,6 +108,7 @@ std::string StatusJsonText(const std::vector<migrate::StatusEntry>& entries,
       item.Number("job", e.job_id);
       item.String("job_status", e.job_status);
     }
+    if (!e.online_state.empty()) item.String("online_state", e.online_state);
     if (e.migration) {
       item.String("file", e.migration->paths.empty() ? "" : e.migration->paths.front());
       item.String("checksum", e.migration->checksum);
@@ -178,7 +179,9 @@ std::string StatusText(const std::vector<migrate::StatusEntry>& entries, bool co
         << Paint(state, StateColor(e.state), color);
     if (e.out_of_order) out << " (out of order)";
     if (e.down_changed) out << " (down section changed)";
-    if (e.job_id && e.state != migrate::MigrationState::kApplied) {
+    if (!e.online_state.empty()) {
+      out << " (online: " << Printable(e.online_state) << ")";
+    } else if (e.job_id && e.state != migrate::MigrationState::kApplied) {
       out << " (job " << e.job_id << ": " << e.job_status << ")";
     }
     if (e.row && e.state == migrate::MigrationState::kApplied && !e.row->finished_at.empty()) {

@@ -45,7 +45,7 @@ FileDirectives DirectiveScanner::Finish() && {
 }
 
 Status ApplyDirectives(const FileDirectives& directives, bool up_file, Migration& migration) {
-  const Directive* seen[7] = {};
+  const Directive* seen[9] = {};
   for (const Directive& d : directives.settings) {
     if (!up_file) {
       return Status::InvalidInput("directive " + Quoted(d.word) + " is not allowed in a down file")
@@ -80,6 +80,12 @@ Status ApplyDirectives(const FileDirectives& directives, bool up_file, Migration
       case Directive::Kind::kRequires:
         migration.required_versions = d.versions;
         break;
+      case Directive::Kind::kOnline:
+        migration.online = true;
+        break;
+      case Directive::Kind::kDownExpression:
+        migration.down_expression = d.expression;
+        break;
       case Directive::Kind::kAllow:
         break;
     }
@@ -88,6 +94,14 @@ Status ApplyDirectives(const FileDirectives& directives, bool up_file, Migration
     return Status::InvalidInput("directive \"tandem:batch\" needs the background phase")
         .WithLocation(migration.batch->location)
         .WithHint("add \"-- tandem:phase background\", or remove the batch directive");
+  }
+  if (migration.online && migration.phase != Phase::kPreDeploy) {
+    return Status::InvalidInput("directive \"tandem:online\" needs the pre-deploy phase")
+        .WithHint("tandem release runs the expand; remove the phase directive");
+  }
+  if (!migration.down_expression.empty() && !migration.online) {
+    return Status::InvalidInput("directive \"tandem:down-expression\" needs \"tandem:online\"")
+        .WithHint("add \"-- tandem:online\" to plan the change as expand/contract");
   }
   migration.file_allows.insert(migration.file_allows.end(), directives.file_allows.begin(),
                                directives.file_allows.end());

@@ -24,6 +24,8 @@ constexpr KnownDirective kDirectives[] = {
     {"allow", Directive::Kind::kAllow},
     {"batch", Directive::Kind::kBatch},
     {"requires", Directive::Kind::kRequires},
+    {"online", Directive::Kind::kOnline},
+    {"down-expression", Directive::Kind::kDownExpression},
 };
 
 // The closest of `candidates` to `word`, if close enough to be a plausible typo.
@@ -221,6 +223,30 @@ class LineParser {
     return Status::Ok();
   }
 
+  // `-- tandem:online`: no value.
+  Status Online(size_t v) {
+    size_t extra = SkipBlanks(line_, v);
+    if (extra < line_.size()) {
+      return Error(extra, "unexpected " + Quoted(line_.substr(extra)) + " after \"tandem:online\"",
+                   "the directive takes no value; put comments on a line of their own");
+    }
+    return Status::Ok();
+  }
+
+  // `-- tandem:down-expression <SQL>`: the rest of the line, checked by the planner's parser.
+  Status DownExpression(size_t v) {
+    size_t at = SkipBlanks(line_, v);
+    std::string_view value = line_.substr(std::min(at, line_.size()));
+    while (!value.empty() && IsBlank(value.back())) value.remove_suffix(1);
+    if (value.empty()) {
+      return Error(d_.location.column - 1, "directive \"tandem:down-expression\" needs a value",
+                   "write the old column's value in terms of the new one, for example "
+                   "-- tandem:down-expression price::text");
+    }
+    d_.expression = std::string(value);
+    return Status::Ok();
+  }
+
   Status Batch(size_t v) {
     constexpr std::string_view kHint = "write -- tandem:batch table=<table> key=<column> size=auto";
     d_.batch.location = d_.location;
@@ -365,6 +391,12 @@ Result<Directive> ParseDirective(std::string_view line, const std::string& file,
       break;
     case Directive::Kind::kRequires:
       status = parser.Requires(end);
+      break;
+    case Directive::Kind::kOnline:
+      status = parser.Online(end);
+      break;
+    case Directive::Kind::kDownExpression:
+      status = parser.DownExpression(end);
       break;
   }
   if (!status.ok()) return status;

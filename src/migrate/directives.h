@@ -30,7 +30,9 @@ struct Directive {
     kStatementTimeout,
     kAllow,
     kBatch,
-    kRequires
+    kRequires,
+    kOnline,
+    kDownExpression
   };
   Kind kind = Kind::kPhase;
   std::string word;         // as written, e.g. "tandem:phase"
@@ -42,6 +44,7 @@ struct Directive {
   Allow allow;
   BatchSpec batch;
   std::vector<std::string> versions;  // tandem:requires
+  std::string expression;             // tandem:down-expression, as written
 };
 
 // True when `line` is a directive comment: optional blanks, "--", optional blanks, "tandem:".

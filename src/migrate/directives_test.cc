@@ -70,7 +70,7 @@ TEST(DirectiveTest, UnknownDirectiveSuggestsTheClosest) {
   EXPECT_EQ(Error("-- tandem:frobnicate"),
             "7:4: unknown directive \"tandem:frobnicate\" | valid directives: tandem:phase, "
             "tandem:transaction, tandem:lock-timeout, tandem:statement-timeout, tandem:allow, "
-            "tandem:batch, tandem:requires");
+            "tandem:batch, tandem:requires, tandem:online, tandem:down-expression");
   EXPECT_THAT(Error("-- tandem:"), StartsWith("7:4: empty directive "));
 }
 
@@ -169,6 +169,19 @@ TEST(DirectiveTest, Requires) {
   EXPECT_EQ(d->versions, (std::vector<std::string>{"20260101120000", "20260102"}));
   EXPECT_FALSE(Parse("-- tandem:requires").ok());
   EXPECT_FALSE(Parse("-- tandem:requires 2026'01").ok());
+}
+
+TEST(DirectiveTest, OnlineAndDownExpression) {
+  auto d = Parse("-- tandem:online");
+  ASSERT_TRUE(d.ok()) << d.status().ToString();
+  EXPECT_EQ(d->kind, Directive::Kind::kOnline);
+  EXPECT_THAT(Error("-- tandem:online yes"), StartsWith("7:18: unexpected \"yes\""));
+  d = Parse("-- tandem:down-expression  price::text || ''  ");
+  ASSERT_TRUE(d.ok()) << d.status().ToString();
+  EXPECT_EQ(d->kind, Directive::Kind::kDownExpression);
+  EXPECT_EQ(d->expression, "price::text || ''");
+  EXPECT_THAT(Error("-- tandem:down-expression"),
+              StartsWith("7:4: directive \"tandem:down-expression\" needs a value"));
 }
 
 TEST(DirectiveTest, BatchErrors) {

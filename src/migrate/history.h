@@ -72,6 +72,9 @@ struct StatusEntry {
   // Queued by `tandem release` for the worker: its job (0 when none) and the job's state.
   long long job_id = 0;
   std::string job_status;
+  // An online migration (-- tandem:online): its state as expand/executor.h describes it
+  // ("backfilling (job 4, running)", "ready to complete", "failed at expand step 2: ...").
+  std::string online_state;
 };
 
 // Whether an applied migration's recorded checksum still matches its files; see

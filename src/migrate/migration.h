@@ -88,6 +88,10 @@ struct Migration {
   std::optional<BatchSpec> batch;
   // `-- tandem:requires`: background migrations that must have succeeded before this one.
   std::vector<std::string> required_versions;
+  // `-- tandem:online`: planned as expand/contract (src/expand/), not applied as written.
+  bool online = false;
+  // `-- tandem:down-expression`: for an online type change, the old column from the new one.
+  std::string down_expression;
   Section up;
   Section down;
   // Checksums (SHA-256, hex, of the normalised text; see docs/migrations.md "Checksums"). Drift

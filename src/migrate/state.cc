@@ -103,6 +103,31 @@ CREATE TABLE {s}.notify_cursors (
   updated_at    timestamptz NOT NULL DEFAULT clock_timestamp()
 );
 )",
+      // 3: online (expand/contract) migrations, src/expand/: the plan as computed when the
+      // expand started (complete and abort run it, not a plan recomputed from a changed
+      // catalog), the state, and one row per step done, so that every step runs once.
+      R"(
+CREATE TABLE {s}.online_migrations (
+  version      text PRIMARY KEY,
+  name         text NOT NULL DEFAULT '',
+  plan         jsonb NOT NULL,
+  state        text NOT NULL CHECK (state IN ('expanding', 'expanded', 'contracting',
+                 'completed', 'aborting', 'aborted')),
+  failed_stage text,
+  failed_step  integer,
+  error        text,
+  started_at   timestamptz NOT NULL DEFAULT clock_timestamp(),
+  updated_at   timestamptz NOT NULL DEFAULT clock_timestamp()
+);
+CREATE TABLE {s}.online_steps (
+  version  text NOT NULL,
+  stage    text NOT NULL CHECK (stage IN ('expand', 'contract', 'abort')),
+  step     integer NOT NULL,
+  name     text NOT NULL,
+  done_at  timestamptz NOT NULL DEFAULT clock_timestamp(),
+  PRIMARY KEY (version, stage, step)
+);
+)",
   };
   return kSteps;
 }

@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include "background/placeholders.h"
+#include "expand/executor.h"
 #include "jobs/transitions.h"
 #include "migrate/history.h"
 #include "migrate/layouts.h"
@@ -253,8 +254,11 @@ ReleaseReport Release(pg::Connection& connection, migrate::MigrationSet& files,
   // sets options.lint_gate once the linter provides the gate function; until then none runs.
   if (options.lint_gate && !to_apply.empty()) {
     std::vector<const migrate::Migration*> pending;
-    for (migrate::StatusEntry* e : to_apply) pending.push_back(e->migration);
-    if (Status gate = options.lint_gate(pending); !gate.ok()) {
+    // Online migrations are planned as expand/contract (src/expand/): their plain SQL is what
+    // the user wants in the end, not what runs, so the linter's findings on it do not apply.
+    for (migrate::StatusEntry* e : to_apply)
+      if (!e->migration->online) pending.push_back(e->migration);
+    if (Status gate = pending.empty() ? Status::Ok() : options.lint_gate(pending); !gate.ok()) {
       report.status = gate;
       return finish();
     }
@@ -282,8 +286,30 @@ ReleaseReport Release(pg::Connection& connection, migrate::MigrationSet& files,
   }
   for (size_t i = 0; i < to_apply.size(); ++i) {
     ReleaseItem& item = report.migrations[i];
-    ApplyWithRetries(connection, *to_apply[i]->migration, to_apply[i]->row, options, watch.get(),
-                     item);
+    if (to_apply[i]->migration->online) {
+      // Expand/contract: the expand steps and the backfill job (src/expand/executor.h).
+      auto expand_started = Clock::now();
+      expand::ExecOptions expand_options;
+      expand_options.schema = options.schema;
+      expand_options.settings = options.settings;
+      expand_options.settings.lock_timeout = *item.limits.lock_timeout;
+      expand_options.actor = jobs::ResolveActor("");
+      expand_options.sleep = options.sleep;
+      Status expanded = expand::Expand(connection, *to_apply[i]->migration, expand_options);
+      item.duration = std::chrono::duration_cast<Duration>(Clock::now() - expand_started);
+      item.action = expanded.ok() ? "applied" : "failed";
+      item.error = expanded;
+      if (expanded.ok()) {
+        item.statements_done = item.statements_total;
+        report.warnings.push_back("online migration " + item.version +
+                                  " is expanded: both apps work; see \"tandem status\", and run "
+                                  "\"tandem complete " +
+                                  item.version + " --now\" once the old app is gone");
+      }
+    } else {
+      ApplyWithRetries(connection, *to_apply[i]->migration, to_apply[i]->row, options, watch.get(),
+                       item);
+    }
     if (item.action != "applied") {
       report.status = item.error;
       // The rest stay pending, and nothing is queued: this release must not be deployed.
