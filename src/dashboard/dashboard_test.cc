@@ -372,6 +372,41 @@ TEST_F(DashboardTest, TheStreamCarriesATransitionMadeElsewhere) {
             "1");
 }
 
+// Hundreds of targets: every one in the grid, the table a page of 100 at a time, failures first.
+TEST_F(DashboardTest, TheOverviewTableOfAFleetIsPagedAndTheGridShowsEveryTarget) {
+  std::vector<Source> extra;
+  for (int i = 0; i < 149; ++i) {
+    extra.push_back(
+        MakeSource("down-" + std::to_string(1000 + i), {}, "postgresql://u@127.0.0.1:1/x"));
+  }
+  Serve(kToken, std::move(extra), 1);
+  auto count = [](const std::string& body, const std::string& needle) {
+    size_t n = 0;
+    for (size_t at = body.find(needle); at != std::string::npos; at = body.find(needle, at + 1)) {
+      ++n;
+    }
+    return n;
+  };
+  Reply first = Request(port_, "GET", "/");
+  ExpectPage(first);
+  EXPECT_EQ(count(first.body, "<tr data-target="), 100u);
+  EXPECT_EQ(count(first.body, "<a class=\"cell "), 150u);
+  EXPECT_NE(first.body.find("targets 1–100 of 150"), std::string::npos) << first.body;
+  EXPECT_NE(first.body.find("href=\"/?page=2\""), std::string::npos);
+  // The reachable target is not a failure: it sorts after the 149 unreachable ones.
+  EXPECT_EQ(first.body.find("<tr data-target=\"" + database() + "\""), std::string::npos);
+  Reply second = Request(port_, "GET", "/?page=2");
+  EXPECT_EQ(count(second.body, "<tr data-target="), 50u);
+  EXPECT_NE(second.body.find("<tr data-target=\"" + database() + "\""), std::string::npos);
+  EXPECT_NE(second.body.find("href=\"/?page=1\""), std::string::npos);
+  // A filter keeps its rows on one page, and the links keep the filter.
+  Reply filtered = Request(port_, "GET", "/?state=unreachable&page=2");
+  EXPECT_EQ(count(filtered.body, "<tr data-target="), 49u);
+  EXPECT_NE(filtered.body.find("href=\"/?page=1&amp;state=unreachable\""), std::string::npos)
+      << filtered.body;
+  EXPECT_EQ(count(Request(port_, "GET", "/?page=99").body, "<tr data-target="), 50u);
+}
+
 TEST_F(DashboardTest, FleetsNameTheTargetAndShowUnreachableOnesFirst) {
   // A second target on a port where nothing listens, beyond the LISTEN cap (polled).
   Serve(kToken, {MakeSource("zz-down", {"canary"}, "postgresql://u:hunter2@127.0.0.1:1/x")}, 1);

@@ -34,6 +34,8 @@ std::string SqlBlock(const std::string& sql, int first_line, const std::string& 
     }
   }
   if (error_line <= 0 && statement_last >= statement_first) error_line = statement_first;
+  // Each line is a block (app.css), so no newline between them: inside <pre> it would show as
+  // an empty line after every line.
   std::string out = "<pre class=\"sql\"><code>";
   int line = first_line;
   size_t pos = 0;
@@ -45,7 +47,7 @@ std::string SqlBlock(const std::string& sql, int first_line, const std::string& 
     if (line == error_line) css += " line-err";
     out += "<span class=\"" + css + "\" data-line=\"" + std::to_string(line) +
            "\"><span class=\"ln\">" + std::to_string(line) + "</span>" +
-           Escape(std::string_view(sql).substr(pos, end - pos)) + "</span>\n";
+           Escape(std::string_view(sql).substr(pos, end - pos)) + "</span>";
     ++line;
     if (end == sql.size()) break;
     pos = end + 1;
