@@ -427,6 +427,8 @@ TEST_F(FleetWorkerTest, NotificationsNameTheTargetAndHealthCountsTheFleet) {
   bool notified = receiver.WaitForRequests(n, 10s);
   auto health = nlohmann::json::parse(HttpGet(port, "/healthz"), nullptr, false);
   std::string metrics = HttpGet(port, "/metrics");
+  // The dashboard beside them, for the same targets (loopback: no token needed to read).
+  auto targets = nlohmann::json::parse(HttpGet(port, "/api/targets"), nullptr, false);
   kill(worker, SIGTERM);
   auto code = WaitForExit(worker);
   ASSERT_TRUE(done) << dir_.Read("worker.log");
@@ -448,6 +450,9 @@ TEST_F(FleetWorkerTest, NotificationsNameTheTargetAndHealthCountsTheFleet) {
   EXPECT_EQ(health["unreachable"], "1");
   EXPECT_EQ(health["unreachable_targets"], "dead");
   EXPECT_NE(metrics.find("does not serve /metrics"), std::string::npos) << metrics;
+  std::string names = targets.dump();
+  for (int i = 0; i < n; ++i) EXPECT_NE(names.find(Name(i)), std::string::npos) << names;
+  EXPECT_NE(names.find("dead"), std::string::npos) << names;
   EXPECT_EQ(dir_.Read("worker.log").find("SECRET123"), std::string::npos);
 }
 
