@@ -105,15 +105,21 @@ TEST_F(FleetTest, FailureInTheSecondWaveStopsNewStartsAndARerunResumes) {
   EXPECT_EQ(Entry(report, "shard-06")["outcome"], "failed");
   EXPECT_NE(Entry(report, "shard-06")["error"]["message"].get<std::string>().find("already exists"),
             std::string::npos);
-  // Started before the failure: the first wave and the second wave's members; at most the
-  // slots that freed up while shard-06 failed could have started more.
+  // Databases start in the configured order, so those started are a prefix of it: shard-06
+  // and everything before it, plus what the three other slots started while shard-06 ran (how
+  // many depends on the machine's speed). After the failure nothing new starts.
   int started = report["summary"]["ok"].get<int>() + 1;
   EXPECT_GE(started, 7);
-  EXPECT_LE(started, 7 + 4);
-  for (int i = 0; i < 6; ++i) EXPECT_EQ(Applied(i), "2") << ShardName(i);
-  for (int i = 11; i < kShards; ++i) {
-    EXPECT_EQ(Entry(report, ShardName(i))["outcome"], "not-started") << i;
-    EXPECT_EQ(Applied(i), "-1") << ShardName(i);  // never touched: not even the schema
+  EXPECT_LT(started, kShards);
+  for (int i = 0; i < kShards; ++i) {
+    if (i == 6) continue;
+    if (i < started) {
+      EXPECT_EQ(Entry(report, ShardName(i))["outcome"], "ok") << i;
+      EXPECT_EQ(Applied(i), "2") << ShardName(i);
+    } else {
+      EXPECT_EQ(Entry(report, ShardName(i))["outcome"], "not-started") << i;
+      EXPECT_EQ(Applied(i), "-1") << ShardName(i);  // never touched: not even the schema
+    }
   }
   std::vector<std::string> events_before;
   for (int i = 0; i < 6; ++i) events_before.push_back(Events(i));
