@@ -25,6 +25,7 @@
 #include "pg/url.h"
 #include "testing/harness.h"
 #include "testing/http_receiver.h"
+#include "testing/http_request.h"
 
 namespace tandem::testing {
 namespace {
@@ -35,23 +36,7 @@ constexpr int kDatabases = 12;
 
 // GET over a plain socket: the body of the answer, or "" when none came.
 std::string HttpGet(int port, const std::string& path) {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_port = htons(static_cast<uint16_t>(port));
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
-    close(fd);
-    return "";
-  }
-  std::string request = "GET " + path + " HTTP/1.1\r\nHost: localhost\r\n\r\n";
-  send(fd, request.data(), request.size(), 0);
-  std::string reply;
-  char buffer[4096];
-  for (ssize_t n; (n = recv(fd, buffer, sizeof buffer, 0)) > 0;) reply.append(buffer, n);
-  close(fd);
-  size_t body = reply.find("\r\n\r\n");
-  return body == std::string::npos ? "" : reply.substr(body + 4);
+  return ::tandem::testing::Request(port, "GET", path).body;
 }
 
 class FleetWorkerTest : public ::testing::Test {
