@@ -3,6 +3,7 @@
 // with pg_basebackup -R and run as the unprivileged server user, and its replay paused with
 // pg_wal_replay_pause() so that the primary's WAL piles up unreplayed.
 #include "background/throttle.h"
+#include "testing/paths.h"
 
 #include <libpq-fe.h>
 #include <netinet/in.h>

@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "testing/harness.h"
+#include "testing/paths.h"
 
 namespace tandem::testing {
 namespace {

@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "testing/harness.h"
+#include "testing/paths.h"
 
 namespace tandem::testing {
 namespace {

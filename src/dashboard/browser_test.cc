@@ -19,6 +19,7 @@
 #include <thread>
 
 #include "testing/harness.h"
+#include "testing/paths.h"
 #include "testing/project_test.h"
 
 namespace tandem::testing {

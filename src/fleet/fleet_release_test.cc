@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "fleet/fleet_fixture.h"
+#include "testing/paths.h"
 
 namespace tandem::testing {
 namespace {

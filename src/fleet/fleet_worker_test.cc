@@ -26,6 +26,7 @@
 #include "testing/harness.h"
 #include "testing/http_receiver.h"
 #include "testing/http_request.h"
+#include "testing/paths.h"
 
 namespace tandem::testing {
 namespace {

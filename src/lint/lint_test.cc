@@ -20,6 +20,7 @@
 #include "lint/source.h"
 #include "migrate/layouts.h"
 #include "testing/harness.h"
+#include "testing/paths.h"
 
 namespace tandem::lint::testing {
 namespace {

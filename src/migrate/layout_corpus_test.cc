@@ -6,6 +6,7 @@
 #include <filesystem>
 
 #include "migrate/layouts.h"
+#include "testing/paths.h"
 
 namespace tandem::migrate {
 namespace {

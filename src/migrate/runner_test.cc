@@ -11,6 +11,7 @@
 
 #include "migrate/runner_lock.h"
 #include "testing/harness.h"
+#include "testing/paths.h"
 
 namespace tandem::testing {
 namespace {

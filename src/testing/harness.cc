@@ -1,4 +1,5 @@
 #include "testing/harness.h"
+#include "testing/paths.h"
 
 #include <unistd.h>
 

@@ -1,4 +1,5 @@
 #include "testing/project_test.h"
+#include "testing/paths.h"
 
 #include <thread>
 

@@ -2,6 +2,7 @@
 // join with lint, sample rows, sizes from the target; and the real binary with the default
 // embedded shadow and --format json.
 #include "verify/verify.h"
+#include "testing/paths.h"
 
 #include <gtest/gtest.h>
 
