@@ -47,6 +47,7 @@ def read_transactions(pattern):
 ELAPSED = re.compile(r"elapsed: ([0-9.]+) s")
 ACQUIRED = re.compile(r"process (\d+) acquired (\w+) on (.*) after ([0-9.]+) ms")
 WAITING = re.compile(r"process (\d+) still waiting for")
+LOCK_WAIT_TEXT = re.compile(r"lock wait (\d+) ms, held by \d+ \(([^)]*)\)")
 HOLDER = re.compile(r"Process(?:es)? holding the lock: ([0-9, ]+)")
 CHECKPOINT_TOTAL = re.compile(r"total=([0-9.]+) s")
 
@@ -143,6 +144,17 @@ def phase_figures(txs, events, name, start, end, top):
     out["longest_gap_ms"] = round(gap * 1000, 1)
     out["longest_gap_from"] = round(gap_at, 3)
     if events is not None:
+        # Every logged lock wait of the phase, by the application_name of the holder: whose
+        # locks the app waited for, and for how long at most.
+        waits = {}
+        for s, e, w in events:
+            m = LOCK_WAIT_TEXT.match(w)
+            if m and s <= end and e >= start:
+                holder = m.group(2)
+                n, longest = waits.get(holder, (0, 0))
+                waits[holder] = (n + 1, max(longest, int(m.group(1))))
+        out["lock_waits_by_holder"] = {h: {"count": n, "longest_ms": l}
+                                       for h, (n, l) in sorted(waits.items())}
         out["events"] = overlapping(events, slowest[0], slowest[1])
         out["slowest"] = [{"ms": round(t[2], 1), "from": round(t[0], 3), "to": round(t[1], 3),
                            "events": [e["what"] for e in overlapping(events, t[0], t[1])]}
@@ -185,7 +197,13 @@ def main():
             what = "; ".join(ev[:3]) + (f" (+{len(ev) - 3} more)" if len(ev) > 3 else "")
             print(f"  {t['ms']:9.1f}  {what or 'no checkpoint, autovacuum or logged lock wait'}",
                   file=sys.stderr)
-        print(json.dumps([{"ms": t["ms"], "events": t["events"]} for t in slowest]))
+        waits = figures.get("lock_waits_by_holder", {})
+        print("  lock waits over deadlock_timeout in the whole phase, by the holder's "
+              "application_name: " + (", ".join(f"{h}: {w['count']}, longest {w['longest_ms']} ms"
+                                                for h, w in waits.items()) or "none"),
+              file=sys.stderr)
+        print(json.dumps({"slowest": [{"ms": t["ms"], "events": t["events"]} for t in slowest],
+                          "lock_waits_by_holder": waits}))
     return 0
 
 

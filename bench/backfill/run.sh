@@ -28,8 +28,10 @@
 # baseline Y ms". For the 5 slowest transactions of each run with the app, the checkpoints,
 # autovacuum runs and lock waits (log_lock_waits, with deadlock_timeout = LOCK_WAIT_LOG_MS,
 # default 50ms, the wait after which one is logged) that the server logged during them are
-# printed on stderr and put in the JSON ("slowest"), by bench/backfill/app_stalls.py: a stall
-# under a checkpoint or an autovacuum, or one also in the baseline, is not the migration's.
+# printed on stderr and put in the JSON ("stall_causes"), with each run's lock waits counted by
+# the application_name of the session that held the lock ("tandem": a batch of the worker), by
+# bench/backfill/app_stalls.py: a stall under a checkpoint or an autovacuum, or one also in the
+# baseline, is not the migration's; an app's wait for a row a batch holds is.
 #
 # Server: `tandem dev`'s embedded one (on a free port the kernel picks), or with BENCH_PORT=N a
 # cluster this script starts on 127.0.0.1:N with the embedded server's settings (fsync,
@@ -144,8 +146,16 @@ with_app() {
   sleep 2
   local start end
   start=$(date +%s.%N)
+  # Who is connected, every 0.5 s, to name the session holding a lock the app waited for.
+  while true; do
+    "${PSQL[@]}" -At "$SERVER/$db" -c "SELECT pid, application_name FROM pg_stat_activity
+      WHERE backend_type = 'client backend'" >>"$WORK/pids" 2>/dev/null || true
+    sleep 0.5
+  done &
+  local sampler=$!
   eval "$change"
   end=$(date +%s.%N)
+  kill "$sampler"
   # pgbench writes its logs when it ends (a signal would lose them): wait for its window.
   wait "$app"
   echo "$start $end" >"$WORK/span_$db"
@@ -171,7 +181,7 @@ slowest() {
 echo "plain UPDATE over $ROWS rows, with the application" >&2
 make_table plain_app
 read -r plain_stall_ms plain_tx plain_tps plain_tps_during < <(with_app plain_app \
-  '"${PSQL[@]}" "$SERVER/plain_app" -c "UPDATE t SET c = a"')
+  'PGAPPNAME=plain_update "${PSQL[@]}" "$SERVER/plain_app" -c "UPDATE t SET c = a"')
 drop_db plain_app
 
 echo "background migration over $ROWS rows, with the application" >&2
@@ -187,9 +197,6 @@ sample() {  # rows done every 0.5 s until the job is done: "seconds rows_done"
     read -r status rows_done < <("${PSQL[@]}" -At -F ' ' "$SERVER/backfill_app" -c \
       "SELECT status, coalesce(progress->>'rows_done', '0') FROM tandem.jobs")
     echo "$(echo "$(date +%s.%N) - $t0" | bc) $rows_done"
-    # Who is connected (the worker's sessions among them), to name the holder of a lock wait.
-    "${PSQL[@]}" -At "$SERVER/backfill_app" -c "SELECT pid, application_name FROM pg_stat_activity
-      WHERE backend_type = 'client backend'" >>"$WORK/pids"
     [ "$status" = succeeded ] && break
     sleep 0.5
   done
@@ -216,7 +223,7 @@ if [ "${BASELINE:-1}" != 0 ]; then
   echo "longest app stall: ${bg_stall_ms} ms beside the background migration vs ${base_stall_ms} ms" \
     "with no change (baseline), a difference of $((bg_stall_ms - base_stall_ms)) ms; target at most" \
     "150 ms beside the migration: $(awk -v s="$bg_stall_ms" 'BEGIN { printf "%.2f of it, %s", s / 150, s <= 150 ? "met" : "missed" }')" >&2
-  baseline=", \"baseline\": {\"longest_stall_ms\": $base_stall_ms, \"app_tps\": $base_tps, \"app_tps_during_change\": $base_tps_during, \"app_transactions\": $base_tx, \"seconds\": $bg_span, \"slowest\": $base_slowest}, \"stall_over_baseline_ms\": $((bg_stall_ms - base_stall_ms))"
+  baseline=", \"baseline\": {\"longest_stall_ms\": $base_stall_ms, \"app_tps\": $base_tps, \"app_tps_during_change\": $base_tps_during, \"app_transactions\": $base_tx, \"seconds\": $bg_span, \"stall_causes\": $base_slowest}, \"stall_over_baseline_ms\": $((bg_stall_ms - base_stall_ms))"
 fi
 COMMAND="${BENCH_PORT:+BENCH_PORT=$BENCH_PORT }${APP_TARGET:+APP_TARGET=$APP_TARGET }${BASELINE:+BASELINE=$BASELINE }bench/backfill/run.sh $ROWS"
-echo "{\"command\": \"$COMMAND\", \"finished_utc\": \"$(date -u '+%F %T')\", $first, \"load_average_at_end\": \"$(uptime | sed 's/.*load average: //')\", \"stall_target_ms\": 150, \"stall_vs_target\": $(awk -v s="$bg_stall_ms" 'BEGIN { printf "%.2f", s / 150 }'), \"with_app\": {\"plain_update\": {\"longest_stall_ms\": $plain_stall_ms, \"app_tps\": $plain_tps, \"app_tps_during_change\": $plain_tps_during, \"app_transactions\": $plain_tx, \"slowest\": $plain_slowest}, \"background\": {\"longest_stall_ms\": $bg_stall_ms, \"app_tps\": $bg_tps, \"app_tps_during_change\": $bg_tps_during, \"app_transactions\": $bg_tx, \"job_ms\": $bg_app_ms, \"target_batch_duration\": \"${APP_TARGET:-100ms}\", \"rows_per_s_over_time\": [$series], \"slowest\": $bg_slowest}$baseline}}"
+echo "{\"command\": \"$COMMAND\", \"finished_utc\": \"$(date -u '+%F %T')\", $first, \"load_average_at_end\": \"$(uptime | sed 's/.*load average: //')\", \"stall_target_ms\": 150, \"stall_vs_target\": $(awk -v s="$bg_stall_ms" 'BEGIN { printf "%.2f", s / 150 }'), \"with_app\": {\"plain_update\": {\"longest_stall_ms\": $plain_stall_ms, \"app_tps\": $plain_tps, \"app_tps_during_change\": $plain_tps_during, \"app_transactions\": $plain_tx, \"stall_causes\": $plain_slowest}, \"background\": {\"longest_stall_ms\": $bg_stall_ms, \"app_tps\": $bg_tps, \"app_tps_during_change\": $bg_tps_during, \"app_transactions\": $bg_tx, \"job_ms\": $bg_app_ms, \"target_batch_duration\": \"${APP_TARGET:-100ms}\", \"rows_per_s_over_time\": [$series], \"stall_causes\": $bg_slowest}$baseline}}"

@@ -336,6 +336,13 @@ for line in open(sys.argv[1]):
     print(f"| {p['phase']} | {p['seconds']:.1f} | {p['tps']:.0f} | {p['p99_ms']} | "
           f"{p['max_latency_ms']} | {p['longest_gap_ms']} | {target if judged else '-'} | "
           f"{ratio}{' (met)' if judged and p['max_latency_ms'] <= target else (' (MISSED)' if judged else '')} | {events} |")
+print()
+for line in open(sys.argv[1]):
+    p = json.loads(line)
+    waits = p.get("lock_waits_by_holder", {})
+    print(f"- {p['phase']}: the app's lock waits the server logged, by the application_name of the "
+          "session holding the lock: " + (", ".join(f"{h} {w['count']} (longest {w['longest_ms']} ms)"
+                                                    for h, w in waits.items()) or "none"))
 EOF
     echo
   )")
