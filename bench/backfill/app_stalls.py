@@ -198,7 +198,7 @@ def main():
             print(f"  {t['ms']:9.1f}  {what or 'no checkpoint, autovacuum or logged lock wait'}",
                   file=sys.stderr)
         waits = figures.get("lock_waits_by_holder", {})
-        print("  lock waits over deadlock_timeout in the whole phase, by the holder's "
+        print("  lock waits over deadlock_timeout in the whole phase (any session), by the holder's "
               "application_name: " + (", ".join(f"{h}: {w['count']}, longest {w['longest_ms']} ms"
                                                 for h, w in waits.items()) or "none"),
               file=sys.stderr)

@@ -341,7 +341,7 @@ print()
 for line in open(sys.argv[1]):
     p = json.loads(line)
     waits = p.get("lock_waits_by_holder", {})
-    print(f"- {p['phase']}: the app's lock waits the server logged, by the application_name of the "
+    print(f"- {p['phase']}: lock waits the server logged (any session: the app's, and tandem's own while the blocker is held), by the application_name of the "
           "session holding the lock: " + (", ".join(f"{h} {w['count']} (longest {w['longest_ms']} ms)"
                                                     for h, w in waits.items()) or "none"))
 EOF
