@@ -4,6 +4,22 @@
 #include "pg/quote.h"
 
 namespace tandem::expand {
+namespace {
+
+// "a,b" -> {"a", "b"}; "" -> {}.
+std::vector<std::string> SplitList(const std::string& list) {
+  std::vector<std::string> out;
+  size_t pos = 0;
+  while (!list.empty()) {
+    size_t end = list.find(',', pos);
+    out.push_back(list.substr(pos, end == std::string::npos ? end : end - pos));
+    if (end == std::string::npos) break;
+    pos = end + 1;
+  }
+  return out;
+}
+
+}  // namespace
 
 const ColumnInfo* TableInfo::Column(const std::string& column) const {
   for (const ColumnInfo& c : columns)
@@ -35,7 +51,7 @@ Result<TableInfo> ReadTable(pg::Connection& connection, const std::string& schem
       connection.Query(
           "SELECT a.attname, pg_catalog.format_type(a.atttypid, a.atttypmod), "
           "coalesce(pg_catalog.pg_get_expr(d.adbin, d.adrelid), ''), a.attnotnull, "
-          "a.attidentity <> '', a.attgenerated <> '', "
+          "a.attidentity::text, a.attgenerated <> '', "
           "coalesce(pg_catalog.col_description(a.attrelid, a.attnum), ''), "
           "coalesce((SELECT pg_catalog.string_agg(x.privilege_type || '|' || "
           "CASE WHEN x.grantee = 0 THEN 'PUBLIC' ELSE pg_catalog.quote_ident(r.rolname) END, ',') "
@@ -51,7 +67,9 @@ Result<TableInfo> ReadTable(pg::Connection& connection, const std::string& schem
     c.type = cols.Get(i, 1);
     c.default_sql = cols.Get(i, 2);
     c.not_null = cols.GetBool(i, 3);
-    c.identity = cols.GetBool(i, 4);
+    std::string identity = cols.Get(i, 4);
+    c.identity = !identity.empty();
+    c.identity_kind = identity.empty() ? 0 : identity[0];
     c.generated = cols.GetBool(i, 5);
     c.comment = cols.Get(i, 6);
     std::string grants = cols.Get(i, 7);
@@ -78,7 +96,14 @@ Result<TableInfo> ReadTable(pg::Connection& connection, const std::string& schem
           "k.attnum AND k.attnum > 0), "
           "i.indpred IS NULL AND i.indexprs IS NULL AND i.indnatts = i.indnkeyatts, "
           "EXISTS (SELECT 1 FROM pg_catalog.pg_constraint c WHERE c.conindid = i.indexrelid "
-          "AND c.conrelid = i.indrelid) "
+          "AND c.conrelid = i.indrelid), i.indexrelid, "
+          "coalesce(pg_catalog.pg_get_expr(i.indpred, i.indrelid), ''), "
+          "coalesce(pg_catalog.array_to_string(ic.reloptions, ', '), ''), "
+          "(SELECT pg_catalog.string_agg(DISTINCT a.attname, ',') FROM pg_catalog.pg_attribute a "
+          "WHERE a.attrelid = i.indrelid AND (a.attnum = ANY (i.indkey::int2[]) OR a.attnum IN "
+          "(SELECT d.refobjsubid FROM pg_catalog.pg_depend d WHERE d.classid = "
+          "'pg_catalog.pg_class'::regclass AND d.objid = i.indexrelid AND d.refobjid = "
+          "i.indrelid AND d.refobjsubid > 0))) "
           "FROM pg_catalog.pg_index i JOIN pg_catalog.pg_class ic ON ic.oid = i.indexrelid "
           "JOIN pg_catalog.pg_am am ON am.oid = ic.relam WHERE i.indrelid = $1::oid "
           "ORDER BY ic.relname",
@@ -99,6 +124,45 @@ Result<TableInfo> ReadTable(pg::Connection& connection, const std::string& schem
     }
     x.simple = idx.GetBool(i, 5);
     x.constraint = idx.GetBool(i, 6);
+    x.predicate = idx.Get(i, 8);
+    x.reloptions = idx.Get(i, 9);
+    x.referenced = SplitList(idx.Get(i, 10));
+    TANDEM_ASSIGN_OR_RETURN(
+        auto keys,
+        connection.Query(
+            "SELECT coalesce(a.attname, ''), CASE WHEN k.attnum = 0 THEN "
+            "pg_catalog.pg_get_indexdef(i.indexrelid, k.n::int, false) ELSE '' END, "
+            "CASE WHEN opc.oid IS NULL OR opc.opcdefault THEN '' ELSE "
+            "pg_catalog.quote_ident(opn.nspname) || '.' || pg_catalog.quote_ident(opc.opcname) "
+            "END, CASE WHEN co.oid IS NULL OR co.oid = 100 OR co.oid = a.attcollation THEN '' "
+            "ELSE pg_catalog.quote_ident(con.nspname) || '.' || "
+            "pg_catalog.quote_ident(co.collname) END, "
+            "coalesce(i.indoption[k.n - 1], 0), k.n > i.indnkeyatts "
+            "FROM pg_catalog.pg_index i CROSS JOIN LATERAL pg_catalog.unnest(i.indkey::int2[]) "
+            "WITH ORDINALITY k(attnum, n) "
+            "LEFT JOIN pg_catalog.pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = "
+            "k.attnum AND k.attnum > 0 "
+            "LEFT JOIN pg_catalog.pg_opclass opc ON k.n <= i.indnkeyatts AND opc.oid = "
+            "i.indclass[k.n - 1] LEFT JOIN pg_catalog.pg_namespace opn ON opn.oid = "
+            "opc.opcnamespace "
+            "LEFT JOIN pg_catalog.pg_collation co ON k.n <= i.indnkeyatts AND co.oid = "
+            "i.indcollation[k.n - 1] LEFT JOIN pg_catalog.pg_namespace con ON con.oid = "
+            "co.collnamespace "
+            "WHERE i.indexrelid = $1::oid ORDER BY k.n",
+            {idx.Get(i, 7)}));
+    for (size_t k = 0; k < keys.rows(); ++k) {
+      if (keys.GetBool(k, 5)) {
+        x.include.push_back(keys.Get(k, 0));
+        continue;
+      }
+      IndexKey key;
+      key.column = keys.Get(k, 0);
+      key.expression = keys.Get(k, 1);
+      key.opclass = keys.Get(k, 2);
+      key.collation = keys.Get(k, 3);
+      key.option = static_cast<int>(keys.GetInt(k, 4));
+      x.keys.push_back(std::move(key));
+    }
     t.indexes.push_back(std::move(x));
   }
 
@@ -107,7 +171,9 @@ Result<TableInfo> ReadTable(pg::Connection& connection, const std::string& schem
         auto con,
         connection.Query(
             "SELECT c.conname, c.contype, pg_catalog.pg_get_constraintdef(c.oid), "
-            "c.conrelid::regclass::text, (SELECT pg_catalog.string_agg(a.attname, ',' ORDER BY "
+            "c.conrelid::regclass::text, CASE WHEN c.contype = 'c' THEN "
+            "pg_catalog.pg_get_expr(c.conbin, c.conrelid) ELSE '' END, c.convalidated, (SELECT "
+            "pg_catalog.string_agg(a.attname, ',' ORDER BY "
             "k.n) FROM pg_catalog.unnest(CASE WHEN c.conrelid = $1::oid THEN c.conkey ELSE "
             "c.confkey END) WITH ORDINALITY k(attnum, n) JOIN pg_catalog.pg_attribute a ON "
             "a.attrelid = $1::oid AND a.attnum = k.attnum) "
@@ -121,7 +187,9 @@ Result<TableInfo> ReadTable(pg::Connection& connection, const std::string& schem
       c.type = con.Get(i, 1).empty() ? 'c' : con.Get(i, 1)[0];
       c.definition = con.Get(i, 2);
       c.table = con.Get(i, 3);
-      std::string list = con.Get(i, 4);
+      c.expression = con.Get(i, 4);
+      c.validated = con.GetBool(i, 5);
+      std::string list = con.Get(i, 6);
       size_t pos = 0;
       while (!list.empty()) {
         size_t end = list.find(',', pos);

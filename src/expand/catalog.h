@@ -18,19 +18,35 @@ struct ColumnInfo {
   bool not_null = false;
   bool identity = false;
   bool generated = false;
+  char identity_kind = 0;  // 'a' GENERATED ALWAYS, 'd' BY DEFAULT, 0 none
   std::string comment;
   // GRANT ... (column) statements' privilege/grantee pairs: {"SELECT", "reporting"}.
   std::vector<std::pair<std::string, std::string>> grants;
+};
+
+// One key (or INCLUDE column) of an index, as pg_index has it: enough to build it again on a
+// successor column without reading pg_get_indexdef's text.
+struct IndexKey {
+  std::string column;      // the column, or empty for an expression key
+  std::string expression;  // pg_get_indexdef's text of an expression key
+  std::string opclass;     // quoted schema.name, empty when the type's default
+  std::string collation;   // quoted schema.name, empty when the column's (or the default)
+  int option = 0;          // indoption: 1 DESC, 2 NULLS FIRST
 };
 
 struct IndexInfo {
   std::string name;
   bool unique = false;
   bool primary = false;
-  std::string method;                // btree, hash, ...
-  std::vector<std::string> columns;  // key columns; empty entry for an expression
-  bool simple = true;                // plain columns only, no predicate, no INCLUDE
-  bool constraint = false;           // backs a UNIQUE / PRIMARY KEY constraint
+  std::string method;                   // btree, hash, ...
+  std::vector<std::string> columns;     // key columns; empty entry for an expression
+  bool simple = true;                   // plain columns only, no predicate, no INCLUDE
+  bool constraint = false;              // backs a UNIQUE / PRIMARY KEY constraint
+  std::vector<IndexKey> keys;           // in order
+  std::vector<std::string> include;     // INCLUDE columns
+  std::string predicate;                // pg_get_expr of the WHERE, empty when none
+  std::string reloptions;               // "fillfactor=70, ...", empty when none
+  std::vector<std::string> referenced;  // every column it reads: keys, expressions, predicate
 };
 
 struct ConstraintInfo {
@@ -39,6 +55,8 @@ struct ConstraintInfo {
   std::vector<std::string> columns;
   std::string definition;  // pg_get_constraintdef
   std::string table;       // incoming foreign keys: the referencing table (qualified)
+  std::string expression;  // checks: pg_get_expr of the condition
+  bool validated = true;
 };
 
 struct TableInfo {

@@ -11,6 +11,7 @@
 #include "expand/dual_write.h"
 #include "pg/quote.h"
 #include "sql/ast.h"
+#include "sql/column_refs.h"
 
 namespace tandem::expand {
 namespace {
@@ -42,6 +43,13 @@ Result<std::string> Literal(pg::Connection& connection, const std::string& value
 // Replaces references to map's columns in `expression` (lexically: see QualifyColumns).
 std::string Rewrite(const std::string& expression, const std::map<std::string, std::string>& map);
 
+// A changed column's successor: its name and type while both apps run.
+struct Successor {
+  std::string name;
+  std::string type;
+  const migrate::Statement* statement = nullptr;  // for errors
+};
+
 // The pieces a table's operations contribute, merged into its steps at the end.
 struct TableWork {
   TableInfo info;
@@ -49,6 +57,8 @@ struct TableWork {
   std::vector<std::string> expand_undo;
   std::vector<ColumnPair> pairs;
   std::vector<std::string> backfill_set, backfill_where;
+  std::map<std::string, Successor> successors;  // old column -> successor
+  std::vector<std::string> contract_add;        // carried checks, NOT VALID, at the contract
   std::vector<Step> contract_indexes;           // CREATE INDEX CONCURRENTLY, one step each
   std::vector<std::string> contract_validate;   // VALIDATE CONSTRAINT
   std::vector<std::string> contract_final;      // the catalog-only swap
@@ -459,8 +469,10 @@ class Planner {
                             def.default_sql);
     w->expand_undo.push_back("ALTER TABLE " + t + " DROP COLUMN IF EXISTS " + c);
     if (def.not_null) {
-      w->expand_sql.push_back("ALTER TABLE " + t + " ADD CONSTRAINT " + check + " CHECK (" + c +
-                              " IS NOT NULL) NOT VALID");
+      // At the contract, not at the expand: an app's UPDATE of another column of a row the
+      // backfill has not reached yet would break it (the column is NULL there until then).
+      w->contract_add.push_back("ALTER TABLE " + t + " ADD CONSTRAINT " + check + " CHECK (" + c +
+                                " IS NOT NULL) NOT VALID");
       w->contract_validate.push_back("ALTER TABLE " + t + " VALIDATE CONSTRAINT " + check);
       w->contract_final.push_back("ALTER TABLE " + t + " ALTER COLUMN " + c + " SET NOT NULL");
       w->contract_final.push_back("ALTER TABLE " + t + " DROP CONSTRAINT IF EXISTS " + check);
@@ -470,35 +482,40 @@ class Planner {
     Summary(statement, "add-column",
             "does not see " + c + "; its inserts get the default (" + def.default_sql + ")",
             "sees " + c + ", filled for existing rows by the backfill" +
-                (def.not_null ? "; NOT NULL is enforced for new rows at once and set at the "
-                                "contract"
-                              : std::string()) +
+                (def.not_null ? "; NOT NULL is checked and set at the contract" : std::string()) +
                 "; no setting needed");
     return Status::Ok();
   }
 
-  // The successor of `col`: its NOT NULL, comment, grants, foreign keys and indexes, added NOT
-  // VALID or built at the contract; the rest refused.
+  // The successor of `col`: its NOT NULL, comment, grants, foreign keys, identity or owned
+  // sequence, added NOT VALID or moved at the contract. Its checks and indexes (expression and
+  // partial ones, and the primary key's) are carried by CarryChecksAndIndexes once every
+  // successor of the table is known, so that one reading two changed columns is built once.
   // `final_default`: the successor's default (the old one, or for a type change the USING
-  // expression applied to it).
+  // expression applied to it). `new_type`: empty for a rename.
   Status CarryOver(const migrate::Statement& statement, TableWork& w, const ColumnInfo& col,
                    const std::string& successor, const std::string& final_name, bool same_type,
-                   const std::string& final_default) {
+                   const std::string& final_default, const std::string& new_type) {
     const std::string& t = w.info.qualified;
     std::string s = QuoteIdentifier(successor);
     std::string c = QuoteIdentifier(col.name);
-    if (col.identity || col.generated) {
+    w.successors[col.name] = {successor, same_type ? col.type : new_type, &statement};
+    if (col.generated) {
       return Refuse(statement, "column " + c + " of " + t +
-                                   " is an identity or generated column: it cannot be carried "
-                                   "over to a successor online yet");
+                                   " is a generated column: it cannot be carried over to a "
+                                   "successor online yet");
     }
     for (const ConstraintInfo& fk : w.info.incoming_fks) {
       for (const std::string& k : fk.columns) {
         if (k == col.name) {
           return Refuse(statement,
                         "column " + c + " of " + t + " is referenced by foreign key " +
-                            QuoteIdentifier(fk.name) + " of " + fk.table,
-                        "changing a referenced column online is not supported yet");
+                            QuoteIdentifier(fk.name) + " of " + fk.table +
+                            ": the old column cannot be dropped at the contract while it is",
+                        "drop " + QuoteIdentifier(fk.name) +
+                            " in a migration before this one "
+                            "and add it again after the contract (online: ADD CONSTRAINT ... "
+                            "FOREIGN KEY, planned NOT VALID then validated)");
         }
       }
     }
@@ -512,10 +529,6 @@ class Planner {
       bool on = false;
       for (const std::string& k : con.columns) on |= k == col.name;
       if (!on) continue;
-      if (con.type == 'p') {
-        return Refuse(statement, "column " + c + " is part of the primary key of " + t,
-                      "changing a primary-key column online is not supported yet");
-      }
       if (con.type == 'f' && con.columns.size() == 1 && same_type) {
         // FOREIGN KEY (old) REFERENCES ... -> FOREIGN KEY (successor) REFERENCES ...
         size_t at = con.definition.find(')');
@@ -528,7 +541,8 @@ class Planner {
                                        QuoteIdentifier(con.name));
         continue;
       }
-      if (con.type == 'u') continue;  // its index is carried below
+      // Their indexes and conditions are carried by CarryChecksAndIndexes.
+      if (con.type == 'u' || con.type == 'p' || con.type == 'c') continue;
       return Refuse(statement,
                     "constraint " + QuoteIdentifier(con.name) + " (" + con.definition +
                         ") reads column " + c +
@@ -536,47 +550,14 @@ class Planner {
                         "supported yet",
                     "drop the constraint first, and add it again after the migration");
     }
-    for (const IndexInfo& index : w.info.indexes) {
-      bool on = false;
-      for (const std::string& k : index.columns) on |= k == col.name;
-      if (!on) continue;
-      if (!index.simple) {
-        return Refuse(statement,
-                      "index " + QuoteIdentifier(index.name) + " on " + c +
-                          " has expressions, a predicate or INCLUDE columns: carrying it to "
-                          "the successor is not supported yet",
-                      "drop the index first, and create it again after the migration");
-      }
-      std::string cols;
-      for (const std::string& k : index.columns) {
-        cols += (cols.empty() ? "" : ", ") + QuoteIdentifier(k == col.name ? successor : k);
-      }
-      std::string name = MadeName("_tandem_", index.name);
-      Step build;
-      build.name =
-          "build index " + QuoteIdentifier(name) + " on the successor " + s + " concurrently";
-      build.sql = {std::string("CREATE ") + (index.unique ? "UNIQUE " : "") +
-                   "INDEX CONCURRENTLY IF NOT EXISTS " + QuoteIdentifier(name) + " ON " + t +
-                   " USING " + index.method + " (" + cols + ")"};
-      build.transactional = false;
-      build.lock = "SHARE UPDATE EXCLUSIVE on " + t + ": reads and writes go on";
-      build.duration = "two scans of " + t;
-      build.scan = true;
-      build.index = pg::QuoteQualified(w.info.schema, name);
-      w.contract_indexes.push_back(std::move(build));
-      if (index.constraint) {
-        w.contract_final_end.push_back("ALTER TABLE " + t + " ADD CONSTRAINT " +
-                                       QuoteIdentifier(index.name) + " UNIQUE USING INDEX " +
-                                       QuoteIdentifier(name));
-      } else {
-        w.contract_final_end.push_back("ALTER INDEX " + pg::QuoteQualified(w.info.schema, name) +
-                                       " RENAME TO " + QuoteIdentifier(index.name));
-      }
-    }
     if (col.not_null) {
+      // Added at the contract, like the carried checks (CarryChecksAndIndexes says why): at the
+      // expand it would reject an old app's UPDATE of another column of a row the backfill has
+      // not reached (the trigger does not fire, the successor is still NULL). Until then the
+      // old column's NOT NULL guards both apps' writes.
       std::string check = QuoteIdentifier(MadeName("_tandem_nn_", successor));
-      w.expand_sql.push_back("ALTER TABLE " + t + " ADD CONSTRAINT " + check + " CHECK (" + s +
-                             " IS NOT NULL) NOT VALID");
+      w.contract_add.push_back("ALTER TABLE " + t + " ADD CONSTRAINT " + check + " CHECK (" + s +
+                               " IS NOT NULL) NOT VALID");
       w.contract_validate.push_back("ALTER TABLE " + t + " VALIDATE CONSTRAINT " + check);
       w.contract_final.push_back("ALTER TABLE " + t + " ALTER COLUMN " + s + " SET NOT NULL");
       w.contract_final.push_back("ALTER TABLE " + t + " DROP CONSTRAINT IF EXISTS " + check);
@@ -588,6 +569,7 @@ class Planner {
     for (const auto& [privilege, grantee] : col.grants) {
       w.expand_sql.push_back("GRANT " + privilege + " (" + s + ") ON " + t + " TO " + grantee);
     }
+    if (col.identity) TANDEM_RETURN_IF_ERROR(CarryIdentity(statement, w, col, successor));
     // The successor gets no default while both apps run (the trigger derives it from the old
     // column's, see dual_write.h); the default moves over at the contract. A sequence owned by
     // the old column must move too, or dropping the column drops it.
@@ -596,9 +578,190 @@ class Planner {
           auto seq, c_.Query("SELECT pg_catalog.pg_get_serial_sequence($1, $2)", {t, col.name}));
       if (!seq.IsNull(0, 0)) {
         w.contract_final.push_back("ALTER SEQUENCE " + seq.Get(0, 0) + " OWNED BY " + t + "." + s);
+        // A serial's sequence is of the column's type: int -> bigint must widen it too, or
+        // nextval still stops at 2^31 - 1.
+        if (!same_type && (new_type == "smallint" || new_type == "integer" || new_type == "int" ||
+                           new_type == "bigint")) {
+          w.contract_final.push_back("ALTER SEQUENCE " + seq.Get(0, 0) + " AS " + new_type);
+        }
       }
       w.contract_final_end.push_back("ALTER TABLE " + t + " ALTER COLUMN " +
                                      QuoteIdentifier(final_name) + " SET DEFAULT " + final_default);
+    }
+    return Status::Ok();
+  }
+
+  // An identity column: while both apps run the old column keeps its identity (both apps'
+  // inserts get a value from it: the new app's through the trigger, which copies it to the
+  // successor). An identity's sequence belongs to its column and cannot be given to another
+  // (ALTER SEQUENCE OWNED BY refuses), so at the contract the successor gets an identity of its
+  // own, of the same kind and increment, set to where the old one stands (no insert runs: the
+  // table is locked), and takes the old sequence's name once the old column has dropped it.
+  Status CarryIdentity(const migrate::Statement& statement, TableWork& w, const ColumnInfo& col,
+                       const std::string& successor) {
+    const std::string& t = w.info.qualified;
+    TANDEM_ASSIGN_OR_RETURN(
+        auto seq,
+        c_.Query("SELECT n.nspname, c.relname, s.seqincrement FROM pg_catalog.pg_sequence s "
+                 "JOIN pg_catalog.pg_class c ON c.oid = s.seqrelid JOIN pg_catalog.pg_namespace n "
+                 "ON n.oid = c.relnamespace WHERE s.seqrelid = "
+                 "pg_catalog.pg_get_serial_sequence($1, $2)::regclass",
+                 {t, col.name}));
+    if (seq.rows() != 1) {
+      return Refuse(statement, "the identity sequence of column " + QuoteIdentifier(col.name) +
+                                   " of " + t + " was not found");
+    }
+    std::string old_seq = pg::QuoteQualified(seq.Get(0, 0), seq.Get(0, 1));
+    std::string new_seq = pg::QuoteQualified(seq.Get(0, 0), MadeName("_tandem_", seq.Get(0, 1)));
+    TANDEM_ASSIGN_OR_RETURN(std::string new_seq_literal, Literal(c_, new_seq));
+    w.contract_final.push_back(
+        "ALTER TABLE " + t + " ALTER COLUMN " + QuoteIdentifier(successor) + " ADD GENERATED " +
+        (col.identity_kind == 'd' ? "BY DEFAULT" : "ALWAYS") + " AS IDENTITY (SEQUENCE NAME " +
+        new_seq + " INCREMENT BY " + seq.Get(0, 2) + ")");
+    w.contract_final.push_back("SELECT pg_catalog.setval(" + new_seq_literal +
+                               "::regclass, s.last_value, s.is_called) FROM " + old_seq + " s");
+    w.contract_final_end.push_back("ALTER SEQUENCE " + new_seq + " RENAME TO " +
+                                   QuoteIdentifier(seq.Get(0, 1)));
+    return Status::Ok();
+  }
+
+  // `expressions` (over the table's columns, successors included) type-checked against the
+  // table with each successor of its type, without reading a row: a check or index expression
+  // that does not apply to a column's new type is refused at plan time, not at the contract.
+  Status CheckCarried(TableWork& w, const migrate::Statement& statement, const std::string& what,
+                      const std::vector<std::string>& expressions) {
+    std::string columns, list;
+    for (const auto& [old_name, succ] : w.successors) {
+      columns += ", NULL::" + succ.type + " AS " + QuoteIdentifier(succ.name);
+    }
+    for (const std::string& e : expressions) list += (list.empty() ? "" : ", ") + ("(" + e + ")");
+    if (list.empty()) return Status::Ok();
+    Status status = c_.Exec("SELECT " + list + " FROM (SELECT *" + columns + " FROM " +
+                            w.info.qualified + ") _tandem_s LIMIT 0");
+    if (!status.ok()) {
+      return Refuse(statement,
+                    what + " cannot be carried over to the successor: " + status.message(),
+                    "drop it in a migration before this one and create it again after the "
+                    "contract");
+    }
+    return Status::Ok();
+  }
+
+  // Checks and indexes that read a changed column, rebuilt on the successors: the column
+  // references of their expressions renamed by the parser's positions (sql/column_refs.h).
+  Status CarryChecksAndIndexes(TableWork& w) {
+    if (w.successors.empty()) return Status::Ok();
+    const std::string& t = w.info.qualified;
+    auto renames_of = [&](const std::vector<std::string>& columns,
+                          const migrate::Statement** statement) {
+      std::map<std::string, std::string> renames;
+      for (const std::string& k : columns) {
+        auto it = w.successors.find(k);
+        if (it == w.successors.end()) continue;
+        renames[k] = it->second.name;
+        *statement = it->second.statement;
+      }
+      return renames;
+    };
+    // Checks are added NOT VALID at the contract, not at the expand: while both apps run, a
+    // row's successor is NULL until the backfill reaches it, and a check such as
+    // coalesce(name, '') <> '' would then reject an old app's UPDATE of another column (which
+    // does not fire the trigger); for a type change, the check of the new type can reject a
+    // value the old app wrote (numeric 0.4 passes price > 0, its integer successor 0 does not).
+    // The original check on the old column keeps guarding both apps' writes until then (the
+    // new app's through the trigger's write of the old column). At the contract the old app is
+    // gone and every row is filled: the carried check is added, validated by a scan that blocks
+    // no writes, and takes the original's name once the old column has taken that one away.
+    for (const ConstraintInfo& con : w.info.constraints) {
+      if (con.type != 'c') continue;
+      const migrate::Statement* statement = nullptr;
+      auto renames = renames_of(con.columns, &statement);
+      if (renames.empty()) continue;
+      std::string what = "check constraint " + QuoteIdentifier(con.name);
+      auto expr = sql::RenameColumnRefs(con.expression, renames);
+      if (!expr.ok()) return Refuse(*statement, what + ": " + expr.status().message());
+      TANDEM_RETURN_IF_ERROR(CheckCarried(w, *statement, what, {*expr}));
+      std::string name = QuoteIdentifier(MadeName("_tandem_", con.name));
+      w.contract_add.push_back("ALTER TABLE " + t + " ADD CONSTRAINT " + name + " CHECK (" + *expr +
+                               ") NOT VALID");
+      if (con.validated) {
+        w.contract_validate.push_back("ALTER TABLE " + t + " VALIDATE CONSTRAINT " + name);
+      }
+      w.contract_final_end.push_back("ALTER TABLE " + t + " RENAME CONSTRAINT " + name + " TO " +
+                                     QuoteIdentifier(con.name));
+    }
+    for (const IndexInfo& index : w.info.indexes) {
+      std::vector<std::string> read = index.referenced;
+      for (const IndexKey& k : index.keys) read.push_back(k.column);
+      for (const std::string& k : index.include) read.push_back(k);
+      const migrate::Statement* statement = nullptr;
+      auto renames = renames_of(read, &statement);
+      if (renames.empty()) continue;
+      std::string what = "index " + QuoteIdentifier(index.name);
+      auto column = [&](const std::string& name) {
+        auto it = renames.find(name);
+        return QuoteIdentifier(it == renames.end() ? name : it->second);
+      };
+      std::vector<std::string> expressions;
+      std::string keys;
+      for (const IndexKey& k : index.keys) {
+        std::string key;
+        if (k.column.empty()) {
+          auto expr = sql::RenameColumnRefs(k.expression, renames);
+          if (!expr.ok()) return Refuse(*statement, what + ": " + expr.status().message());
+          expressions.push_back(*expr);
+          key = *expr;
+        } else {
+          key = column(k.column);
+        }
+        if (!k.collation.empty()) key += " COLLATE " + k.collation;
+        if (!k.opclass.empty()) key += " " + k.opclass;
+        bool desc = k.option & 1, nulls_first = k.option & 2;
+        if (desc) key += " DESC";
+        if (desc && !nulls_first) key += " NULLS LAST";
+        if (!desc && nulls_first) key += " NULLS FIRST";
+        keys += (keys.empty() ? "" : ", ") + key;
+      }
+      std::string include;
+      for (const std::string& k : index.include)
+        include += (include.empty() ? "" : ", ") + column(k);
+      std::string predicate;
+      if (!index.predicate.empty()) {
+        auto expr = sql::RenameColumnRefs(index.predicate, renames);
+        if (!expr.ok()) return Refuse(*statement, what + ": " + expr.status().message());
+        expressions.push_back(*expr);
+        predicate = *expr;
+      }
+      TANDEM_RETURN_IF_ERROR(CheckCarried(w, *statement, what, expressions));
+      std::string name = MadeName("_tandem_", index.name);
+      Step build;
+      build.name = "build index " + QuoteIdentifier(name) + " on the successor concurrently";
+      build.sql = {std::string("CREATE ") + (index.unique ? "UNIQUE " : "") +
+                   "INDEX CONCURRENTLY IF NOT EXISTS " + QuoteIdentifier(name) + " ON " + t +
+                   " USING " + index.method + " (" + keys + ")" +
+                   (include.empty() ? "" : " INCLUDE (" + include + ")") +
+                   (index.reloptions.empty() ? "" : " WITH (" + index.reloptions + ")") +
+                   (predicate.empty() ? "" : " WHERE " + predicate)};
+      build.transactional = false;
+      build.lock = "SHARE UPDATE EXCLUSIVE on " + t + ": reads and writes go on";
+      build.duration = "two scans of " + t;
+      build.scan = true;
+      build.index = pg::QuoteQualified(w.info.schema, name);
+      w.contract_indexes.push_back(std::move(build));
+      // The old index went with the old column; a constraint's index becomes the constraint
+      // again (catalog only: the successor is NOT NULL by then, proved by its valid check).
+      if (index.primary) {
+        w.contract_final_end.push_back("ALTER TABLE " + t + " ADD CONSTRAINT " +
+                                       QuoteIdentifier(index.name) + " PRIMARY KEY USING INDEX " +
+                                       QuoteIdentifier(name));
+      } else if (index.constraint) {
+        w.contract_final_end.push_back("ALTER TABLE " + t + " ADD CONSTRAINT " +
+                                       QuoteIdentifier(index.name) + " UNIQUE USING INDEX " +
+                                       QuoteIdentifier(name));
+      } else {
+        w.contract_final_end.push_back("ALTER INDEX " + pg::QuoteQualified(w.info.schema, name) +
+                                       " RENAME TO " + QuoteIdentifier(index.name));
+      }
     }
     return Status::Ok();
   }
@@ -622,7 +785,7 @@ class Planner {
     w->expand_sql.push_back("ALTER TABLE " + t + " ADD COLUMN " + n + " " + col->type);
     w->expand_undo.push_back("ALTER TABLE " + t + " DROP COLUMN IF EXISTS " + n);
     TANDEM_RETURN_IF_ERROR(
-        CarryOver(statement, *w, *col, s.new_name, s.new_name, true, col->default_sql));
+        CarryOver(statement, *w, *col, s.new_name, s.new_name, true, col->default_sql, ""));
     w->pairs.push_back({col->name, s.new_name, "NEW." + o, "NEW." + n});
     w->backfill_set.push_back(n + " = " + o);
     w->backfill_where.push_back(n + " IS DISTINCT FROM " + o);
@@ -695,7 +858,7 @@ class Planner {
                                   ? ""
                                   : Rewrite(using_sql, {{col->name, "(" + col->default_sql + ")"}});
     TANDEM_RETURN_IF_ERROR(
-        CarryOver(statement, *w, *col, successor, col->name, false, new_default));
+        CarryOver(statement, *w, *col, successor, col->name, false, new_default, type));
     w->pairs.push_back({col->name, successor, forward, backward});
     w->backfill_set.push_back(n + " = " + fill);
     w->backfill_where.push_back(n + " IS DISTINCT FROM (" + fill + ")");
@@ -714,6 +877,7 @@ class Planner {
 
   Status Assemble() {
     for (TableWork& w : tables_) {
+      TANDEM_RETURN_IF_ERROR(CarryChecksAndIndexes(w));
       const std::string& t = w.info.qualified;
       std::string dw = MadeName("_tandem_dw_", w.info.name);
       DualWriteSpec spec{w.info.schema, w.info.name, dw, dw, w.pairs};
@@ -757,6 +921,14 @@ class Planner {
         catch_up.duration = "a scan of " + t;
         catch_up.scan = true;
         plan_.contract.push_back(std::move(catch_up));
+      }
+      if (!w.contract_add.empty()) {
+        Step add;
+        add.name = "add the checks of the successors of " + t + " NOT VALID";
+        add.sql = w.contract_add;
+        add.lock = "ACCESS EXCLUSIVE on " + t + ", catalog only";
+        add.duration = "milliseconds";
+        plan_.contract.push_back(std::move(add));
       }
       for (Step& s : w.contract_indexes) plan_.contract.push_back(std::move(s));
       if (!w.contract_validate.empty()) {
