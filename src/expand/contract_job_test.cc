@@ -15,6 +15,7 @@
 
 #include "migrate/state.h"
 #include "testing/harness.h"
+#include "testing/http_request.h"
 #include "testing/project_test.h"
 
 namespace tandem::testing {
@@ -211,6 +212,47 @@ TEST_F(ContractJobTest, CompleteQueuesOneJobTheWorkerRuns) {
   EXPECT_EQ(done.exit_code, 0) << done.err;
   EXPECT_NE(done.out.find("completed already"), std::string::npos) << done.out;
   EXPECT_EQ(Tandem({"abort", "2"}).exit_code, 1);
+}
+
+// The dashboard lists a contract job, serves its page and its JSON (with the steps' SQL).
+TEST_F(ContractJobTest, TheDashboardShowsAContractJob) {
+  ReadyRename();
+  ASSERT_EQ(Tandem({"complete", "2"}).exit_code, 0);
+  std::string id = ContractJob();
+  pid_t pid = Start({"dashboard", "--http", "127.0.0.1:0"}, "dashboard.log");
+  int port = 0;
+  for (int i = 0; i < 500 && port == 0; ++i) {
+    std::string text = dir_.Read("dashboard.log");
+    size_t at = text.find("on http://127.0.0.1:");
+    if (at != std::string::npos) port = std::atoi(text.c_str() + at + 20);
+    if (port == 0) std::this_thread::sleep_for(20ms);
+  }
+  ASSERT_GT(port, 0) << dir_.Read("dashboard.log");
+  Reply page;
+  for (int i = 0; i < 100; ++i) {
+    page = Request(port, "GET", "/jobs");
+    if (page.body.find("data-job-id=\"" + id + "\"") != std::string::npos) break;
+    std::this_thread::sleep_for(50ms);
+  }
+  EXPECT_EQ(page.status, 200);
+  EXPECT_NE(page.body.find("data-job-id=\"" + id + "\""), std::string::npos) << page.body;
+  EXPECT_NE(page.body.find(">contract<"), std::string::npos) << page.body;
+  auto jobs = nlohmann::json::parse(Request(port, "GET", "/api/jobs").body, nullptr, false);
+  ASSERT_TRUE(jobs.is_object());
+  bool listed = false;
+  for (const auto& job : jobs["jobs"]) {
+    if (job["kind"] == "contract") listed = std::to_string(job["id"].get<long long>()) == id;
+  }
+  EXPECT_TRUE(listed) << jobs.dump();
+  auto job = nlohmann::json::parse(Request(port, "GET", "/api/jobs/" + id).body, nullptr, false);
+  ASSERT_TRUE(job.is_object());
+  EXPECT_EQ(job["status"], "queued");
+  EXPECT_NE(job["sql"].get<std::string>().find("-- contract step 1 of"), std::string::npos);
+  Reply detail = Request(port, "GET", "/targets/" + database() + "/jobs/" + id);
+  EXPECT_EQ(detail.status, 200) << detail.body;
+  EXPECT_NE(detail.body.find("contract step 1 of"), std::string::npos) << detail.body;
+  kill(pid, SIGTERM);
+  ASSERT_TRUE(WaitForExit(pid).ok());
 }
 
 // kill -9 of the worker right after each contract step is recorded, then a new worker: each
