@@ -11,6 +11,7 @@
 #include "migrate/layouts.h"
 #include "migrate/runner_lock.h"
 #include "migrate/state.h"
+#include "pg/quote.h"
 
 namespace tandem::cli {
 namespace {
@@ -83,15 +84,30 @@ Result<Opened> Open(Context& context) {
   return o;
 }
 
-expand::ExecOptions ExecOptionsFor(const config::Config& config) {
+expand::ExecOptions ExecOptionsFor(Context& context, const config::Config& config) {
   expand::ExecOptions options;
   options.schema = config.schema;
   options.settings = config.release;
   options.actor = jobs::ResolveActor("");
+  // A queued contract job sorts among the post-deploy jobs in the order of the set's layout.
+  if (config.layout) {
+    options.layout = std::string(migrate::LayoutName(*config.layout));
+  } else if (auto files = context.LoadMigrations(config); files.ok()) {
+    options.layout = std::string(migrate::LayoutName(files->layout));
+  }
   return options;
 }
 
-// complete and abort change the schema: under the runner lock, so that no release runs then.
+void Print(Context& context, const nlohmann::json& result) {
+  if (context.format() == Format::kJson) {
+    context.out << result.dump(2) << "\n";
+  } else {
+    context.out << result["result"].get<std::string>() << "\n";
+  }
+}
+
+// complete --now and abort change the schema: under the runner lock, so that no release, no
+// worker's contract job and no other complete or abort runs then.
 int UnderRunnerLock(Context& context,
                     const std::function<Status(pg::Connection&, const Opened&)>& run,
                     const std::string& done) {
@@ -107,11 +123,59 @@ int UnderRunnerLock(Context& context,
   }
   Status status = run(connection, *opened);
   if (!status.ok()) return context.Fail(status);
-  if (context.format() == Format::kJson) {
-    context.out << nlohmann::json{{"result", done}}.dump(2) << "\n";
-  } else {
-    context.out << done << "\n";
+  Print(context, {{"result", done}});
+  return 0;
+}
+
+// `tandem complete VERSION`: the contract queued for the worker. No runner lock (a worker
+// running a contract holds it for as long as the contract runs), except to upgrade the state
+// schema when it is older than this tandem (the contract job's kind arrived in version 4).
+int QueueContract(Context& context, const std::string& version) {
+  auto opened = Open(context);
+  if (!opened.ok()) return context.Fail(opened.status());
+  pg::Connection& connection = *opened->connection;
+  const std::string& schema = opened->config.schema;
+  auto exists = connection.Query(
+      "SELECT pg_catalog.to_regclass(pg_catalog.quote_ident($1) || '.state_version') IS NOT NULL",
+      {schema});
+  if (!exists.ok()) return context.Fail(exists.status());
+  long long current = 0;
+  if (exists->GetBool(0, 0)) {
+    auto v = connection.Query("SELECT coalesce(max(version), 0) FROM " +
+                              pg::QuoteIdentifier(schema) + ".state_version");
+    if (!v.ok()) return context.Fail(v.status());
+    current = v->GetInt(0, 0);
   }
+  if (current < migrate::LatestStateVersion()) {
+    auto lock = migrate::RunnerLock::Acquire(connection, schema, opened->config.lock_wait);
+    if (!lock.ok()) return context.Fail(lock.status());
+    if (Status s = migrate::EnsureStateSchema(connection, schema); !s.ok()) {
+      return context.Fail(s);
+    }
+  }
+  auto queued = expand::QueueComplete(connection, version, ExecOptionsFor(context, opened->config));
+  if (!queued.ok()) return context.Fail(queued.status());
+  std::string id = std::to_string(queued->job_id);
+  std::string text;
+  if (queued->completed) {
+    text = "online migration " + version + " is completed already";
+  } else if (queued->created) {
+    text = "contract of online migration " + version + " queued as job " + id +
+           "; tandem worker runs it (see \"tandem status\")";
+  } else if (queued->requeued) {
+    text = "contract of online migration " + version + " queued again as job " + id +
+           "; it goes on from the first step not done";
+  } else {
+    text = "contract of online migration " + version + " is job " + id + " (" + queued->job_status +
+           ") already";
+  }
+  nlohmann::json result = {{"result", text}};
+  if (queued->job_id != 0) {
+    result["job"] = queued->job_id;
+    result["job_status"] = queued->job_status;
+  }
+  result["created"] = queued->created;
+  Print(context, result);
   return 0;
 }
 
@@ -166,20 +230,21 @@ void RegisterExpand(CLI::App& app, Context& context, Runner& selected) {
   auto complete_version = std::make_shared<std::string>();
   auto now = std::make_shared<bool>(false);
   auto* complete = app.add_subcommand(
-      "complete", "run the contract of an online migration once the old app is gone");
+      "complete",
+      "contract an online migration once the old app is gone: queue its contract steps for "
+      "tandem worker, or run them now with --now (a contract that failed half-way is finished "
+      "by running complete again)");
   complete->add_option("version", *complete_version, "the online migration's version")->required();
-  complete->add_flag("--now", *now, "run the contract steps now, in this process");
+  complete->add_flag("--now", *now,
+                     "run the contract steps now, in this process, instead of queueing them");
   complete->callback([&context, &selected, complete_version, now] {
     selected = [&context, complete_version, now]() -> int {
-      if (!*now) {
-        return context.Fail(
-            Status::InvalidInput("queueing the contract for the worker is not implemented yet")
-                .WithHint("run it now with \"tandem complete " + *complete_version + " --now\""));
-      }
+      if (!*now) return QueueContract(context, *complete_version);
       return UnderRunnerLock(
           context,
           [&](pg::Connection& connection, const Opened& o) {
-            return expand::Complete(connection, *complete_version, ExecOptionsFor(o.config));
+            return expand::CompleteNow(connection, *complete_version,
+                                       ExecOptionsFor(context, o.config));
           },
           "online migration " + *complete_version + " completed");
     };
@@ -187,14 +252,16 @@ void RegisterExpand(CLI::App& app, Context& context, Runner& selected) {
 
   auto abort_version = std::make_shared<std::string>();
   auto* abort = app.add_subcommand(
-      "abort", "undo the expand of an online migration (schema and rows as before it)");
+      "abort",
+      "undo the expand of an online migration (schema and rows as before it); refused once a "
+      "contract step has run");
   abort->add_option("version", *abort_version, "the online migration's version")->required();
   abort->callback([&context, &selected, abort_version] {
     selected = [&context, abort_version]() -> int {
       return UnderRunnerLock(
           context,
           [&](pg::Connection& connection, const Opened& o) {
-            return expand::Abort(connection, *abort_version, ExecOptionsFor(o.config));
+            return expand::Abort(connection, *abort_version, ExecOptionsFor(context, o.config));
           },
           "online migration " + *abort_version + " aborted");
     };

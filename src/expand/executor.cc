@@ -182,10 +182,14 @@ class Executor {
         failed.WithSqlState(status.sqlstate());
         std::string detail = status.detail();
         if (!detail.empty()) failed.WithDetail(detail);
+        // Once a contract step is recorded, abort refuses: the only way is forward.
+        bool undoable = stage != "contract" || i == 0;
         return std::move(failed).WithHint(
-            "fix the cause and run the same command again (it goes on from this step), or undo "
-            "everything with \"tandem abort " +
-            version + "\"");
+            undoable ? "fix the cause and run the same command again (it goes on from this step), "
+                       "or undo everything with \"tandem abort " +
+                           version + "\""
+                     : "fix the cause and run \"tandem complete " + version +
+                           "\" again: it goes on from this step");
       }
     }
     return Status::Ok();
@@ -200,7 +204,17 @@ class Executor {
   std::string s_;
 };
 
+bool OpenJob(const std::string& status) {
+  auto parsed = jobs::ParseStatus(status);
+  return parsed && !jobs::IsDone(*parsed) && *parsed != jobs::JobStatus::kFailed;
+}
+
 std::string Describe(const OnlineState& st) {
+  bool live = st.state != "completed" && st.state != "aborted" && st.state != "aborting";
+  if (live && st.contract_job_id != 0 && OpenJob(st.contract_job_status)) {
+    return "contracting (job " + std::to_string(st.contract_job_id) + ", " +
+           st.contract_job_status + ")";
+  }
   if (!st.failed_stage.empty() && st.state != "completed" && st.state != "aborted") {
     return "failed at " + st.failed_stage + " step " + std::to_string(st.failed_step) + ": " +
            st.error;
@@ -212,6 +226,9 @@ std::string Describe(const OnlineState& st) {
       return "backfill failed (job " + std::to_string(st.job_id) + ")";
     }
     return "backfilling (job " + std::to_string(st.job_id) + ", " + st.job_status + ")";
+  }
+  if (live && st.contract_job_status == "failed") {
+    return "contract failed (job " + std::to_string(st.contract_job_id) + ")";
   }
   if (st.state == "contracting") return "contracting";
   if (st.state == "aborting") return "aborting";
@@ -234,9 +251,15 @@ Result<std::vector<OnlineState>> ReadOnlineStates(pg::Connection& connection,
       connection.Query("SELECT o.version, o.name, o.state, coalesce(o.failed_stage, ''), "
                        "coalesce(o.failed_step, 0), coalesce(o.error, ''), o.plan::text, "
                        "coalesce(j.id, 0), coalesce(j.status, ''), (SELECT count(*) FROM " +
-                       s + ".online_steps st WHERE st.version = o.version) FROM " + s +
-                       ".online_migrations o LEFT JOIN " + s +
-                       ".jobs j ON j.kind = 'background' AND j.version = o.version ORDER BY "
+                       s +
+                       ".online_steps st WHERE st.version = o.version), coalesce(c.id, 0), "
+                       "coalesce(c.status, ''), (SELECT count(*) FROM " +
+                       s +
+                       ".online_steps st WHERE st.version = o.version AND st.stage = "
+                       "'contract') FROM " +
+                       s + ".online_migrations o LEFT JOIN " + s +
+                       ".jobs j ON j.kind = 'background' AND j.version = o.version LEFT JOIN " + s +
+                       ".jobs c ON c.kind = 'contract' AND c.version = o.version ORDER BY "
                        "o.started_at, o.version"));
   for (size_t i = 0; i < r.rows(); ++i) {
     OnlineState st;
@@ -250,6 +273,9 @@ Result<std::vector<OnlineState>> ReadOnlineStates(pg::Connection& connection,
     st.job_id = r.GetInt(i, 7);
     st.job_status = r.Get(i, 8);
     st.steps_done = static_cast<int>(r.GetInt(i, 9));
+    st.contract_job_id = r.GetInt(i, 10);
+    st.contract_job_status = r.Get(i, 11);
+    st.contract_steps_done = static_cast<int>(r.GetInt(i, 12));
     st.description = Describe(st);
     out.push_back(std::move(st));
   }
@@ -363,10 +389,10 @@ Status Expand(pg::Connection& connection, const migrate::Migration& migration,
   return Status::Ok();
 }
 
-Status Complete(pg::Connection& connection, const std::string& version,
-                const ExecOptions& options) {
-  Executor x(connection, options);
-  TANDEM_ASSIGN_OR_RETURN(auto st, x.Read(version));
+namespace {
+
+// Why `st` cannot be contracted now (Ok when it can, or when it is completed already).
+Status CheckCompletable(const std::optional<OnlineState>& st, const std::string& version) {
   if (!st) {
     return Status::InvalidInput("no online migration " + version + " has been released")
         .WithHint("see \"tandem status\"");
@@ -387,6 +413,28 @@ Status Complete(pg::Connection& connection, const std::string& version,
         .WithHint("let the worker finish it, or run it now with \"tandem jobs finalize " +
                   std::to_string(st->job_id) + "\"");
   }
+  return Status::Ok();
+}
+
+// The contract steps' SQL, as `tandem jobs show` prints a contract job.
+std::string ContractSql(const Plan& plan) {
+  std::string out;
+  for (size_t i = 0; i < plan.contract.size(); ++i) {
+    out += "-- contract step " + std::to_string(i + 1) + " of " +
+           std::to_string(plan.contract.size()) + ": " + plan.contract[i].name + "\n";
+    for (const std::string& sql : plan.contract[i].sql) out += sql + ";\n";
+  }
+  return out;
+}
+
+}  // namespace
+
+Status Complete(pg::Connection& connection, const std::string& version,
+                const ExecOptions& options) {
+  Executor x(connection, options);
+  TANDEM_ASSIGN_OR_RETURN(auto st, x.Read(version));
+  TANDEM_RETURN_IF_ERROR(CheckCompletable(st, version));
+  if (st->state == "completed") return Status::Ok();
   TANDEM_RETURN_IF_ERROR(x.ClearFailure(version));
   if (st->state == "expanded") {
     TANDEM_RETURN_IF_ERROR(x.SetState(version, "contracting"));
@@ -394,6 +442,108 @@ Status Complete(pg::Connection& connection, const std::string& version,
   TANDEM_RETURN_IF_ERROR(x.RunStage(version, "contract", st->plan.contract));
   TANDEM_RETURN_IF_ERROR(x.SetState(version, "completed"));
   return migrate::RecordEvent(connection, options.schema, version, "online.completed");
+}
+
+Status CompleteNow(pg::Connection& connection, const std::string& version,
+                   const ExecOptions& options) {
+  TANDEM_ASSIGN_OR_RETURN(auto job, jobs::FindContractJob(connection, options.schema, version));
+  if (!job || jobs::IsDone(job->status)) return Complete(connection, version, options);
+  {
+    // A contract that cannot run leaves its job as it is.
+    TANDEM_ASSIGN_OR_RETURN(auto st, ReadOnlineState(connection, options.schema, version));
+    TANDEM_RETURN_IF_ERROR(CheckCompletable(st, version));
+  }
+  // The job is this process's now: made runnable (as a person would), then claimed. Under the
+  // runner lock no worker runs it (a worker takes that lock before it claims a contract job),
+  // so a running one was left by a worker or a `complete --now` that died: taken over.
+  jobs::Change change{options.actor, "run by tandem complete --now"};
+  using S = jobs::JobStatus;
+  Result<jobs::Job> ready = *job;
+  if (job->status == S::kPaused) ready = jobs::Resume(connection, options.schema, job->id, change);
+  if (job->status == S::kFailed) ready = jobs::Retry(connection, options.schema, job->id, change);
+  if (ready.ok() && ready->status == S::kAwaitingApproval) {
+    ready = jobs::Approve(connection, options.schema, job->id, change);
+  }
+  if (!ready.ok()) return ready.status();
+  TANDEM_ASSIGN_OR_RETURN(auto claimed, jobs::Claim(connection, options.schema, job->id, change));
+  ExecOptions with_progress = options;
+  with_progress.after_step = [&](const std::string& stage, int step) {
+    if (stage == "contract") jobs::RecordStepsDone(connection, options.schema, claimed.id, step);
+    if (options.after_step) options.after_step(stage, step);
+  };
+  auto started = std::chrono::steady_clock::now();
+  Status status = Complete(connection, version, with_progress);
+  if (!connection.alive()) return status;  // the job is taken over by whoever runs it next
+  jobs::Outcome outcome;
+  outcome.to = status.ok() ? S::kSucceeded : S::kFailed;
+  if (!status.ok() && interrupt::Requested()) outcome.to = S::kQueued;  // given back
+  outcome.duration =
+      std::chrono::duration_cast<Duration>(std::chrono::steady_clock::now() - started);
+  outcome.statements_total = claimed.statements_total;
+  if (auto st = ReadOnlineState(connection, options.schema, version); st.ok() && *st) {
+    outcome.statements_done = (*st)->contract_steps_done;
+  }
+  if (!status.ok()) {
+    jobs::JobError error;
+    error.sqlstate = status.sqlstate();
+    error.message = status.message();
+    error.detail = status.detail();
+    outcome.error = error;
+  }
+  auto finished = jobs::Finish(connection, options.schema, claimed.id, outcome, change);
+  if (!status.ok()) return status;
+  if (!finished.ok()) return finished.status();
+  return Status::Ok();
+}
+
+Result<QueuedContract> QueueComplete(pg::Connection& connection, const std::string& version,
+                                     const ExecOptions& options) {
+  Executor x(connection, options);
+  TANDEM_ASSIGN_OR_RETURN(auto st, x.Read(version));
+  QueuedContract out;
+  if (st && st->state == "completed") {
+    out.completed = true;
+    out.job_id = st->contract_job_id;
+    out.job_status = st->contract_job_status;
+    return out;
+  }
+  TANDEM_RETURN_IF_ERROR(CheckCompletable(st, version));
+  jobs::Change change{options.actor, "tandem complete " + version};
+  if (st->contract_job_id != 0) {
+    out.job_id = st->contract_job_id;
+    out.job_status = st->contract_job_status;
+    if (out.job_status == "failed" || out.job_status == "cancelled") {
+      // Rerunning complete is how a contract that failed half-way is finished.
+      TANDEM_ASSIGN_OR_RETURN(auto retried,
+                              jobs::Retry(connection, options.schema, out.job_id, change));
+      out.requeued = true;
+      out.job_status = std::string(jobs::StatusName(retried.status));
+      return out;
+    }
+    if (out.job_status == "succeeded") {
+      return Status::Failed("the contract job " + std::to_string(out.job_id) + " of " + version +
+                            " succeeded, but the migration is " + st->description)
+          .WithHint("run \"tandem complete " + version + " --now\"");
+    }
+    return out;  // queued, running, retrying, paused or awaiting approval: one job is enough
+  }
+  TANDEM_ASSIGN_OR_RETURN(auto checksum,
+                          connection.Query("SELECT coalesce((SELECT checksum FROM " + x.s_ +
+                                               ".migrations WHERE version = $1), '')",
+                                           {version}));
+  jobs::ContractJob contract;
+  contract.version = version;
+  contract.name = st->name + " (contract)";
+  contract.layout = options.layout;
+  contract.sql = ContractSql(st->plan);
+  contract.checksum = checksum.Get(0, 0);
+  contract.steps = static_cast<int>(st->plan.contract.size());
+  TANDEM_ASSIGN_OR_RETURN(auto queued,
+                          jobs::QueueContract(connection, options.schema, contract, change));
+  out.created = queued.created;
+  out.job_id = queued.job.id;
+  out.job_status = std::string(jobs::StatusName(queued.job.status));
+  return out;
 }
 
 Status Abort(pg::Connection& connection, const std::string& version, const ExecOptions& options) {
@@ -409,20 +559,35 @@ Status Abort(pg::Connection& connection, const std::string& version, const ExecO
                           " is completed: its old columns and tables are gone")
         .WithHint("write a new migration to change the schema back");
   }
-  if (st->state == "contracting") {
-    TANDEM_ASSIGN_OR_RETURN(
-        auto r, connection.Query("SELECT count(*) FROM " + x.s_ +
-                                     ".online_steps WHERE version = $1 AND stage = 'contract'",
-                                 {version}));
-    if (r.GetInt(0, 0) > 0) {
-      return Status::Failed("online migration " + version +
-                            " cannot be aborted: its contract has begun (" + r.Get(0, 0) + " of " +
-                            std::to_string(st->plan.contract.size()) + " steps done)")
-          .WithHint("finish it with \"tandem complete " + version + " --now\"");
-    }
+  // A contract step done may have dropped the old columns, tables or triggers: refused before
+  // anything changes (the database, the jobs and the events stay as they are).
+  if (st->contract_steps_done > 0) {
+    return Status::Failed("contract of " + version + " has started (step " +
+                          std::to_string(st->contract_steps_done) + " of " +
+                          std::to_string(st->plan.contract.size()) +
+                          " done); it cannot be undone without losing the old columns")
+        .WithDetail("online migration " + version + " is " + st->description)
+        .WithHint("run \"tandem complete " + version + "\" to finish it");
   }
   TANDEM_RETURN_IF_ERROR(x.ClearFailure(version));
   TANDEM_RETURN_IF_ERROR(x.SetState(version, "aborting"));
+  if (st->contract_job_id != 0) {
+    auto parsed = jobs::ParseStatus(st->contract_job_status);
+    jobs::Change change{options.actor, "online migration " + version + " aborted"};
+    if (parsed == jobs::JobStatus::kRunning) {
+      // Under the runner lock, which the worker holds while it runs a contract job, a running
+      // one is left by a process that died: it ran no step (none is recorded).
+      jobs::Outcome outcome;
+      outcome.to = jobs::JobStatus::kCancelled;
+      outcome.statements_total = static_cast<int>(st->plan.contract.size());
+      auto finished =
+          jobs::Finish(connection, options.schema, st->contract_job_id, outcome, change);
+      if (!finished.ok()) return finished.status();
+    } else if (parsed && !jobs::IsDone(*parsed)) {
+      auto cancelled = jobs::Cancel(connection, options.schema, st->contract_job_id, change);
+      if (!cancelled.ok()) return cancelled.status();
+    }
+  }
   if (st->job_id != 0 && st->job_status != "succeeded" && st->job_status != "cancelled") {
     auto cancelled = jobs::Cancel(connection, options.schema, st->job_id,
                                   {options.actor, "online migration " + version + " aborted"});

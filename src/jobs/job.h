@@ -66,7 +66,7 @@ struct JobError {
 
 struct Job {
   long long id = 0;
-  std::string kind;  // "post-deploy" or "background"
+  std::string kind;  // "post-deploy", "background" or "contract" (an online migration's)
   std::string version;
   std::string name;
   JobStatus status = JobStatus::kQueued;

@@ -94,7 +94,9 @@ Schedule ComputeSchedule(const std::vector<Job>& jobs,
   Schedule schedule;
   std::vector<const Job*> open;
   for (const Job& job : jobs) {
-    if (job.kind != "post-deploy" || IsDone(job.status)) continue;
+    // A contract job takes its place among the post-deploy jobs: it drops what the old app
+    // used, as a post-deploy migration of its version would.
+    if ((job.kind != "post-deploy" && job.kind != "contract") || IsDone(job.status)) continue;
     open.push_back(&job);
     if (job.status == JobStatus::kFailed || job.status == JobStatus::kPaused ||
         job.status == JobStatus::kAwaitingApproval) {
@@ -107,8 +109,8 @@ Schedule ComputeSchedule(const std::vector<Job>& jobs,
   });
   const Job* first = nullptr;  // the one every later job waits behind
   auto runnable_together = [&](const Job* job) {
-    if (job->status != JobStatus::kQueued || !job->approved || !job->requested.empty() ||
-        !job->transactional) {
+    if (job->kind != "post-deploy" || job->status != JobStatus::kQueued || !job->approved ||
+        !job->requested.empty() || !job->transactional) {
       return false;
     }
     for (const migrate::HistoryRow& row : history) {

@@ -5,7 +5,9 @@
 // queued from). A job waits while an earlier post-deploy job is not done (succeeded or
 // cancelled): a failed, paused or unapproved job blocks every later one until a person acts.
 // It also waits until every pre-deploy migration older than it has succeeded: a release that
-// failed half-way must not let the post-deploy work of an earlier release overtake it.
+// failed half-way must not let the post-deploy work of an earlier release overtake it. A
+// contract job (an online migration's contract, `tandem complete`) is ordered and blocked as a
+// post-deploy job of its version, and always runs alone.
 #pragma once
 
 #include <chrono>

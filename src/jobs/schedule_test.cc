@@ -128,5 +128,35 @@ TEST(ScheduleTest, AnOrphanedRunningJobIsTakenOver) {
   EXPECT_EQ(*s.next, 1);
 }
 
+// A contract job (tandem complete) waits behind the post-deploy jobs of older versions, blocks
+// those of newer ones, and never joins a run of small jobs.
+TEST(ScheduleTest, ContractJobsAreOrderedAsPostDeployJobsAndRunAlone) {
+  Job contract = MakeJob(3, "2", JobStatus::kQueued);
+  contract.kind = "contract";
+  contract.transactional = false;
+  Job before = MakeJob(1, "1", JobStatus::kQueued);
+  Job after = MakeJob(2, "3", JobStatus::kQueued);
+  Schedule s = ComputeSchedule({before, after, contract}, {}, kNow);
+  ASSERT_TRUE(s.next);
+  EXPECT_EQ(*s.next, 1);
+  EXPECT_TRUE(s.run.empty());
+  ASSERT_EQ(s.waiting.size(), 2u);
+  EXPECT_EQ(s.waiting[0].job, 3);
+  EXPECT_TRUE(s.background.empty());
+  before.status = JobStatus::kSucceeded;
+  s = ComputeSchedule({before, after, contract}, {}, kNow);
+  ASSERT_TRUE(s.next);
+  EXPECT_EQ(*s.next, 3);
+  EXPECT_TRUE(s.run.empty());
+  // Even a transactional one is not applied with the jobs behind it.
+  contract.transactional = true;
+  Job later = MakeJob(4, "4", JobStatus::kQueued);
+  s = ComputeSchedule({before, after, contract, later}, {}, kNow);
+  EXPECT_EQ(*s.next, 3);
+  EXPECT_TRUE(s.run.empty());
+  ASSERT_EQ(s.waiting.size(), 2u);
+  EXPECT_EQ(s.waiting[0].reason, "blocked by 2 (queued)");
+}
+
 }  // namespace
 }  // namespace tandem::jobs

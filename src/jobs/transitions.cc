@@ -176,6 +176,59 @@ std::vector<pg::PipelineStep> QueueJobSteps(
   return steps;
 }
 
+Result<Queued> QueueContract(pg::Connection& connection, const std::string& schema,
+                             const ContractJob& contract, const Change& change) {
+  std::string s = pg::QuoteIdentifier(schema);
+  nlohmann::json detail = {{"reason", change.reason.empty() ? "completed" : change.reason}};
+  TANDEM_ASSIGN_OR_RETURN(
+      auto result,
+      connection.Query(
+          "WITH u AS (INSERT INTO " + s +
+              ".jobs (kind, version, name, status, approved, layout, path, sql, checksum, "
+              "transactional, statements_total) VALUES ('contract', $1, $2, 'queued', true, $3, "
+              "'', $4, $5, false, $6) ON CONFLICT (kind, version) DO NOTHING RETURNING *), "
+              "e AS (INSERT INTO " +
+              s +
+              ".events (version, event, actor, detail) SELECT u.version, 'job.' || u.status, $7, "
+              "$8::jsonb || jsonb_build_object('job', u.id, 'kind', u.kind, 'name', u.name, "
+              "'to', u.status, 'attempt', u.attempts) FROM u) "
+              "SELECT " +
+              JobColumns(false) + ", pg_catalog.pg_notify('" + std::string(kNotifyChannel) +
+              "', u.id::text) FROM u",
+          {contract.version, contract.name, contract.layout, contract.sql, contract.checksum,
+           std::to_string(contract.steps), change.actor, detail.dump()}));
+  std::vector<Job> created = JobsFromResult(result);
+  if (!created.empty()) return Queued{std::move(created.front()), true};
+  TANDEM_ASSIGN_OR_RETURN(auto existing, FindContractJob(connection, schema, contract.version));
+  if (!existing) {
+    return Status::Failed("could not queue the contract of " + contract.version)
+        .WithHint("try again");
+  }
+  return Queued{std::move(*existing), false};
+}
+
+Result<std::optional<Job>> FindContractJob(pg::Connection& connection, const std::string& schema,
+                                           const std::string& version) {
+  TANDEM_ASSIGN_OR_RETURN(bool exists, JobsTableExists(connection, schema));
+  if (!exists) return std::optional<Job>{};
+  TANDEM_ASSIGN_OR_RETURN(auto result, connection.Query("SELECT " + JobColumns(false) + " FROM " +
+                                                            pg::QuoteIdentifier(schema) +
+                                                            ".jobs WHERE kind = 'contract' AND "
+                                                            "version = $1",
+                                                        {version}));
+  std::vector<Job> jobs = JobsFromResult(result);
+  if (jobs.empty()) return std::optional<Job>{};
+  return std::optional<Job>(std::move(jobs.front()));
+}
+
+Status RecordStepsDone(pg::Connection& connection, const std::string& schema, long long id,
+                       int done) {
+  return connection.Exec("UPDATE " + pg::QuoteIdentifier(schema) +
+                             ".jobs SET statements_done = $2, updated_at = clock_timestamp() "
+                             "WHERE id = $1 AND status = 'running'",
+                         {std::to_string(id), std::to_string(done)});
+}
+
 Result<Job> Pause(pg::Connection& connection, const std::string& schema, long long id,
                   const Change& change) {
   return Transition(connection, schema, id, change, [](const Job& job) -> Result<Update> {

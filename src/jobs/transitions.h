@@ -42,6 +42,32 @@ std::vector<pg::PipelineStep> QueueJobSteps(
     const std::string& schema, const std::vector<const migrate::Migration*>& migrations,
     bool require_approval, const Change& change, std::string_view layout);
 
+// `tandem complete VERSION` (without --now): a job of kind "contract" that runs an online
+// migration's contract steps (src/expand/executor.h). The worker runs the plan stored with the
+// online migration; `sql` is the steps' SQL, for people (`jobs show`). Queued and approved (the
+// person completing it is the approval), after every post-deploy job of an older version. A
+// job that exists for the version already is returned as it is, with `created` false.
+struct ContractJob {
+  std::string version;
+  std::string name;
+  std::string layout;    // the version order of the set (as QueueJobs' layout)
+  std::string sql;       // the contract steps, for people
+  std::string checksum;  // the migration's, as released (drift is reported against it)
+  int steps = 0;         // statements_total
+};
+struct Queued {
+  Job job;
+  bool created = false;
+};
+Result<Queued> QueueContract(pg::Connection& connection, const std::string& schema,
+                             const ContractJob& contract, const Change& change);
+// The contract job of `version`, if any (without its SQL).
+Result<std::optional<Job>> FindContractJob(pg::Connection& connection, const std::string& schema,
+                                           const std::string& version);
+// A running job's progress in steps (a contract job after each step): no event, no NOTIFY.
+Status RecordStepsDone(pg::Connection& connection, const std::string& schema, long long id,
+                       int done);
+
 // People (`tandem jobs ...`, the dashboard).
 Result<Job> Pause(pg::Connection& connection, const std::string& schema, long long id,
                   const Change& change);  // queued, awaiting-approval, retrying -> paused;

@@ -128,6 +128,14 @@ CREATE TABLE {s}.online_steps (
   PRIMARY KEY (version, stage, step)
 );
 )",
+      // 4: contract jobs: `tandem complete VERSION` without --now queues an online migration's
+      // contract steps for the worker (src/expand/executor.h). Only the kind's check widens;
+      // the check of step 2 has PostgreSQL's name for a column check (<table>_<column>_check).
+      R"(
+ALTER TABLE {s}.jobs DROP CONSTRAINT jobs_kind_check;
+ALTER TABLE {s}.jobs ADD CONSTRAINT jobs_kind_check
+  CHECK (kind IN ('post-deploy', 'background', 'contract'));
+)",
   };
   return kSteps;
 }

@@ -10,7 +10,9 @@
 #include <set>
 #include <sstream>
 #include <thread>
+
 #include "worker/background_jobs.h"
+#include "worker/contract_jobs.h"
 
 #include "base/interrupt.h"
 #include "jobs/schedule.h"
@@ -160,6 +162,9 @@ class Worker {
   // One pass: claims and runs the next runnable job. False when there was none.
   Result<bool> Step();
   void RunJob(jobs::Job job);
+  // A contract job (an online migration's, `tandem complete`): under the runner lock, taken
+  // before the claim. False when another runner holds the lock (the job waits for it).
+  bool RunContract(jobs::Job job);
   // Runs a claimed job (its SQL read with the claim) and records its outcome.
   void Execute(jobs::Job job);
   // Several consecutive small jobs at once (jobs::Schedule::run), each in its own transaction.
@@ -182,6 +187,11 @@ class Worker {
   void RunBackground(BackgroundRun& run);
   // Joins the finished threads (all of them with `all`, after asking them to stop).
   void ReapBackground(bool all);
+  // What /healthz reports as running: the job on the job connection, else the oldest
+  // background job running (their threads come and go independently).
+  void SetForeground(long long id);
+  void SetBackground(long long id, bool running);
+  void PublishRunning();
 
   const pg::DatabaseUrl& url_;
   const WorkerOptions& options_;
@@ -198,7 +208,33 @@ class Worker {
   std::set<long long> drift_reported_;
   std::map<long long, std::unique_ptr<BackgroundRun>> background_;
   std::atomic<bool> stop_background_{false};
+  std::mutex running_mutex_;
+  long long foreground_job_ = 0;
+  std::set<long long> background_running_;
+  std::set<long long> contract_waits_;  // contract jobs whose wait for the lock was logged
 };
+
+void Worker::SetForeground(long long id) {
+  std::lock_guard<std::mutex> lock(running_mutex_);
+  foreground_job_ = id;
+  PublishRunning();
+}
+
+void Worker::SetBackground(long long id, bool running) {
+  std::lock_guard<std::mutex> lock(running_mutex_);
+  if (running) {
+    background_running_.insert(id);
+  } else {
+    background_running_.erase(id);
+  }
+  PublishRunning();
+}
+
+void Worker::PublishRunning() {
+  long long id = foreground_job_;
+  if (id == 0 && !background_running_.empty()) id = *background_running_.begin();
+  state_->running_job = id;
+}
 
 Log& Logger(const WorkerOptions& options) {
   static Log discard(*new std::ostringstream, false);
@@ -298,7 +334,9 @@ Result<bool> Worker::Step() {
   // The job as listed (without its SQL): the claim returns it with its SQL, and fails if a
   // person changed it meanwhile.
   for (jobs::Job& job : open) {
-    if (job.id == *schedule.next) RunJob(std::move(job));
+    if (job.id != *schedule.next) continue;
+    if (job.kind == "contract") return RunContract(std::move(job));
+    RunJob(std::move(job));
   }
   return true;
 }
@@ -374,7 +412,7 @@ void Worker::RunJob(jobs::Job job) {
 void Worker::Execute(jobs::Job job) {
   Log& log = Logger(options_);
   int attempt = job.attempts;
-  state_->running_job = job.id;
+  SetForeground(job.id);
   log.Info("job " + std::to_string(job.id) + " running",
            {{"job", job.id}, {"version", job.version}, {"name", job.name}, {"attempt", attempt}});
   if (options_.on_transition) options_.on_transition();
@@ -385,7 +423,7 @@ void Worker::Execute(jobs::Job job) {
   auto finish = [&](JobStatus to, std::string why) {
     outcome.to = to;
     outcome.duration = std::chrono::duration_cast<Duration>(Clock::now() - started);
-    state_->running_job = 0;
+    SetForeground(0);
     if (to == JobStatus::kSucceeded) ++summary_.succeeded;
     Finished(jobs::Finish(*job_, options_.schema, job.id, outcome, {change_.actor, why}), job);
   };
@@ -459,7 +497,7 @@ void Worker::Execute(jobs::Job job) {
   if (!job_->alive()) {
     // The lock went with the session: whoever holds it next (this worker, once reconnected,
     // or another replica) takes the job over from the recorded statement.
-    state_->running_job = 0;
+    SetForeground(0);
     log.Error("lost the connection running job " + std::to_string(job.id),
               {{"job", job.id}, {"error", item.error.message()}});
     return;
@@ -484,6 +522,115 @@ void Worker::Execute(jobs::Job job) {
   ++summary_.failed;
   finish(JobStatus::kFailed,
          jobs::IsTransient(item.error) ? "transient error, no attempts left" : "");
+}
+
+bool Worker::RunContract(jobs::Job job) {
+  Log& log = Logger(options_);
+  // The runner lock before the claim: while `tandem release`, `complete --now` or `abort` runs,
+  // the job is left as it is, not claimed and given back. Polled briefly; the worker tries again
+  // at its next pass.
+  auto lock = migrate::RunnerLock::Acquire(*job_, options_.schema, Duration(100));
+  if (!lock.ok()) {
+    if (!job_->alive()) return true;  // reconnects
+    if (contract_waits_.insert(job.id).second) {
+      log.Info("job " + std::to_string(job.id) + " waits for the runner lock",
+               {{"job", job.id}, {"version", job.version}, {"holder", lock.status().detail()}});
+    }
+    return false;
+  }
+  contract_waits_.erase(job.id);
+  // A person asked to pause or cancel it while the worker running it was lost.
+  if (job.status == JobStatus::kRunning && !job.requested.empty()) {
+    jobs::Outcome outcome;
+    outcome.to = job.requested == "cancel" ? JobStatus::kCancelled : JobStatus::kPaused;
+    outcome.statements_done = job.statements_done;
+    outcome.statements_total = job.statements_total;
+    Finished(jobs::Finish(*job_, options_.schema, job.id, outcome,
+                          {change_.actor, "requested while the worker running it was lost"}),
+             job);
+    return true;
+  }
+  std::string reason = job.status == JobStatus::kRunning
+                           ? "taken over from " + job.worker + ", which stopped running it"
+                           : "";
+  auto claimed = jobs::Claim(*job_, options_.schema, job.id, {change_.actor, reason});
+  if (!claimed.ok()) {
+    log.Warning("could not claim job " + std::to_string(job.id),
+                {{"job", job.id}, {"error", claimed.status().message()}});
+    return true;
+  }
+  int attempt = claimed->attempts;
+  SetForeground(job.id);
+  log.Info("job " + std::to_string(job.id) + " running", {{"job", job.id},
+                                                          {"version", job.version},
+                                                          {"name", job.name},
+                                                          {"attempt", attempt},
+                                                          {"kind", job.kind}});
+  if (options_.on_transition) options_.on_transition();
+  ReportDrift(*job_, *claimed);
+  auto started = Clock::now();
+  ContractRun run;
+  std::string requested;
+  {
+    pg::Connection* connection = job_.get();
+    interrupt::CancelHook cancel_on_signal([connection] { connection->RequestCancel(); });
+    RequestWatch requests(*control_, *job_, options_.schema, {job.id});
+    run = RunContractJob(*job_, options_, *claimed, log);
+    requests.Stop();
+    requested = requests.requested();
+  }
+  SetForeground(0);
+  if (!job_->alive()) {
+    // The runner lock and the worker lock went with the session: the next holder takes the job
+    // over from the first step not recorded.
+    log.Error("lost the connection running job " + std::to_string(job.id),
+              {{"job", job.id}, {"error", run.status.message()}});
+    return true;
+  }
+  jobs::Outcome outcome;
+  outcome.duration = std::chrono::duration_cast<Duration>(Clock::now() - started);
+  outcome.statements_done = run.steps_done;
+  outcome.statements_total = run.steps_total;
+  if (!run.status.ok()) {
+    jobs::JobError error;
+    error.sqlstate = run.status.sqlstate();
+    error.message = run.status.message();
+    error.detail = run.status.detail();
+    outcome.error = error;
+  }
+  std::string why;
+  if (run.aborted) {
+    outcome.to = JobStatus::kCancelled;
+    why = "online migration " + job.version + " was aborted";
+  } else if (run.status.ok()) {
+    outcome.to = JobStatus::kSucceeded;
+    if (run.completed_already) why = "completed already (by tandem complete --now)";
+    ++summary_.succeeded;
+  } else if (interrupt::Requested()) {
+    outcome.to = JobStatus::kQueued;
+    why = "the worker was stopped by " + std::string(interrupt::SignalName(interrupt::Signal())) +
+          "; the next worker resumes it";
+  } else if (requested == "cancel") {
+    outcome.to = JobStatus::kCancelled;
+    why = "cancelled by a person";
+  } else if (requested == "pause") {
+    outcome.to = JobStatus::kPaused;
+    why = "paused by a person";
+  } else if (jobs::IsTransient(run.status) && attempt < options_.settings.max_attempts) {
+    release::Backoff backoff({options_.release.backoff_initial, options_.release.backoff_max},
+                             options_.seed);
+    for (int i = 0; i < attempt; ++i) outcome.retry_after = backoff.Next();
+    outcome.to = JobStatus::kRetrying;
+    why = "transient error, attempt " + std::to_string(attempt) + " of " +
+          std::to_string(options_.settings.max_attempts);
+    ++summary_.retrying;
+  } else {
+    outcome.to = JobStatus::kFailed;
+    ++summary_.failed;
+  }
+  // Recorded while the runner lock is held: an abort waiting for it sees the job's outcome.
+  Finished(jobs::Finish(*job_, options_.schema, job.id, outcome, {change_.actor, why}), job);
+  return true;
 }
 
 void Worker::RunRun(const std::vector<long long>& ids) {
@@ -546,10 +693,10 @@ void Worker::RunRun(const std::vector<long long>& ids) {
     pg::Connection* connection = job_.get();
     interrupt::CancelHook cancel_on_signal([connection] { connection->RequestCancel(); });
     RequestWatch requests(*control_, *job_, options_.schema, watched);
-    state_->running_job = run.front().id;
+    SetForeground(run.front().id);
     applied = migrate::ApplyUpAll(*job_, items);
     requests.Stop();
-    state_->running_job = 0;
+    SetForeground(0);
   }
   if (!job_->alive()) {
     log.Error("lost the connection running a run of jobs; the next worker resumes them");
@@ -660,6 +807,12 @@ void Worker::RunBackground(BackgroundRun& run) {
                 {{"error", claimed.status().message()}});
     return;
   }
+  SetBackground(job.id, true);
+  struct Unmark {
+    Worker* worker;
+    long long id;
+    ~Unmark() { worker->SetBackground(id, false); }
+  } unmark{this, job.id};
   log.Info("job " + std::to_string(job.id) + " running", {{"job", job.id},
                                                           {"version", job.version},
                                                           {"name", job.name},

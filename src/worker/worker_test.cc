@@ -484,6 +484,53 @@ TEST_F(WorkerTest, NotificationsReachAWebhookThroughA429AndA500) {
             "0");
 }
 
+// /healthz names the job running, also when it is a background job (run on a thread of its own,
+// beside the post-deploy jobs), and 0 once nothing runs.
+TEST_F(WorkerTest, HealthNamesTheRunningBackgroundJob) {
+  Migration("1_table.sql",
+            "-- migrate:up\nCREATE TABLE t (id bigint PRIMARY KEY, n int NOT NULL DEFAULT 0);\n"
+            "INSERT INTO t (id) SELECT g FROM generate_series(1, 40) g;\n");
+  Migration("2_count.sql",
+            "-- tandem:phase background\n-- tandem:batch table=t key=id size=1\n-- migrate:up\n"
+            "WITH pause AS (SELECT pg_sleep(0.1))\nUPDATE t SET n = n + 1 FROM pause\n"
+            " WHERE id >= :batch_start AND id < :batch_end;\n");
+  ASSERT_EQ(Tandem({"release"}).exit_code, 0);
+  std::string id = QueryValue("SELECT id FROM tandem.jobs WHERE version = '2'");
+  pid_t worker = Start({"worker", "--http", "127.0.0.1:0"});
+  int port = 0;
+  for (int i = 0; i < 500 && port == 0; ++i) {
+    std::string log = dir_.Read("worker.log");
+    size_t at = log.find("on http://127.0.0.1:");
+    if (at != std::string::npos) port = std::atoi(log.c_str() + at + 20);
+    std::this_thread::sleep_for(20ms);
+  }
+  ASSERT_GT(port, 0) << dir_.Read("worker.log");
+  ASSERT_TRUE(WaitFor("SELECT status = 'running' FROM tandem.jobs WHERE version = '2'"));
+  std::string seen;
+  for (int i = 0; i < 200 && seen != id; ++i) {
+    auto health = nlohmann::json::parse(HttpGet(port, "/healthz"), nullptr, false);
+    if (health.is_object() && health.contains("running_job")) {
+      seen = health["running_job"].is_string() ? health["running_job"].get<std::string>()
+                                               : health["running_job"].dump();
+    }
+    if (seen != id) std::this_thread::sleep_for(10ms);
+  }
+  EXPECT_EQ(seen, id);
+  ASSERT_TRUE(WaitFor("SELECT status = 'succeeded' FROM tandem.jobs WHERE version = '2'"));
+  // The thread records the outcome, then clears what /healthz reports.
+  for (int i = 0; i < 200 && seen != "0"; ++i) {
+    auto health = nlohmann::json::parse(HttpGet(port, "/healthz"), nullptr, false);
+    if (health.is_object() && health.contains("running_job")) {
+      seen = health["running_job"].is_string() ? health["running_job"].get<std::string>()
+                                               : health["running_job"].dump();
+    }
+    if (seen != "0") std::this_thread::sleep_for(10ms);
+  }
+  EXPECT_EQ(seen, "0");
+  kill(worker, SIGTERM);
+  ASSERT_TRUE(WaitForExit(worker).ok());
+}
+
 TEST_F(WorkerTest, BadInputIsExitTwoAndChangesNothing) {
   auto http = Tandem({"worker", "--once", "--http", "nonsense:port"});
   EXPECT_EQ(http.exit_code, 2) << http.err;
