@@ -436,6 +436,48 @@ TEST_F(FleetWorkerTest, MetricsShowTheFleetAndEachDatabasesJobs) {
   EXPECT_EQ(Sample(metrics, "tandem_jobs{target=\"dead\",state=\"queued\"}"), "") << metrics;
 }
 
+// A fleet's workers keep no control session: a person's cancel is read on a short-lived
+// session, and the running statement is cancelled within about a second all the same, while
+// the other database's job runs on.
+TEST_F(FleetWorkerTest, CancelOfARunningJobStopsItsStatementWithoutAControlSession) {
+  constexpr int n = 2;
+  WriteConfig(n);
+  Migrations("SELECT pg_sleep(30);\n");
+  ASSERT_EQ(Tandem({"release", "--target", "all"}).exit_code, 0);
+  auto admin = Open("postgres");
+  ASSERT_NE(admin, nullptr);
+  pid_t worker = Start({"worker", "--target", "all", "--concurrency", "2"}, "worker.log");
+  auto until = std::chrono::steady_clock::now() + 30s;
+  while (WorkerSessions(*admin, "state = 'active' AND query LIKE '%pg_sleep(30)%'") < n &&
+         std::chrono::steady_clock::now() < until) {
+    std::this_thread::sleep_for(10ms);
+  }
+  ASSERT_EQ(WorkerSessions(*admin, "state = 'active' AND query LIKE '%pg_sleep(30)%'"), n)
+      << dir_.Read("worker.log");
+  // One session per database served, no control sessions.
+  EXPECT_EQ(WorkerSessions(*admin, "application_name = 'tandem'"), n);
+  auto asked = std::chrono::steady_clock::now();
+  auto cancel = Tandem({"jobs", "cancel", "1", "--target", Name(0)});
+  EXPECT_EQ(cancel.exit_code, 0) << cancel.out << cancel.err;
+  bool cancelled = false;
+  while (!(cancelled = Jobs(0, "status = 'cancelled'") == "1") &&
+         std::chrono::steady_clock::now() - asked < 15s) {
+    std::this_thread::sleep_for(20ms);
+  }
+  auto took = std::chrono::duration_cast<std::chrono::milliseconds>(
+      std::chrono::steady_clock::now() - asked);
+  std::string other = Jobs(1, "status = 'running'");
+  kill(worker, SIGTERM);
+  auto code = WaitForExit(worker);
+  ASSERT_TRUE(cancelled) << dir_.Read("worker.log");
+  std::printf("cancel of a running job on a fleet worker took effect after %lld ms\n",
+              static_cast<long long>(took.count()));
+  EXPECT_LT(took, 5s);
+  EXPECT_EQ(other, "1");  // the other database's job ran on
+  ASSERT_TRUE(code.ok());
+  EXPECT_EQ(*code, 0);
+}
+
 // Label values are escaped as the text format requires.
 TEST(FleetMetricsText, EscapesLabelValuesAndCountsTheFleet) {
   std::vector<fleet::FleetTargetState> targets(3);
