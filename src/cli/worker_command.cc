@@ -77,10 +77,12 @@ struct WorkerHttp {
   std::unique_ptr<server::HttpServer> server;
 };
 
+// `fleet`: beside a fleet worker the dashboard LISTENs on no database and polls them on one
+// session, so that it adds one session to the replica's bound (src/fleet/fleet_worker.h).
 Result<WorkerHttp> ServeHttp(const server::ListenAddress& http, server::WorkerRoutes routes,
                              std::vector<dashboard::Source> sources, const config::Config& config,
                              const std::optional<migrate::MigrationSet>& files, worker::Log& log,
-                             const std::string& worker_paths) {
+                             const std::string& worker_paths, bool fleet = false) {
   WorkerHttp served;
   std::string token = dashboard::TokenFromEnvironment(config.dashboard);
   bool with_dashboard = http.loopback() || !token.empty();
@@ -92,6 +94,10 @@ Result<WorkerHttp> ServeHttp(const server::ListenAddress& http, server::WorkerRo
     board_options.store.search_path = config.search_path;
     board_options.store.max_listen = config.dashboard.max_listen;
     board_options.store.refresh_interval = config.dashboard.refresh_interval;
+    if (fleet) {
+      board_options.store.max_listen = 0;
+      board_options.store.poll_threads = 1;
+    }
     board_options.token = token;
     if (files) board_options.files = *files;
     served.board = std::make_unique<dashboard::Dashboard>(std::move(board_options));
@@ -247,19 +253,20 @@ int RunFleet(Context& context, const config::Config& config, const WorkerFlags& 
   std::unique_ptr<server::HttpServer> http_server;
   if (http) {
     server::WorkerRoutes routes;
-    // Metrics come from each database's own state schema: a scrape of hundreds of databases
-    // from one endpoint would be slow and partial, so a fleet worker does not serve them yet.
-    routes.metrics = []() -> Result<std::string> {
-      return Status::Unavailable("a fleet worker does not serve /metrics yet")
-          .WithHint("scrape a single-database worker, or use tandem status --target all");
+    // Rendered from what this replica knows and what its last metrics sweep read (one session,
+    // each database in turn): a scrape opens no session, however many databases there are.
+    options.metrics_interval = Duration(5000);
+    routes.metrics = [&state]() -> Result<std::string> {
+      return fleet::RenderFleetMetrics(state.Snapshot());
     };
     routes.health = [&state] {
       server::Health health;
       auto targets = state.Snapshot();
-      int serving = 0, unreachable = 0;
+      int serving = 0, unreachable = 0, running = 0;
       std::string unreachable_names;
       for (const auto& t : targets) {
         serving += t.serving;
+        running += t.running_job != 0;
         if (!t.unreachable.empty()) {
           ++unreachable;
           if (unreachable <= 10) unreachable_names += (unreachable > 1 ? "," : "") + t.name;
@@ -271,7 +278,8 @@ int RunFleet(Context& context, const config::Config& config, const WorkerFlags& 
       }
       health.fields = {{"targets", std::to_string(targets.size())},
                        {"serving", std::to_string(serving)},
-                       {"unreachable", std::to_string(unreachable)}};
+                       {"unreachable", std::to_string(unreachable)},
+                       {"running_jobs", std::to_string(running)}};
       if (unreachable) health.fields.push_back({"unreachable_targets", unreachable_names});
       return health;
     };
@@ -280,8 +288,8 @@ int RunFleet(Context& context, const config::Config& config, const WorkerFlags& 
       sources.push_back(
           dashboard::MakeSource(target.name, target.groups, target.url, target.problem));
     }
-    auto served =
-        ServeHttp(*http, std::move(routes), std::move(sources), config, files, log, "/healthz");
+    auto served = ServeHttp(*http, std::move(routes), std::move(sources), config, files, log,
+                            "/metrics and /healthz", /*fleet=*/true);
     if (!served.ok()) return context.Fail(served.status());
     http_server = std::move(served->server);
     board = std::move(served->board);

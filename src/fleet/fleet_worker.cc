@@ -14,6 +14,7 @@
 #include "pg/connection.h"
 #include "pg/quote.h"
 #include "pg/url.h"
+#include "release/blockers.h"
 
 namespace tandem::fleet {
 namespace {
@@ -94,58 +95,77 @@ worker::Log& Discard() {
 }
 
 // One database's worker, run once on the lock's terms: what is runnable now, then the lock is
-// given back. `transitions` counts what it changed.
-// With [[notify]] channels, a notifier of the run's own sends what it changed: channels seen
-// for the first time start after `events_before`, the newest event when this replica first
-// reached the database.
+// given back. `transitions` counts what it changed. `base` carries the replica's shared session
+// slots (WorkerOptions::extra_sessions, work_sessions).
+// With [[notify]] channels, a notifier of the run's own then sends what it changed, once the
+// job session has closed (so that a slot holds one session at a time): channels seen for the
+// first time start after `events_before`, the newest event when this replica first reached the
+// database.
 worker::WorkerSummary ServeOnce(const pg::DatabaseUrl& url, const std::string& target,
-                                const FleetWorkerOptions& fleet, worker::Log& log,
-                                std::optional<long long> events_before, int& transitions) {
-  const worker::WorkerOptions& base = fleet.worker;
-  std::unique_ptr<notify::Notifier> notifier;
-  if (!fleet.notify.empty()) {
-    notify::NotifierOptions n;
-    n.url = url;
-    n.schema = base.schema;
-    n.channels = fleet.notify;
-    n.target = target;
-    n.new_channels_after = events_before;
-    n.log = [&log](std::string_view level, std::string_view message, const nlohmann::json& fields) {
-      log.Write(level, message, fields);
-    };
-    auto started = notify::Notifier::Start(std::move(n));
-    if (started.ok()) {
-      notifier = std::move(*started);
-    } else {
-      log.Error("notifications not sent", {{"error", started.status().message()}});
-    }
-  }
+                                const FleetWorkerOptions& fleet, const worker::WorkerOptions& base,
+                                worker::Log& log, std::optional<long long> events_before,
+                                int& transitions, worker::WorkerState* live) {
   worker::WorkerOptions options = base;
   options.once = true;
   options.log = &log;
-  notify::Notifier* n = notifier.get();
-  options.on_transition = [&transitions, &base, n] {
+  options.on_transition = [&transitions, &base] {
     ++transitions;
-    if (n) n->Wake();
     if (base.on_transition) base.on_transition();
   };
-  worker::WorkerSummary summary = worker::RunWorker(url, options);
-  if (notifier) {
-    if (transitions > 0 && !interrupt::Requested() && !notifier->Flush(fleet.notify_flush)) {
-      log.Warning(
-          "some notifications were not sent yet; the next run on this database sends "
-          "them");
-    }
-    notifier->Stop();
+  worker::WorkerSummary summary = worker::RunWorker(url, options, live);
+  if (fleet.notify.empty() || interrupt::Requested()) return summary;
+  notify::NotifierOptions n;
+  n.url = url;
+  n.schema = base.schema;
+  n.channels = fleet.notify;
+  n.target = target;
+  n.new_channels_after = events_before;
+  n.log = [&log](std::string_view level, std::string_view message, const nlohmann::json& fields) {
+    log.Write(level, message, fields);
+  };
+  auto notifier = notify::Notifier::Start(std::move(n));
+  if (!notifier.ok()) {
+    log.Error("notifications not sent", {{"error", notifier.status().message()}});
+    return summary;
   }
+  // Also what an earlier run could not send in time.
+  if (!(*notifier)->Flush(fleet.notify_flush) && transitions > 0 && !interrupt::Requested()) {
+    log.Warning("some notifications were not sent yet; the next run on this database sends them");
+  }
+  (*notifier)->Stop();
   return summary;
 }
+
+// One of a replica's `concurrency` + 2 work sessions, held while a slot probes or serves a database
+// (released when it goes out of scope). Waits for a free one, polling, until interrupted.
+class WorkToken {
+ public:
+  explicit WorkToken(release::WatchSlots& slots) : slots_(slots) {
+    while (!(held_ = slots_.TryAcquire()) && !interrupt::Requested()) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+  }
+  ~WorkToken() {
+    if (held_) slots_.Release();
+  }
+  bool held() const { return held_; }
+
+ private:
+  release::WatchSlots& slots_;
+  bool held_ = false;
+};
 
 class FleetWorker {
  public:
   FleetWorker(const std::vector<Target>& targets, const FleetWorkerOptions& options,
               FleetWorkerState* state)
-      : options_(options), state_(state ? state : &own_state_) {
+      : options_(options),
+        state_(state ? state : &own_state_),
+        work_(std::max(1, options.concurrency) + 2) {
+    worker_ = options.worker;
+    worker_.extra_sessions = &watch_;
+    worker_.read_sessions = &reads_;
+    worker_.work_sessions = &work_;
     worker::Log& parent = options.worker.log ? *options.worker.log : Discard();
     std::vector<std::string> names;
     for (const Target& t : targets) {
@@ -164,7 +184,10 @@ class FleetWorker {
     std::vector<std::thread> slots;
     int n = std::max(1, std::min<int>(options_.concurrency, static_cast<int>(entries_.size())));
     for (int i = 0; i < n; ++i) slots.emplace_back([this] { Slot(); });
+    std::thread metrics;
+    if (options_.metrics_interval > Duration(0)) metrics = std::thread([this] { ReadMetrics(); });
     for (auto& t : slots) t.join();
+    if (metrics.joinable()) metrics.join();
   }
 
  private:
@@ -210,7 +233,12 @@ class FleetWorker {
         i = *next;
         entries_[i].busy = true;
       }
-      Duration again = Serve(entries_[i]);
+      Duration again{0};
+      {
+        // A background job of a database being served may hold one for a while.
+        WorkToken token(work_);
+        if (token.held()) again = Serve(entries_[i]);
+      }
       std::lock_guard<std::mutex> lock(mutex_);
       entries_[i].busy = false;
       entries_[i].due = Clock::now() + again;
@@ -259,8 +287,8 @@ class FleetWorker {
       ++t.runs;
     });
     int transitions = 0;
-    worker::WorkerSummary summary =
-        ServeOnce(*url, e.target.name, options_, *e.log, e.events_before, transitions);
+    worker::WorkerSummary summary = ServeOnce(*url, e.target.name, options_, worker_, *e.log,
+                                              e.events_before, transitions, state_->Live(index));
     state_->Update(index, [&](FleetTargetState& t) {
       t.serving = false;
       t.succeeded += summary.succeeded;
@@ -273,6 +301,8 @@ class FleetWorker {
       }
       return options_.probe_interval;
     }
+    // A background job that waited for a session is not idle: it starts when one is free.
+    if (summary.deferred) return std::min(options_.probe_interval, Duration(500));
     if (transitions == 0 && !summary.standby) {
       e.idle_fingerprint = probe->fingerprint;
       e.idle_at = Clock::now();
@@ -280,9 +310,49 @@ class FleetWorker {
     return options_.probe_interval;
   }
 
+  // /metrics: one session reads each reachable database's job metrics in turn, a sweep every
+  // metrics_interval; scrapes render what the last sweep read and never open a session.
+  void ReadMetrics() {
+    while (!interrupt::Requested()) {
+      auto started = Clock::now();
+      auto targets = state_->Snapshot();
+      for (size_t i = 0; i < entries_.size() && !interrupt::Requested(); ++i) {
+        std::optional<jobs::JobMetrics> read;
+        auto url = UrlOf(entries_[i].target);
+        // On the short reads' slot, so that /metrics adds no session to the bound.
+        bool slot = false;
+        for (int k = 0; k < 50 && !(slot = reads_.TryAcquire()) && !interrupt::Requested(); ++k) {
+          std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        }
+        if (!slot) continue;  // every slot busy for a second: this one keeps its last read
+        if (url.ok() && targets[i].unreachable.empty()) {
+          pg::ConnectOptions connect;
+          connect.application_name = "tandem metrics";
+          connect.connect_timeout_seconds = std::min(3, options_.connect_timeout_seconds);
+          if (auto c = pg::Connection::Open(*url, connect); c.ok()) {
+            if ((*c)->Exec("SET statement_timeout = '5s'").ok()) {
+              if (auto m = jobs::ReadJobMetrics(**c, options_.worker.schema); m.ok()) {
+                read = std::move(*m);
+              }
+            }
+          }
+        }
+        reads_.Release();
+        state_->Update(i, [&](FleetTargetState& t) { t.metrics = std::move(read); });
+      }
+      auto next = started + options_.metrics_interval;
+      while (Clock::now() < next && interrupt::SleepFor(Duration(100))) {
+      }
+    }
+  }
+
   const FleetWorkerOptions& options_;
   FleetWorkerState own_state_;
   FleetWorkerState* state_;
+  release::WatchSlots watch_{1};
+  release::WatchSlots reads_{1};
+  release::WatchSlots work_;
+  worker::WorkerOptions worker_;  // options_.worker with the slots above
   std::vector<Entry> entries_;
   std::mutex mutex_;
   std::condition_variable wake_;
@@ -293,13 +363,82 @@ class FleetWorker {
 
 std::vector<FleetTargetState> FleetWorkerState::Snapshot() const {
   std::lock_guard<std::mutex> lock(mutex_);
-  return targets_;
+  std::vector<FleetTargetState> out = targets_;
+  for (size_t i = 0; i < out.size(); ++i) {
+    out[i].running_job = out[i].serving ? live_[i]->running_job.load() : 0;
+  }
+  return out;
 }
 
 void FleetWorkerState::Set(const std::vector<std::string>& names) {
   std::lock_guard<std::mutex> lock(mutex_);
   targets_.clear();
-  for (const auto& n : names) targets_.push_back({n});
+  live_.clear();
+  for (const auto& n : names) {
+    FleetTargetState t;
+    t.name = n;
+    targets_.push_back(std::move(t));
+    live_.push_back(std::make_unique<worker::WorkerState>());
+  }
+}
+
+worker::WorkerState* FleetWorkerState::Live(size_t index) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return live_[index].get();
+}
+
+namespace {
+
+void Family(std::string& out, const char* name, const char* type, const char* help) {
+  out += std::string("# HELP ") + name + " " + help + "\n# TYPE " + name + " " + type + "\n";
+}
+
+}  // namespace
+
+std::string RenderFleetMetrics(const std::vector<FleetTargetState>& targets) {
+  long long owned = 0, unreachable = 0, running = 0;
+  for (const auto& t : targets) {
+    owned += t.serving;
+    unreachable += !t.unreachable.empty();
+    running += t.running_job != 0;
+  }
+  std::string out;
+  auto total = [&](const char* name, const char* help, long long value) {
+    Family(out, name, "gauge", help);
+    out += std::string(name) + " " + std::to_string(value) + "\n";
+  };
+  total("tandem_fleet_targets", "Databases this fleet worker serves.",
+        static_cast<long long>(targets.size()));
+  total("tandem_fleet_targets_owned",
+        "Databases whose worker lock this replica holds now (it is running their jobs).", owned);
+  total("tandem_fleet_targets_unreachable",
+        "Databases this replica could not connect to at its last try.", unreachable);
+  total("tandem_fleet_jobs_running", "Jobs this replica is running now.", running);
+  auto per_target = [&](const char* name, const char* type, const char* help, auto value) {
+    Family(out, name, type, help);
+    for (const auto& t : targets) {
+      out += std::string(name) + "{target=\"" + jobs::EscapeLabelValue(t.name) + "\"} " +
+             std::to_string(value(t)) + "\n";
+    }
+  };
+  per_target("tandem_fleet_target_owned", "gauge",
+             "1 while this replica holds the database's worker lock.",
+             [](const FleetTargetState& t) { return t.serving ? 1 : 0; });
+  per_target("tandem_fleet_target_reachable", "gauge",
+             "0 when this replica could not connect to the database at its last try.",
+             [](const FleetTargetState& t) { return t.unreachable.empty() ? 1 : 0; });
+  per_target("tandem_fleet_target_running_job", "gauge",
+             "The id of the job this replica runs on the database now, 0 for none.",
+             [](const FleetTargetState& t) { return t.running_job; });
+  per_target("tandem_fleet_target_runs_total", "counter",
+             "Times this replica took the database's worker lock to run its jobs.",
+             [](const FleetTargetState& t) { return t.runs; });
+  std::vector<jobs::TargetMetrics> read;
+  for (const auto& t : targets) {
+    if (t.metrics) read.push_back({t.name, *t.metrics});
+  }
+  if (!read.empty()) out += jobs::RenderMetricsText(read);
+  return out;
 }
 
 void RunFleetWorker(const std::vector<Target>& targets, const FleetWorkerOptions& options,
@@ -316,12 +455,20 @@ FleetOnceReport RunFleetWorkerOnce(const std::vector<Target>& targets,
   worker::Log& parent = options.worker.log ? *options.worker.log : Discard();
   std::map<std::string, size_t> index;
   for (size_t i = 0; i < targets.size(); ++i) index[targets[i].name] = i;
+  release::WatchSlots watch(1), reads(1);
+  release::WatchSlots work(std::max(1, options.concurrency) + 2);
+  worker::WorkerOptions base = options.worker;
+  base.extra_sessions = &watch;
+  base.read_sessions = &reads;
+  base.work_sessions = &work;
   RolloutOptions rollout;
   rollout.concurrency = options.concurrency;
   rollout.max_failures = 0;  // every database is served, whatever happens on the others
   Operation serve = [&](const Target& target) -> Status {
     worker::WorkerSummary& summary = report.summaries[index.at(target.name)];
     TANDEM_ASSIGN_OR_RETURN(pg::DatabaseUrl url, UrlOf(target));
+    WorkToken token(work);
+    if (!token.held()) return Status::Ok();  // interrupted
     TANDEM_ASSIGN_OR_RETURN(
         Probe probe, ProbeTarget(url, options.worker.schema, options.connect_timeout_seconds));
     if (probe.owned_elsewhere) {
@@ -331,7 +478,19 @@ FleetOnceReport RunFleetWorkerOnce(const std::vector<Target>& targets,
     if (probe.open == 0) return Status::Ok();
     worker::Log log(parent, nlohmann::json{{"target", target.name}});
     int transitions = 0;
-    summary = ServeOnce(url, target.name, options, log, probe.newest_event, transitions);
+    summary =
+        ServeOnce(url, target.name, options, base, log, probe.newest_event, transitions, nullptr);
+    // A background job that found no free sessions runs once two are (they are always left for
+    // them: `work` holds two more than the databases served at once).
+    while (summary.status.ok() && summary.deferred && !interrupt::Requested()) {
+      interrupt::SleepFor(Duration(200));
+      worker::WorkerSummary more =
+          ServeOnce(url, target.name, options, base, log, probe.newest_event, transitions, nullptr);
+      more.succeeded += summary.succeeded;
+      more.failed += summary.failed;
+      more.retrying += summary.retrying;
+      summary = more;
+    }
     if (!summary.status.ok()) return summary.status;
     if (summary.failed > 0) {
       return Status::Failed(std::to_string(summary.failed) + " job" +

@@ -19,15 +19,25 @@
 // the locks vanish, and the next probe of another replica (every `probe_interval`) takes the
 // database over, resuming a job at its recorded statement.
 //
-// Connections: a slot holds at most one probe session, or the single-database worker's
-// sessions (its job and control connections, plus the blocker watch while a statement waits
-// for a lock), plus a notifier's session while it sends: at most 4 × concurrency per replica
-// (3 × without [[notify]] channels), whatever the fleet size.
+// Connections: at most `concurrency` + 4 sessions per replica, whatever the fleet size and
+// whatever runs (release::WatchSlots count them):
+// - `concurrency` + 2 work sessions. A slot holds one while it probes or serves a database: its
+//   probe session, then the worker's job session, then, with [[notify]], the notifier that
+//   sends what the run changed (after the job session has closed). A background job holds two
+//   (its session and its block watch's) and starts only when it gets them; the two beyond
+//   `concurrency` make sure one always can.
+// - 1 for the blocker watch: a database's worker opens no control session
+//   (WorkerOptions::extra_sessions) and its blocker watch is lazy (release/blockers.h).
+// - 1 for short reads: a person's pause or cancel of a running job, read every second on a
+//   session opened for that read, and the /metrics sweep.
+// docs/fleet.md states the bound.
 #pragma once
 
 #include <atomic>
 #include <map>
+#include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -35,6 +45,7 @@
 #include "config/config.h"
 #include "fleet/rollout.h"
 #include "fleet/targets.h"
+#include "jobs/metrics.h"
 #include "worker/worker.h"
 
 namespace tandem::fleet {
@@ -56,6 +67,9 @@ struct FleetWorkerOptions {
   // database's events (and is flushed, at most `notify_flush`, before the slot moves on).
   std::vector<config::NotifyChannel> notify;
   Duration notify_flush{10'000};
+  // > 0: one session reads the job metrics (jobs/metrics.h) of each reachable database in turn,
+  // a sweep every `metrics_interval`, for /metrics (FleetWorkerState). 0: none are read.
+  Duration metrics_interval{0};
 };
 
 // Per target, what this replica has done with it (for /healthz and the --once report).
@@ -66,6 +80,10 @@ struct FleetTargetState {
   int runs = 0;             // times this replica served it
   int succeeded = 0;
   int failed = 0;
+  long long running_job = 0;  // the job its worker runs now (Snapshot reads it live), else 0
+  // Its job metrics at the last sweep (FleetWorkerOptions::metrics_interval); unset before the
+  // first one, while it is unreachable, or when the last read failed.
+  std::optional<jobs::JobMetrics> metrics;
 };
 
 // Read from any thread (the HTTP server's) while the fleet worker runs.
@@ -74,6 +92,8 @@ class FleetWorkerState {
   std::vector<FleetTargetState> Snapshot() const;
   // Used by the fleet worker.
   void Set(const std::vector<std::string>& names);
+  // What the worker serving target `index` reports as it runs (running_job).
+  worker::WorkerState* Live(size_t index);
   template <typename F>
   void Update(size_t index, F&& change) {
     std::lock_guard<std::mutex> lock(mutex_);
@@ -83,7 +103,14 @@ class FleetWorkerState {
  private:
   mutable std::mutex mutex_;
   std::vector<FleetTargetState> targets_;
+  std::vector<std::unique_ptr<worker::WorkerState>> live_;
 };
+
+// /metrics of a fleet worker (Prometheus text): this replica's view of the fleet
+// (tandem_fleet_*: targets, owned, unreachable, jobs running, per target owned/reachable/running
+// job/runs) and then each database's job metrics as the single-database worker exports them
+// (jobs::RenderMetricsText, label `target`). Only names go in labels, escaped; never a URL.
+std::string RenderFleetMetrics(const std::vector<FleetTargetState>& targets);
 
 // Serves `targets` until SIGTERM/SIGINT (interrupt::Requested()); every database's worker then
 // gives its running job back, as a single-database worker does. Returns once all have.

@@ -22,6 +22,7 @@
 #include <thread>
 
 #include "base/process.h"
+#include "fleet/fleet_worker.h"
 #include "pg/url.h"
 #include "testing/harness.h"
 #include "testing/http_receiver.h"
@@ -171,6 +172,24 @@ class FleetWorkerTest : public ::testing::Test {
     return r.ok() ? static_cast<int>(r->GetInt(0, 0)) : -1;
   }
 
+  // The port a worker started with --http 127.0.0.1:0 logged, 0 when it did not in 4 s.
+  int PortOf(const std::string& log) {
+    for (int i = 0; i < 200; ++i) {
+      std::string text = dir_.Read(log);
+      size_t at = text.find("on http://127.0.0.1:");
+      if (at != std::string::npos) return std::atoi(text.c_str() + at + 20);
+      std::this_thread::sleep_for(20ms);
+    }
+    return 0;
+  }
+  // The value of the sample `series` (name and labels, as written) in a /metrics body, or "".
+  static std::string Sample(const std::string& metrics, const std::string& series) {
+    size_t at = metrics.find("\n" + series + " ");
+    if (at == std::string::npos) return "";
+    at += series.size() + 2;
+    return metrics.substr(at, metrics.find('\n', at) - at);
+  }
+
   std::string schema_;
   std::string table_;
   TempDir dir_;
@@ -232,16 +251,259 @@ TEST_F(FleetWorkerTest, TwoReplicasSplitTheDatabasesAndRunEveryJobOnce) {
   }
   // Both replicas did work.
   EXPECT_EQ(actors.size(), 2u);
-  // Each replica: 3 databases at once, each with at most its job and control sessions plus a
-  // blocker watch.
+  // Each replica: at most concurrency + 4 sessions (fleet_worker.h).
   std::printf("peak sessions of two replicas with --concurrency 3 over %d databases: %d\n",
               kDatabases, peak.load());
   EXPECT_GT(peak.load(), 0);
   // One more may still be seen on a loaded machine (an exiting backend lingering for two
   // samples).
-  EXPECT_LE(peak.load(), 2 * 3 * 3 + 1);
+  EXPECT_LE(peak.load(), 2 * (3 + 4) + 1);
   std::string log = dir_.Read("a.log");
   EXPECT_NE(log.find("\"target\":\"db-"), std::string::npos) << log;
+}
+
+// The bound docs/fleet.md states: one replica holds at most concurrency + 4 sessions, whatever
+// the fleet size (one more for the dashboard --http serves beside it). Every kind of session is
+// in play: jobs that hold their session (pg_sleep), background jobs (two sessions each), a lock
+// wait (the blocker watch), the reads of pause and cancel requests, and /metrics' sweep.
+TEST_F(FleetWorkerTest, OneReplicaHoldsAtMostConcurrencyPlusFourSessions) {
+  constexpr int kConcurrency = 2;
+  WriteConfig(kDatabases, false, "[release]\nlock_timeout = \"200ms\"\n");
+  Migration("1_create.sql", "-- migrate:up\nCREATE TABLE " + table_ + " (v int);\nINSERT INTO " +
+                                table_ + " SELECT g FROM generate_series(10, 13) g;\n");
+  Migration("2_job.sql",
+            "-- tandem:phase post-deploy\n-- tandem:transaction off\n-- migrate:up\nINSERT INTO " +
+                table_ + " SELECT 1 FROM pg_sleep(0.6);\nINSERT INTO " + table_ + " VALUES (2);\n");
+  Migration("3_backfill.sql",
+            "-- tandem:phase background\n-- tandem:batch table=" + table_ +
+                " key=v size=1\n-- migrate:up\nUPDATE " + table_ + " SET v = v WHERE v >= " +
+                ":batch_start AND v < :batch_end AND (SELECT 1 FROM pg_sleep(0.15)) = 1;\n");
+  auto released = Tandem({"release", "--target", "all", "--concurrency", "4"});
+  ASSERT_EQ(released.exit_code, 0) << released.out << released.err;
+
+  // A lock held on the first database's table: its job waits, and the blocker watch connects.
+  auto holder = Open(Database(0));
+  ASSERT_NE(holder, nullptr);
+  ASSERT_TRUE(holder->Exec("BEGIN").ok());
+  ASSERT_TRUE(holder->Exec("LOCK TABLE " + table_ + " IN ACCESS EXCLUSIVE MODE").ok());
+
+  std::atomic<bool> sampling{true};
+  std::atomic<int> peak{0}, worker_peak{0};
+  std::atomic<int> samples{0};
+  std::thread sampler([&] {
+    auto admin = Open("postgres");
+    // Counts seen by two consecutive samples (see above): all of them, and the worker's alone
+    // (without the dashboard's poller that --http serves beside it).
+    int previous = 0, previous_worker = 0;
+    while (admin && sampling) {
+      int now = WorkerSessions(*admin);
+      int now_worker = WorkerSessions(*admin, "application_name <> 'tandem dashboard'");
+      peak = std::max(peak.load(), std::min(previous, now));
+      worker_peak = std::max(worker_peak.load(), std::min(previous_worker, now_worker));
+      previous = now;
+      previous_worker = now_worker;
+      ++samples;
+      std::this_thread::sleep_for(5ms);
+    }
+  });
+  pid_t worker = Start({"worker", "--target", "all", "--concurrency", std::to_string(kConcurrency),
+                        "--http", "127.0.0.1:0", "--log-format", "json"},
+                       "worker.log");
+  // Held until the first database's job has waited for it a while (lock_timeout 200 ms).
+  for (auto until = std::chrono::steady_clock::now() + 60s;
+       Jobs(0, "status = 'running'") == "0" && std::chrono::steady_clock::now() < until;) {
+    std::this_thread::sleep_for(20ms);
+  }
+  std::this_thread::sleep_for(1s);
+  ASSERT_TRUE(holder->Exec("COMMIT").ok());
+  bool done = WaitForJobs(kDatabases, "status = 'succeeded'", "2", 120s);
+  sampling = false;
+  sampler.join();
+  kill(worker, SIGTERM);
+  auto code = WaitForExit(worker);
+  ASSERT_TRUE(done) << dir_.Read("worker.log");
+  ASSERT_TRUE(code.ok());
+  EXPECT_EQ(*code, 0) << dir_.Read("worker.log");
+  for (int i = 0; i < kDatabases; ++i) EXPECT_EQ(Rows(i), "1,2,10,11,12,13") << Name(i);
+  // The held lock was waited for: lock timeouts recorded on the first database's jobs.
+  EXPECT_NE(Value(0, "SELECT coalesce(sum((detail->>'lock_timeouts')::int), 0) FROM " + schema_ +
+                         ".events WHERE event LIKE 'job.%'"),
+            "0");
+  std::printf(
+      "peak sessions of one replica with --concurrency %d over %d databases: %d, "
+      "without the dashboard's: %d (%d samples)\n",
+      kConcurrency, kDatabases, peak.load(), worker_peak.load(), samples.load());
+  EXPECT_GE(worker_peak.load(), kConcurrency);
+  EXPECT_LE(worker_peak.load(), kConcurrency + 4);
+  EXPECT_LE(peak.load(), kConcurrency + 5);
+}
+
+// /metrics of a fleet worker reflects what runs: owned databases, running jobs (a background
+// job too), the unreachable target, and each database's job metrics from the sweep.
+TEST_F(FleetWorkerTest, MetricsShowTheFleetAndEachDatabasesJobs) {
+  constexpr int n = 3;
+  WriteConfig(n, /*with_dead=*/true);
+  // The first two databases hold a post-deploy job in pg_sleep; the third runs a background job
+  // of slow batches (each database has the same migrations: the sleeps depend on the database).
+  Migration("1_create.sql", "-- migrate:up\nCREATE TABLE " + table_ + " (v int);\nINSERT INTO " +
+                                table_ + " SELECT g FROM generate_series(1, 8) g;\n");
+  Migration("2_job.sql",
+            "-- tandem:phase post-deploy\n-- migrate:up\nSELECT pg_sleep(CASE WHEN "
+            "current_database() IN ('fleetw_0', 'fleetw_1') THEN 8 ELSE 0 END);\n");
+  Migration("3_backfill.sql",
+            "-- tandem:phase background\n-- tandem:batch table=" + table_ +
+                " key=v size=1\n-- migrate:up\nUPDATE " + table_ + " SET v = v WHERE v >= " +
+                ":batch_start AND v < :batch_end AND (SELECT 1 FROM pg_sleep(CASE WHEN "
+                "current_database() = 'fleetw_2' THEN 1 ELSE 0 END)) = 1;\n");
+  EXPECT_EQ(Tandem({"release", "--target", "all", "--max-failures", "5"}).exit_code, 1);
+  pid_t worker = Start({"worker", "--target", "all", "--concurrency", "3", "--http", "127.0.0.1:0"},
+                       "worker.log");
+  int port = PortOf("worker.log");
+  ASSERT_NE(port, 0) << dir_.Read("worker.log");
+  // A job running on each database, and the sweep that saw it running.
+  std::string metrics;
+  std::vector<int> running;
+  auto until = std::chrono::steady_clock::now() + 30s;
+  while (std::chrono::steady_clock::now() < until) {
+    metrics = HttpGet(port, "/metrics");
+    running.clear();
+    for (int i = 0; i < n; ++i) {
+      std::string in_db =
+          Sample(metrics, "tandem_jobs{target=\"" + Name(i) + "\",state=\"running\"}");
+      std::string job =
+          Sample(metrics, "tandem_fleet_target_running_job{target=\"" + Name(i) + "\"}");
+      if (!in_db.empty() && in_db != "0" && !job.empty() && job != "0") running.push_back(i);
+    }
+    if (running.size() == n) break;
+    std::this_thread::sleep_for(200ms);
+  }
+  auto health = nlohmann::json::parse(HttpGet(port, "/healthz"), nullptr, false);
+  ASSERT_EQ(running.size(), static_cast<size_t>(n)) << metrics << dir_.Read("worker.log");
+  EXPECT_EQ(Sample(metrics, "tandem_fleet_targets"), "4") << metrics;
+  EXPECT_EQ(Sample(metrics, "tandem_fleet_targets_owned"), "3") << metrics;
+  EXPECT_EQ(Sample(metrics, "tandem_fleet_jobs_running"), "3") << metrics;
+  EXPECT_EQ(Sample(metrics, "tandem_fleet_target_owned{target=\"dead\"}"), "0") << metrics;
+  for (int i = 0; i < n; ++i) {
+    // A job its database has running.
+    std::string job =
+        Sample(metrics, "tandem_fleet_target_running_job{target=\"" + Name(i) + "\"}");
+    EXPECT_EQ(Value(i, "SELECT count(*) FROM " + schema_ +
+                           ".jobs WHERE status = 'running' AND id = " + job),
+              "1")
+        << Name(i) << " " << job;
+    EXPECT_EQ(Sample(metrics, "tandem_fleet_target_owned{target=\"" + Name(i) + "\"}"), "1");
+  }
+  // The third database's is its background job: WorkerState::running_job is set while a
+  // background job runs (what /healthz reports).
+  EXPECT_EQ(Sample(metrics, "tandem_fleet_target_running_job{target=\"" + Name(2) + "\"}"),
+            Value(2, "SELECT id FROM " + schema_ + ".jobs WHERE version = '3'"))
+      << metrics;
+  ASSERT_TRUE(health.is_object());
+  EXPECT_EQ(health["running_jobs"], "3") << health.dump();
+  // No URL, host or password in the text.
+  EXPECT_EQ(metrics.find("postgresql://"), std::string::npos) << metrics;
+  EXPECT_EQ(metrics.find("127.0.0.1"), std::string::npos) << metrics;
+  EXPECT_NE(metrics.find("# TYPE tandem_fleet_target_runs_total counter\n"), std::string::npos);
+
+  bool done = WaitForJobs(n, "status = 'succeeded'", "2", 60s);
+  // Once all are done, the next sweep shows it.
+  auto applied = [&](int i) {
+    return Sample(metrics, "tandem_jobs_applied_total{target=\"" + Name(i) + "\"}");
+  };
+  until = std::chrono::steady_clock::now() + 15s;
+  while (std::chrono::steady_clock::now() < until) {
+    metrics = HttpGet(port, "/metrics");
+    // The dead target is probed once a slot is free (all three served the others until now).
+    if (applied(0) == "2" && applied(1) == "2" && applied(2) == "2" &&
+        Sample(metrics, "tandem_fleet_targets_unreachable") == "1") {
+      break;
+    }
+    std::this_thread::sleep_for(200ms);
+  }
+  kill(worker, SIGTERM);
+  auto code = WaitForExit(worker);
+  ASSERT_TRUE(done) << dir_.Read("worker.log");
+  ASSERT_TRUE(code.ok());
+  EXPECT_EQ(*code, 0);
+  for (int i = 0; i < n; ++i) {
+    EXPECT_EQ(applied(i), "2") << metrics;
+    EXPECT_EQ(Sample(metrics, "tandem_jobs{target=\"" + Name(i) + "\",state=\"running\"}"), "0");
+  }
+  EXPECT_EQ(Sample(metrics, "tandem_fleet_jobs_running"), "0") << metrics;
+  EXPECT_EQ(Sample(metrics, "tandem_fleet_targets_owned"), "0") << metrics;
+  EXPECT_EQ(Sample(metrics, "tandem_fleet_targets_unreachable"), "1") << metrics;
+  EXPECT_EQ(Sample(metrics, "tandem_fleet_target_reachable{target=\"dead\"}"), "0") << metrics;
+  EXPECT_EQ(Sample(metrics, "tandem_jobs{target=\"dead\",state=\"queued\"}"), "") << metrics;
+}
+
+// A fleet's workers keep no control session: a person's cancel is read on a short-lived
+// session, and the running statement is cancelled within about a second all the same, while
+// the other database's job runs on.
+TEST_F(FleetWorkerTest, CancelOfARunningJobStopsItsStatementWithoutAControlSession) {
+  constexpr int n = 2;
+  WriteConfig(n);
+  Migrations("SELECT pg_sleep(30);\n");
+  ASSERT_EQ(Tandem({"release", "--target", "all"}).exit_code, 0);
+  auto admin = Open("postgres");
+  ASSERT_NE(admin, nullptr);
+  pid_t worker = Start({"worker", "--target", "all", "--concurrency", "2"}, "worker.log");
+  auto until = std::chrono::steady_clock::now() + 30s;
+  while (WorkerSessions(*admin, "state = 'active' AND query LIKE '%pg_sleep(30)%'") < n &&
+         std::chrono::steady_clock::now() < until) {
+    std::this_thread::sleep_for(10ms);
+  }
+  ASSERT_EQ(WorkerSessions(*admin, "state = 'active' AND query LIKE '%pg_sleep(30)%'"), n)
+      << dir_.Read("worker.log");
+  // One session per database served, no control sessions.
+  EXPECT_EQ(WorkerSessions(*admin, "application_name = 'tandem'"), n);
+  auto asked = std::chrono::steady_clock::now();
+  auto cancel = Tandem({"jobs", "cancel", "1", "--target", Name(0)});
+  EXPECT_EQ(cancel.exit_code, 0) << cancel.out << cancel.err;
+  bool cancelled = false;
+  while (!(cancelled = Jobs(0, "status = 'cancelled'") == "1") &&
+         std::chrono::steady_clock::now() - asked < 15s) {
+    std::this_thread::sleep_for(20ms);
+  }
+  auto took = std::chrono::duration_cast<std::chrono::milliseconds>(
+      std::chrono::steady_clock::now() - asked);
+  std::string other = Jobs(1, "status = 'running'");
+  kill(worker, SIGTERM);
+  auto code = WaitForExit(worker);
+  ASSERT_TRUE(cancelled) << dir_.Read("worker.log");
+  std::printf("cancel of a running job on a fleet worker took effect after %lld ms\n",
+              static_cast<long long>(took.count()));
+  EXPECT_LT(took, 5s);
+  EXPECT_EQ(other, "1");  // the other database's job ran on
+  ASSERT_TRUE(code.ok());
+  EXPECT_EQ(*code, 0);
+}
+
+// Label values are escaped as the text format requires.
+TEST(FleetMetricsText, EscapesLabelValuesAndCountsTheFleet) {
+  std::vector<fleet::FleetTargetState> targets(3);
+  targets[0].name = "a\"b\\c\nd";
+  targets[0].serving = true;
+  targets[0].running_job = 42;
+  targets[0].runs = 3;
+  targets[1].name = "down";
+  targets[1].unreachable = "connection refused";
+  targets[2].name = "idle";
+  targets[2].metrics = jobs::JobMetrics{};
+  targets[2].metrics->jobs_by_state[0] = 5;
+  std::string text = fleet::RenderFleetMetrics(targets);
+  EXPECT_NE(text.find("\ntandem_fleet_target_running_job{target=\"a\\\"b\\\\c\\nd\"} 42\n"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("\ntandem_fleet_targets 3\n"), std::string::npos);
+  EXPECT_NE(text.find("\ntandem_fleet_targets_owned 1\n"), std::string::npos);
+  EXPECT_NE(text.find("\ntandem_fleet_targets_unreachable 1\n"), std::string::npos);
+  EXPECT_NE(text.find("\ntandem_fleet_jobs_running 1\n"), std::string::npos);
+  EXPECT_NE(text.find("\ntandem_fleet_target_runs_total{target=\"down\"} 0\n"), std::string::npos);
+  // Job metrics only for the target the sweep read.
+  EXPECT_NE(text.find("tandem_jobs{target=\"idle\",state=\"queued\"} 5\n"), std::string::npos)
+      << text;
+  EXPECT_EQ(text.find("tandem_jobs{target=\"down\""), std::string::npos);
+  EXPECT_EQ(text.find("connection refused"), std::string::npos);
 }
 
 TEST_F(FleetWorkerTest, KilledReplicasDatabasesAreTakenOverWithin30Seconds) {
@@ -442,7 +704,11 @@ TEST_F(FleetWorkerTest, NotificationsNameTheTargetAndHealthCountsTheFleet) {
   EXPECT_EQ(health["targets"], "3");
   EXPECT_EQ(health["unreachable"], "1");
   EXPECT_EQ(health["unreachable_targets"], "dead");
-  EXPECT_NE(metrics.find("does not serve /metrics"), std::string::npos) << metrics;
+  EXPECT_NE(metrics.find("tandem_fleet_targets 3\n"), std::string::npos) << metrics;
+  EXPECT_NE(metrics.find("tandem_fleet_target_reachable{target=\"dead\"} 0\n"), std::string::npos)
+      << metrics;
+  EXPECT_EQ(metrics.find("SECRET123"), std::string::npos);
+  EXPECT_EQ(metrics.find("postgresql://"), std::string::npos) << metrics;
   std::string names = targets.dump();
   for (int i = 0; i < n; ++i) EXPECT_NE(names.find(Name(i)), std::string::npos) << names;
   EXPECT_NE(names.find("dead"), std::string::npos) << names;

@@ -61,14 +61,20 @@ jobs::JobError ErrorOf(const Status& status, const migrate::Migration& migration
 // kQuietStart: most jobs are done by then, and a watch that queried at once (woken by the job's
 // own claim NOTIFY) and then slept in a long poll made every job wait for it at Stop(). A request
 // made meanwhile is seen at the first check, as the 250 ms poll would have seen it.
+//
+// Without a control session (a fleet replica's worker, WorkerOptions::extra_sessions) it reads
+// the request every kLeanPoll on a session opened for that read alone, while it holds one of the
+// shared slots (waiting for one at most kLeanPoll; else that read is skipped).
 class RequestWatch {
  public:
   // Watches `jobs` (one job, or a run of jobs applied together): a request on any of them
   // cancels the statement running on `job_connection`.
-  RequestWatch(pg::Connection& control, pg::Connection& job_connection, std::string schema,
-               std::vector<long long> jobs)
+  RequestWatch(pg::Connection* control, pg::Connection& job_connection, const pg::DatabaseUrl& url,
+               release::WatchSlots* slots, std::string schema, std::vector<long long> jobs)
       : control_(control),
         job_connection_(job_connection),
+        url_(url),
+        slots_(slots),
         schema_(std::move(schema)),
         jobs_(std::move(jobs)),
         thread_([this] { Loop(); }) {}
@@ -90,46 +96,84 @@ class RequestWatch {
  private:
   static constexpr Duration kQuietStart{100};
   static constexpr Duration kPoll{250};
+  static constexpr Duration kLeanPoll{1000};
   // How long Stop() may wait for the thread once the quiet start is over.
   static constexpr Duration kSlice{25};
 
-  void Loop() {
+  // Sleeps `d` unless stopped first; false when stopped.
+  bool Sleep(Duration d) {
+    std::unique_lock<std::mutex> lock(mutex_);
+    return !wake_.wait_for(lock, d, [this] { return stop_.load(); });
+  }
+
+  // The request standing on the watched jobs ("" for none); nullopt when it could not be read.
+  std::optional<std::string> Read(pg::Connection& connection) {
+    std::string ids = "{";
+    for (size_t i = 0; i < jobs_.size(); ++i) ids += (i ? "," : "") + std::to_string(jobs_[i]);
+    auto found =
+        connection.Query("SELECT coalesce(min(requested), '') FROM " +
+                             pg::QuoteIdentifier(schema_) + ".jobs WHERE id = ANY($1::bigint[])",
+                         {ids + "}"});
+    if (!found.ok()) return std::nullopt;
+    return found->Get(0, 0);
+  }
+
+  // Records what was read; sent again each second while the request stands: between two
+  // statements of a transaction-off migration there is nothing to cancel, so the next one is.
+  void Seen(const std::string& requested, Clock::time_point& last_cancel) {
     {
-      std::unique_lock<std::mutex> lock(mutex_);
-      if (wake_.wait_for(lock, kQuietStart, [this] { return stop_.load(); })) return;
+      std::lock_guard<std::mutex> lock(mutex_);
+      requested_ = requested;
     }
+    if (!requested.empty() && Clock::now() - last_cancel > std::chrono::seconds(1)) {
+      job_connection_.RequestCancel();
+      last_cancel = Clock::now();
+    }
+  }
+
+  void LeanLoop() {
+    Clock::time_point last_cancel{};
+    while (Sleep(kLeanPoll)) {
+      if (!slots_) continue;
+      bool slot = false;
+      for (auto until = Clock::now() + kLeanPoll; !(slot = slots_->TryAcquire());) {
+        if (Clock::now() > until || !Sleep(Duration(10))) break;
+      }
+      if (!slot) continue;
+      std::optional<std::string> requested;
+      {
+        pg::ConnectOptions options;
+        options.application_name = "tandem worker (requests)";
+        options.connect_timeout_seconds = 5;
+        if (auto c = pg::Connection::Open(url_, options); c.ok()) requested = Read(**c);
+      }
+      slots_->Release();
+      if (requested) Seen(*requested, last_cancel);
+    }
+  }
+
+  void Loop() {
+    if (!control_) return LeanLoop();
+    if (!Sleep(kQuietStart)) return;
     Clock::time_point last_cancel{};
     Clock::time_point last_check{};  // the first pass checks at once
     while (!stop_) {
       if (Clock::now() - last_check < kPoll) {
-        auto woke = control_.WaitForNotifications(kSlice);
+        auto woke = control_->WaitForNotifications(kSlice);
         if (!woke.ok() || stop_) return;
         if (woke->empty()) continue;
       }
       last_check = Clock::now();
-      std::string ids = "{";
-      for (size_t i = 0; i < jobs_.size(); ++i) ids += (i ? "," : "") + std::to_string(jobs_[i]);
-      auto found =
-          control_.Query("SELECT coalesce(min(requested), '') FROM " +
-                             pg::QuoteIdentifier(schema_) + ".jobs WHERE id = ANY($1::bigint[])",
-                         {ids + "}"});
-      if (!found.ok()) continue;
-      std::string requested = found->Get(0, 0);
-      {
-        std::lock_guard<std::mutex> lock(mutex_);
-        requested_ = requested;
-      }
-      // Sent again each second while the request stands: between two statements of a
-      // transaction-off migration there is nothing to cancel, so the next one is.
-      if (!requested.empty() && Clock::now() - last_cancel > std::chrono::seconds(1)) {
-        job_connection_.RequestCancel();
-        last_cancel = Clock::now();
-      }
+      auto requested = Read(*control_);
+      if (!requested) continue;
+      Seen(*requested, last_cancel);
     }
   }
 
-  pg::Connection& control_;
+  pg::Connection* control_;
   pg::Connection& job_connection_;
+  const pg::DatabaseUrl& url_;
+  release::WatchSlots* slots_;
   std::string schema_;
   std::vector<long long> jobs_;
   mutable std::mutex mutex_;
@@ -159,6 +203,8 @@ class Worker {
   // The blocker watch for the job connection, opened at the first job of a burst and kept until
   // the worker is idle again: opening a connection per job cost more than most jobs.
   release::BlockerWatch* BlockerWatchFor(Duration interval);
+  // A fleet replica's worker: no control session (WorkerOptions::extra_sessions).
+  bool lean() const { return options_.extra_sessions != nullptr; }
   // One pass: claims and runs the next runnable job. False when there was none.
   Result<bool> Step();
   void RunJob(jobs::Job job);
@@ -243,10 +289,12 @@ Log& Logger(const WorkerOptions& options) {
 
 Status Worker::Connect() {
   state_->connected = false;
-  TANDEM_ASSIGN_OR_RETURN(control_, pg::Connection::Open(url_));
   TANDEM_ASSIGN_OR_RETURN(job_, pg::Connection::Open(url_));
-  TANDEM_RETURN_IF_ERROR(
-      control_->Exec("LISTEN " + pg::QuoteIdentifier(std::string(jobs::kNotifyChannel))));
+  if (!lean()) {
+    TANDEM_ASSIGN_OR_RETURN(control_, pg::Connection::Open(url_));
+    TANDEM_RETURN_IF_ERROR(
+        control_->Exec("LISTEN " + pg::QuoteIdentifier(std::string(jobs::kNotifyChannel))));
+  }
   state_->connected = true;
   return Status::Ok();
 }
@@ -280,7 +328,10 @@ Result<bool> Worker::TryActivate() {
 release::BlockerWatch* Worker::BlockerWatchFor(Duration interval) {
   if (watch_ && watch_pid_ == job_->backend_pid()) return watch_.get();
   watch_.reset();
-  auto started = release::BlockerWatch::Start(url_, job_->backend_pid(), interval);
+  // Lean: it connects only once an attempt has run for half its lock_timeout, on a shared slot.
+  auto started =
+      release::BlockerWatch::Start(url_, job_->backend_pid(), interval, options_.extra_sessions,
+                                   options_.release.lock_timeout / 2);
   if (!started.ok()) return nullptr;  // the job runs unwatched: blockers go unnamed
   watch_ = std::move(*started);
   watch_pid_ = job_->backend_pid();
@@ -292,6 +343,15 @@ void Worker::Wait(Duration timeout, bool wake_on_notify) {
   while (!interrupt::Requested()) {
     auto left = std::chrono::duration_cast<Duration>(until - Clock::now());
     if (left <= Duration(0)) return;
+    if (!control_) {
+      // No LISTEN: what a NOTIFY would say here is that a background job ended.
+      interrupt::SleepFor(std::min(left, Duration(100)));
+      if (wake_on_notify && std::any_of(background_.begin(), background_.end(),
+                                        [](const auto& r) { return r.second->done.load(); })) {
+        return;
+      }
+      continue;
+    }
     // Short slices: a signal is noticed within 100 ms even when no NOTIFY comes.
     auto woke = control_->WaitForNotifications(std::min(left, Duration(100)));
     if (!woke.ok() || (wake_on_notify && !woke->empty())) return;
@@ -482,7 +542,8 @@ void Worker::Execute(jobs::Job job) {
     // back for the next worker (below).
     pg::Connection* connection = job_.get();
     interrupt::CancelHook cancel_on_signal([connection] { connection->RequestCancel(); });
-    RequestWatch requests(*control_, *job_, options_.schema, {job.id});
+    RequestWatch requests(control_.get(), *job_, url_, options_.read_sessions, options_.schema,
+                          {job.id});
     release::ApplyWithRetries(*job_, migration, row, release_options, watch, item);
     requests.Stop();
     requested = requests.requested();
@@ -574,7 +635,8 @@ bool Worker::RunContract(jobs::Job job) {
   {
     pg::Connection* connection = job_.get();
     interrupt::CancelHook cancel_on_signal([connection] { connection->RequestCancel(); });
-    RequestWatch requests(*control_, *job_, options_.schema, {job.id});
+    RequestWatch requests(control_.get(), *job_, url_, options_.read_sessions, options_.schema,
+                          {job.id});
     run = RunContractJob(*job_, options_, *claimed, log);
     requests.Stop();
     requested = requests.requested();
@@ -692,7 +754,8 @@ void Worker::RunRun(const std::vector<long long>& ids) {
     for (size_t i = 0; i < items.size(); ++i) watched.push_back(run[i].id);
     pg::Connection* connection = job_.get();
     interrupt::CancelHook cancel_on_signal([connection] { connection->RequestCancel(); });
-    RequestWatch requests(*control_, *job_, options_.schema, watched);
+    RequestWatch requests(control_.get(), *job_, url_, options_.read_sessions, options_.schema,
+                          watched);
     SetForeground(run.front().id);
     applied = migrate::ApplyUpAll(*job_, items);
     requests.Stop();
@@ -757,6 +820,7 @@ void Worker::RunRun(const std::vector<long long>& ids) {
 
 void Worker::StartBackground(const jobs::Schedule& schedule, std::vector<jobs::Job>& open) {
   ReapBackground(/*all=*/false);
+  summary_.deferred = false;
   for (long long id : schedule.background) {
     if (static_cast<int>(background_.size()) >= options_.background.max_parallel) return;
     if (background_.count(id)) continue;  // running here already (its status says running)
@@ -767,13 +831,30 @@ void Worker::StartBackground(const jobs::Schedule& schedule, std::vector<jobs::J
     bool busy = std::any_of(background_.begin(), background_.end(),
                             [&](const auto& r) { return r.second->table == table; });
     if (busy) continue;  // an older job on it, resumed meanwhile, waits for this one
+    // A fleet replica's sessions are bounded: the job waits for the next pass with two free
+    // (its own and its block watch's, background/throttle.h).
+    if (options_.work_sessions) {
+      if (!options_.work_sessions->TryAcquire()) {
+        summary_.deferred = true;
+        return;
+      }
+      if (!options_.work_sessions->TryAcquire()) {
+        options_.work_sessions->Release();
+        summary_.deferred = true;
+        return;
+      }
+    }
     auto run = std::make_unique<BackgroundRun>();
     run->job = *job;
     run->table = table;
     BackgroundRun* raw = run.get();
     background_[id] = std::move(run);
     raw->thread = std::thread([this, raw] {
-      RunBackground(*raw);
+      RunBackground(*raw);  // its session is closed when it returns
+      if (options_.work_sessions) {
+        options_.work_sessions->Release();
+        options_.work_sessions->Release();
+      }
       raw->done = true;
     });
   }
@@ -859,7 +940,7 @@ void Worker::ReapBackground(bool all) {
 WorkerSummary Worker::Run() {
   Log& log = Logger(options_);
   while (!interrupt::Requested()) {
-    if (!job_ || !job_->alive() || !control_ || !control_->alive()) {
+    if (!job_ || !job_->alive() || (!lean() && (!control_ || !control_->alive()))) {
       Disconnect();
       if (Status s = Connect(); !s.ok()) {
         if (options_.once) {

@@ -25,6 +25,10 @@
 #include "pg/url.h"
 #include "worker/log.h"
 
+namespace tandem::release {
+class WatchSlots;
+}
+
 namespace tandem::worker {
 
 struct WorkerOptions {
@@ -44,13 +48,22 @@ struct WorkerOptions {
   // Called after every transition the worker makes (the notifier wakes on it).
   std::function<void()> on_transition;
   uint64_t seed = 0;  // backoff jitter; 0 = random
+  // A fleet replica (src/fleet/fleet_worker.h) bounds its sessions whatever the fleet size.
+  // With `extra_sessions` set, this worker opens no control session: waits are plain sleeps,
+  // a person's pause or cancel is read on a short-lived session holding one of `read_sessions`,
+  // and the blocker watch is lazy on `extra_sessions`. With `work_sessions` set, a background
+  // job starts only when it gets two of them (its session and its block watch's). Null: one
+  // database's worker, with its control session and an eager blocker watch.
+  release::WatchSlots* extra_sessions = nullptr;
+  release::WatchSlots* read_sessions = nullptr;
+  release::WatchSlots* work_sessions = nullptr;
 };
 
 // What the worker knows of itself, for /healthz (updated as it runs; read from any thread).
 struct WorkerState {
-  std::atomic<bool> active{false};     // holds the worker lock
-  std::atomic<bool> connected{false};  // its connections are up
-  std::atomic<long long> running_job{0};
+  std::atomic<bool> active{false};        // holds the worker lock
+  std::atomic<bool> connected{false};     // its connections are up
+  std::atomic<long long> running_job{0};  // a post-deploy job, else a background one, else 0
 };
 
 struct WorkerSummary {
@@ -60,6 +73,7 @@ struct WorkerSummary {
   bool needs_person = false;   // a job failed, is paused or awaits approval
   bool retry_pending = false;  // a job waits for its next attempt
   bool standby = false;        // --once found another worker active
+  bool deferred = false;       // a background job waits for `work_sessions`
   Status status;               // why the worker stopped, when not by request
 };
 
