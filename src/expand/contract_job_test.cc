@@ -385,7 +385,7 @@ TEST_F(ContractJobTest, AbortIsRefusedOnceAContractStepRanAndCompleteFinishesIt)
   EXPECT_TRUE(StepsLogged(worker.err).empty()) << worker.err;
 }
 
-// A contract that failed half-way (its last step could not get its lock within the retry
+// A contract that failed half-way (a step could not get its lock within the retry
 // budget) stays failed and named; abort refuses it; complete queues it again and the worker
 // goes on from the step that failed.
 TEST_F(ContractJobTest, AContractFailedHalfWayIsFinishedByCompleteAgain) {
@@ -404,9 +404,13 @@ TEST_F(ContractJobTest, AContractFailedHalfWayIsFinishedByCompleteAgain) {
   EXPECT_EQ(worker.exit_code, 1) << worker.out << worker.err;
   ASSERT_TRUE(reader->Exec("ROLLBACK").ok());
   EXPECT_EQ(JobStatus(), "failed");
-  EXPECT_EQ(ContractSteps(), std::to_string(steps - 1));
+  // The first step that takes a lock the reader's conflicts with fails (which one depends on
+  // what the plan carries over); the steps before it are done.
+  int failed = std::stoi(ContractSteps()) + 1;
+  EXPECT_GE(failed, 2);
+  EXPECT_LE(failed, steps);
   auto status = Tandem({"status"});
-  EXPECT_NE(status.out.find("online: failed at contract step " + std::to_string(steps)),
+  EXPECT_NE(status.out.find("online: failed at contract step " + std::to_string(failed)),
             std::string::npos)
       << status.out;
   std::string records = Records();
@@ -417,7 +421,9 @@ TEST_F(ContractJobTest, AContractFailedHalfWayIsFinishedByCompleteAgain) {
   EXPECT_NE(again.out.find("queued again as job " + id), std::string::npos) << again.out;
   auto rerun = Tandem({"worker", "--once"});
   EXPECT_EQ(rerun.exit_code, 0) << rerun.out << rerun.err;
-  EXPECT_EQ(StepsLogged(rerun.err), std::vector<int>{steps});
+  std::vector<int> rest;
+  for (int step = failed; step <= steps; ++step) rest.push_back(step);
+  EXPECT_EQ(StepsLogged(rerun.err), rest);
   EXPECT_EQ(JobStatus(), "succeeded");
   ExpectRenamed();
 }
