@@ -7,12 +7,14 @@
 #include <mutex>
 #include <optional>
 
+#include "background/runner.h"
 #include "cli/context.h"
 #include "cli/fleet_command.h"
 #include "cli/fleet_status.h"
 #include "cli/render.h"
 #include "expand/executor.h"
 #include "jobs/job.h"
+#include "jobs/transitions.h"
 #include "migrate/history.h"
 #include "migrate/runner.h"
 #include "migrate/runner_lock.h"
@@ -165,6 +167,10 @@ migrate::RunReport UpOn(pg::Connection& connection, const config::Config& config
   options.allow_drift = f.allow_drift;
   options.strict_order = f.strict_order;
   options.to_version = OptionalString(f.to);
+  // Online migrations: the expand as `tandem release` runs it, the backfill here.
+  options.online.exec.settings = config.release;
+  options.online.exec.actor = jobs::ResolveActor("");
+  options.online.backfill = background::SettingsFrom(config.background, config.worker.max_attempts);
   // Migrations `tandem release` queued as jobs belong to the worker: up leaves them alone,
   // so that the two never run one at the same time. Read under the runner lock (include is
   // first called once Up holds it), where no release can queue one meanwhile.
@@ -309,6 +315,8 @@ void RegisterDown(CLI::App& app, Context& context, Runner& selected) {
                              options.dry_run = f->dry_run;
                              options.to_version = OptionalString(f->to);
                              options.steps = f->steps.value_or(1);
+                             options.online.settings = config.release;
+                             options.online.actor = jobs::ResolveActor("");
                              return migrate::Down(connection, files, options);
                            });
     };

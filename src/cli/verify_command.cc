@@ -42,6 +42,10 @@ int VerifyFleet(Context& context, const config::Config& config, const migrate::M
                          std::to_string(errors) + " errors, " + std::to_string(warnings) +
                          " warnings, " + std::to_string(report.compat.size()) +
                          " old-app queries broken";
+        if (report.new_app_checked) {
+          output.summary +=
+              ", " + std::to_string(report.new_app.size()) + " new-app queries failing";
+        }
         if (!report.HasErrors()) return Status::Ok();
         return Status::Failed("verify found errors on this database's shadow")
             .WithDetail(output.summary)
@@ -59,6 +63,7 @@ void RegisterVerify(CLI::App& app, Context& context, Runner& selected) {
     std::string shadow_url;
     int sample_rows = 0;
     std::string old_queries;
+    std::string new_queries;
     bool from_pg_stat_statements = false;
     bool no_lint = false;
   };
@@ -71,6 +76,9 @@ void RegisterVerify(CLI::App& app, Context& context, Runner& selected) {
   cmd->add_option("--old-queries", f->old_queries,
                   "SQL the running app issues ($1 parameters accepted), checked after each "
                   "migration");
+  cmd->add_option("--new-queries", f->new_queries,
+                  "SQL the new app issues ($1 parameters accepted), checked once the pending "
+                  "migrations have run (online ones expanded, on the plan's search_path)");
   cmd->add_flag("--from-pg-stat-statements", f->from_pg_stat_statements,
                 "read the old app's queries from pg_stat_statements on the target");
   cmd->add_flag("--no-lint", f->no_lint, "do not join lint's findings");
@@ -86,6 +94,7 @@ void RegisterVerify(CLI::App& app, Context& context, Runner& selected) {
       options.state_schema = config->schema;
       options.sample_rows = f->sample_rows;
       options.old_queries_file = f->old_queries;
+      options.new_queries_file = f->new_queries;
       options.from_pg_stat_statements = f->from_pg_stat_statements;
       options.lint = !f->no_lint;
       options.lint_rules = config->lint_rules;

@@ -11,6 +11,7 @@
 
 #include "base/duration.h"
 #include "base/status.h"
+#include "expand/develop.h"
 #include "migrate/apply.h"
 #include "migrate/history.h"
 #include "migrate/migration.h"
@@ -46,9 +47,16 @@ struct UpOptions {
   SessionLimits limits;
   // Which migrations to apply; default: every phase.
   std::function<bool(const Migration&)> include = nullptr;
+  // Online migrations (-- tandem:online): how their expand and foreground backfill run
+  // (online.schema is set from `schema`).
+  expand::DevelopmentOptions online;
 };
 
-// Applies pending (and failed) migrations in version order; stops at the first failure.
+// Applies pending (and failed) migrations in version order; stops at the first failure. An
+// online migration is not applied as written: its expand runs (the steps `tandem release`
+// runs, recorded the same way) and then its backfill, here in the foreground, so that both
+// the old and the new names work; an applied one whose backfill was cut short (a killed
+// `tandem up`) gets it finished. The contract is left to `tandem complete VERSION --now`.
 RunReport Up(pg::Connection& connection, MigrationSet& files, const UpOptions& options);
 
 struct DownOptions {
@@ -58,9 +66,12 @@ struct DownOptions {
   std::optional<std::string> to_version;  // revert everything newer than this version
   int steps = 1;                          // used when to_version is not set
   SessionLimits limits;
+  expand::ExecOptions online;  // online.schema is set from `schema`
 };
 
-// Reverts applied migrations, newest first.
+// Reverts applied migrations, newest first. An online migration not completed is aborted
+// (`tandem abort`: schema and rows as before it); a completed one needs its down section.
+// Either way its online state and backfill job are forgotten, so that `up` expands it anew.
 RunReport Down(pg::Connection& connection, MigrationSet& files, const DownOptions& options);
 
 }  // namespace tandem::migrate

@@ -203,6 +203,7 @@ void CompatChecker::AfterStatement(pg::Connection& shadow, const migrate::Migrat
     }
     live_[i] = false;
     broken.query = queries_[i].sql;
+    broken.query_source = queries_[i].source;
     broken.version = migration.version;
     broken.statement_index = trace.index;
     broken.file = trace.file;

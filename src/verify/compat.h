@@ -60,13 +60,14 @@ class CompatChecker : public TraceObserver {
   const std::vector<CompatBreak>& breaks() const { return breaks_; }
   const CompatSummary& summary() const { return summary_; }
 
- private:
-  // The server's error when `query` does not prepare now, nullopt when it does.
+  // The server's error when `query` does not prepare now, nullopt when it does (also used for
+  // the new app's queries, new_app.h).
   std::optional<Status> TryPrepare(pg::Connection& shadow, const std::string& query,
                                    bool in_transaction);
   // Why the INSERT fails on every call now (a NOT NULL column without default left out).
   std::optional<std::string> MissingNotNull(pg::Connection& shadow, const OldQuery& query);
 
+ private:
   std::vector<OldQuery> queries_;
   std::vector<bool> live_;  // prepared at baseline and not broken yet
   std::vector<CompatBreak> breaks_;

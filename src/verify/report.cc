@@ -8,7 +8,7 @@
 namespace tandem::verify {
 
 bool VerifyReport::HasErrors() const {
-  if (!compat.empty()) return true;
+  if (!compat.empty() || !new_app.empty()) return true;
   for (const auto& m : migrations) {
     if (!m.succeeded) return true;
   }
@@ -117,6 +117,7 @@ json ReportToJson(const VerifyReport& report) {
   json compat = json::array();
   for (const auto& c : report.compat) {
     compat.push_back({{"query", c.query},
+                      {"query_source", c.query_source},
                       {"error", c.error},
                       {"sqlstate", c.sqlstate},
                       {"version", c.version},
@@ -124,20 +125,38 @@ json ReportToJson(const VerifyReport& report) {
                       {"line", c.line},
                       {"statement", c.statement}});
   }
-  return {{"shadow", report.shadow},
-          {"baseline", report.baseline},
-          {"warnings", report.warnings},
-          {"migrations", migrations},
-          {"findings", findings},
-          {"compat", compat},
-          {"compat_summary",
-           {{"queries", report.compat_summary.queries},
-            {"checked", report.compat_summary.checked},
-            {"skipped", report.compat_summary.skipped},
-            {"skipped_reasons", report.compat_summary.skipped_reasons}}},
-          {"shadow_setup_ms", Round(report.shadow_setup_ms)},
-          {"total_ms", Round(report.total_ms)},
-          {"ok", !report.HasErrors()}};
+  json out = {{"shadow", report.shadow},
+              {"baseline", report.baseline},
+              {"warnings", report.warnings},
+              {"migrations", migrations},
+              {"findings", findings},
+              {"compat", compat},
+              {"compat_summary",
+               {{"queries", report.compat_summary.queries},
+                {"checked", report.compat_summary.checked},
+                {"skipped", report.compat_summary.skipped},
+                {"skipped_reasons", report.compat_summary.skipped_reasons}}},
+              {"shadow_setup_ms", Round(report.shadow_setup_ms)},
+              {"total_ms", Round(report.total_ms)},
+              {"ok", !report.HasErrors()}};
+  if (report.new_app_checked) {
+    json failures = json::array();
+    for (const auto& f : report.new_app) {
+      failures.push_back({{"query", f.query},
+                          {"query_source", f.source},
+                          {"error", f.error},
+                          {"sqlstate", f.sqlstate}});
+    }
+    const NewAppSummary& n = report.new_app_summary;
+    out["new_app_compat"] = failures;
+    out["new_app_summary"] = {
+        {"queries", n.queries},
+        {"checked", n.checked},
+        {"skipped", n.skipped},
+        {"skipped_reasons", n.skipped_reasons},
+        {"search_path", n.search_path.empty() ? json(nullptr) : json(n.search_path)}};
+  }
+  return out;
 }
 
 std::string ReportToText(const VerifyReport& report) {
@@ -179,6 +198,19 @@ std::string ReportToText(const VerifyReport& report) {
     out << "    DETAIL: " << c.error << (c.sqlstate.empty() ? "" : " (SQLSTATE " + c.sqlstate + ")")
         << "\n";
     out << "    statement: " << OneLine(c.statement) << "\n";
+    if (!c.query_source.empty()) out << "    query: " << c.query_source << "\n";
+  }
+  if (report.new_app_checked) {
+    const NewAppSummary& n = report.new_app_summary;
+    out << fmt::format(
+        "\nnew-app compatibility: {} queries, {} checked, {} skipped (search_path: {})\n",
+        n.queries, n.checked, n.skipped, n.search_path.empty() ? "the default" : n.search_path);
+  }
+  for (const auto& f : report.new_app) {
+    out << fmt::format("  {}: error: new-app query fails after the migrations: {}\n", f.source,
+                       OneLine(f.query));
+    out << "    DETAIL: " << f.error << (f.sqlstate.empty() ? "" : " (SQLSTATE " + f.sqlstate + ")")
+        << "\n";
   }
   out << fmt::format("\n{}: {} migration(s) verified in {:.0f} ms (shadow setup {:.0f} ms)\n",
                      report.HasErrors() ? "FAILED" : "ok", report.migrations.size(),

@@ -74,9 +74,10 @@ struct MigrationTrace {
 
 struct CompatBreak {
   std::string query;
-  std::string error;     // the server's message, or why the INSERT would fail
-  std::string sqlstate;  // empty for the NOT NULL INSERT check
-  std::string version;   // the migration that broke it
+  std::string query_source;  // "queries.sql:12" or "pg_stat_statements"
+  std::string error;         // the server's message, or why the INSERT would fail
+  std::string sqlstate;      // empty for the NOT NULL INSERT check
+  std::string version;       // the migration that broke it
   int statement_index = -1;
   std::string file;
   int line = 0;
@@ -90,6 +91,23 @@ struct CompatSummary {
   std::vector<std::string> skipped_reasons;
 };
 
+// A new-app query (--new-queries) that fails once the pending migrations have run (online
+// ones expanded).
+struct NewAppFailure {
+  std::string query;
+  std::string source;  // "new.sql:3"
+  std::string error;   // the server's message, or why the INSERT would fail
+  std::string sqlstate;
+};
+
+struct NewAppSummary {
+  int queries = 0;
+  int checked = 0;
+  int skipped = 0;  // not preparable (utility statements)
+  std::vector<std::string> skipped_reasons;
+  std::string search_path;  // the plans' new_app_search_path; empty: the default
+};
+
 struct VerifyReport {
   std::string shadow;                 // redacted URL, or "embedded PostgreSQL 15.x"
   std::string baseline;               // how the shadow got the current schema
@@ -98,10 +116,13 @@ struct VerifyReport {
   std::vector<Finding> findings;
   std::vector<CompatBreak> compat;
   CompatSummary compat_summary;
+  bool new_app_checked = false;  // --new-queries given and checked
+  std::vector<NewAppFailure> new_app;
+  NewAppSummary new_app_summary;
   double shadow_setup_ms = 0;
   double total_ms = 0;
 
-  // Any error-level finding, compatibility break or failed migration (exit 1).
+  // Any error-level finding, compatibility break (old or new app) or failed migration (exit 1).
   bool HasErrors() const;
 };
 

@@ -3,7 +3,9 @@
 #include "verify/verify.h"
 
 #include <chrono>
+#include <set>
 
+#include "expand/plan.h"
 #include "lint/catalog.h"
 #include "lint/engine.h"
 #include "migrate/history.h"
@@ -12,6 +14,7 @@
 #include "verify/compat.h"
 #include "verify/findings.h"
 #include "verify/lint_join.h"
+#include "verify/new_app.h"
 #include "verify/shadow.h"
 #include "verify/sizes.h"
 #include "verify/tracer.h"
@@ -46,6 +49,49 @@ struct Plan {
   std::vector<const migrate::Migration*> applied;  // to replay untraced when no dump
   std::vector<const migrate::Migration*> pending;  // to trace
 };
+
+// An online migration as `tandem release` runs it: the expand steps of its plan (planned on
+// the shadow as the earlier migrations left it), as one migration to trace. In one transaction
+// when every step is transactional; statement by statement when one is not (an index built
+// concurrently). Each statement is located at the migration's first statement.
+migrate::Migration ExpandAsMigration(const migrate::Migration& online, const expand::Plan& plan) {
+  migrate::Migration m = online;
+  m.name = online.name + " (online: expand)";
+  m.online = false;
+  SourceLocation at =
+      online.up.statements.empty() ? online.up.location : online.up.statements[0].location;
+  m.up.statements.clear();
+  m.transactional = true;
+  for (const expand::Step& step : plan.expand) {
+    m.transactional &= step.transactional;
+    for (const std::string& sql : step.sql) {
+      migrate::Statement statement;
+      statement.sql = sql;
+      statement.location = at;
+      m.up.statements.push_back(std::move(statement));
+    }
+  }
+  return m;
+}
+
+// A migration that could not be planned online: a failed trace naming the error at its first
+// statement.
+MigrationTrace PlanFailure(const migrate::Migration& m, const Status& error) {
+  MigrationTrace trace;
+  trace.version = m.version;
+  trace.name = m.name + " (online: plan)";
+  trace.succeeded = false;
+  StatementTrace st;
+  if (!m.up.statements.empty()) {
+    st.file = m.up.statements[0].location.file;
+    st.line = m.up.statements[0].location.line;
+    st.column = m.up.statements[0].location.column;
+    st.sql = m.up.statements[0].sql;
+  }
+  st.error = error;
+  trace.statements.push_back(std::move(st));
+  return trace;
+}
 
 }  // namespace
 
@@ -95,6 +141,10 @@ Result<VerifyReport> Verify(migrate::MigrationSet& files, const VerifyOptions& o
     TANDEM_ASSIGN_OR_RETURN(auto more, ReadPgStatStatements(*target, &report.warnings));
     queries.insert(queries.end(), more.begin(), more.end());
   }
+  std::vector<OldQuery> new_queries;
+  if (!options.new_queries_file.empty()) {
+    TANDEM_ASSIGN_OR_RETURN(new_queries, ReadOldQueriesFile(options.new_queries_file));
+  }
 
   // The shadow, brought to the current schema.
   auto setup_started = Clock::now();
@@ -140,6 +190,13 @@ Result<VerifyReport> Verify(migrate::MigrationSet& files, const VerifyOptions& o
     lint_options.rule_settings = options.lint_rules;
     if (catalog.ok()) {
       lint_report = lint::LintSequences({sequence}, *catalog, lint_options);
+      // An online migration's SQL is the end state, not what runs (release's gate skips it
+      // too): the trace of its expand steps is what is judged.
+      std::set<std::string> online;
+      for (const auto* m : plan.pending)
+        if (m->online) online.insert(m->version);
+      std::erase_if(lint_report.findings,
+                    [&](const lint::Finding& f) { return online.count(f.migration) > 0; });
     } else {
       report.warnings.push_back("lint could not read the shadow's catalog: " +
                                 catalog.status().message());
@@ -163,6 +220,8 @@ Result<VerifyReport> Verify(migrate::MigrationSet& files, const VerifyOptions& o
   input.observer_session = observer_session.ok() ? observer_session->get() : nullptr;
   input.observer = &chain;
 
+  std::optional<std::string> new_app_search_path;
+  bool all_succeeded = true;
   for (size_t i = 0; i < plan.pending.size(); ++i) {
     const migrate::Migration& m = *plan.pending[i];
     if (m.phase == migrate::Phase::kBackground) {
@@ -170,9 +229,27 @@ Result<VerifyReport> Verify(migrate::MigrationSet& files, const VerifyOptions& o
                                 " is a background (batched) migration: not traced");
       continue;
     }
-    TANDEM_ASSIGN_OR_RETURN(MigrationTrace trace, TraceMigration(m, input));
+    MigrationTrace trace;
+    if (m.online) {
+      auto planned = expand::PlanMigration(*session, m);
+      if (planned.ok()) {
+        migrate::Migration expand_steps = ExpandAsMigration(m, *planned);
+        TANDEM_ASSIGN_OR_RETURN(trace, TraceMigration(expand_steps, input));
+        if (planned->new_app_search_path) new_app_search_path = planned->new_app_search_path;
+        if (planned->backfill) {
+          report.warnings.push_back("online migration " + m.version +
+                                    ": its backfill is not run on the shadow (the queries "
+                                    "are checked against the expanded schema)");
+        }
+      } else {
+        trace = PlanFailure(m, planned.status());
+      }
+    } else {
+      TANDEM_ASSIGN_OR_RETURN(trace, TraceMigration(m, input));
+    }
     for (auto& f : RiskFindings(trace, size_context)) report.findings.push_back(std::move(f));
     bool failed = !trace.succeeded;
+    all_succeeded &= !failed;
     report.migrations.push_back(std::move(trace));
     if (failed) {
       size_t left = plan.pending.size() - i - 1;
@@ -191,6 +268,15 @@ Result<VerifyReport> Verify(migrate::MigrationSet& files, const VerifyOptions& o
   }
   report.compat = compat.breaks();
   report.compat_summary = compat.summary();
+  if (!options.new_queries_file.empty()) {
+    if (all_succeeded) {
+      report.new_app_checked = true;
+      TANDEM_RETURN_IF_ERROR(
+          CheckNewAppQueries(*session, new_queries, new_app_search_path, report));
+    } else {
+      report.warnings.push_back("new-app queries not checked: a migration failed on the shadow");
+    }
+  }
   report.total_ms = MsSince(started);
   return report;
 }

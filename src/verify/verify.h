@@ -26,7 +26,10 @@ struct VerifyOptions {
   pg::Connection* target_connection = nullptr;
   std::string state_schema = "tandem";
   int sample_rows = 0;
-  std::string old_queries_file;                   // --old-queries
+  std::string old_queries_file;  // --old-queries
+  // --new-queries: the new app's SQL, checked once the pending migrations have run (online
+  // ones expanded, on the plans' new_app_search_path).
+  std::string new_queries_file;
   bool from_pg_stat_statements = false;           // --from-pg-stat-statements (needs the target)
   bool lint = true;                               // join lint's findings
   std::map<std::string, std::string> lint_rules;  // tandem.toml [lint.rules]
