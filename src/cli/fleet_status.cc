@@ -17,22 +17,38 @@ const char* const kCounts[] = {"applied", "pending", "running",
 
 Result<std::optional<std::vector<migrate::StatusEntry>>> ReadFleetStatusEntries(
     pg::Connection& connection, const config::Config& config, const migrate::MigrationSet& files,
-    std::vector<migrate::HistoryRow>& history) {
+    std::vector<migrate::HistoryRow>& history, bool with_jobs) {
   using Entries = std::optional<std::vector<migrate::StatusEntry>>;
   std::string s = pg::QuoteIdentifier(config.schema);
   // The rows of the history, each with its newest job's status (the newest wins, as in the
   // single-database status), then the newest job of any version without a row.
+  // Without with_jobs the jobs table is not read: a new session's first read of a table loads
+  // its catalog entries, which is most of this query's cost.
   auto result = connection.Query(
-      "SELECT true, m.version, m.name, m.phase, m.checksum, m.status, (SELECT j.status FROM " + s +
-      ".jobs j WHERE j.version = m.version ORDER BY j.id DESC LIMIT 1) FROM " + s +
-      ".migrations m UNION ALL SELECT false, j.version, '', '', '', '', j.status FROM " + s +
-      ".jobs j WHERE NOT EXISTS (SELECT FROM " + s +
-      ".migrations m WHERE m.version = j.version) AND j.id = (SELECT max(k.id) FROM " + s +
-      ".jobs k WHERE k.version = j.version)");
+      with_jobs
+          ? "SELECT true, m.version, m.name, m.phase, m.checksum, m.status, (SELECT j.status "
+            "FROM " +
+                s + ".jobs j WHERE j.version = m.version ORDER BY j.id DESC LIMIT 1) FROM " + s +
+                ".migrations m UNION ALL SELECT false, j.version, '', '', '', '', j.status "
+                "FROM " +
+                s + ".jobs j WHERE NOT EXISTS (SELECT FROM " + s +
+                ".migrations m WHERE m.version = j.version) AND j.id = (SELECT max(k.id) FROM " +
+                s + ".jobs k WHERE k.version = j.version)"
+          : "SELECT true, m.version, m.name, m.phase, m.checksum, m.status, '' FROM " + s +
+                ".migrations m");
   if (!result.ok()) {
-    // undefined_table: no state schema yet, or one from before the jobs table.
-    if (result.status().sqlstate() == "42P01") return Entries();
-    return result.status();
+    if (result.status().sqlstate() != "42P01") return result.status();
+    // undefined_table. A database tandem never touched has neither table: every migration
+    // is pending, which is what the long way says too. Otherwise the state schema is older
+    // than the jobs table, and the long way knows its layout.
+    TANDEM_ASSIGN_OR_RETURN(
+        auto tables, connection.Query("SELECT pg_catalog.to_regclass(pg_catalog.quote_ident($1) || "
+                                      "'.migrations') IS NULL AND pg_catalog.to_regclass("
+                                      "pg_catalog.quote_ident($1) || '.jobs') IS NULL",
+                                      {config.schema}));
+    if (!tables.GetBool(0, 0)) return Entries();
+    history.clear();
+    return Entries(migrate::ComputeStatus(files, history));
   }
   history.clear();
   history.reserve(result->rows());

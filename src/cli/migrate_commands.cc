@@ -132,8 +132,8 @@ int FleetStatus(Context& context, bool exit_code) {
       context, *config, how,
       [&](const fleet::Target&, pg::Connection& connection, TargetOutput& output) -> Status {
         std::vector<migrate::HistoryRow> history;
-        TANDEM_ASSIGN_OR_RETURN(auto fast,
-                                ReadFleetStatusEntries(connection, *config, *files, history));
+        TANDEM_ASSIGN_OR_RETURN(
+            auto fast, ReadFleetStatusEntries(connection, *config, *files, history, exit_code));
         std::vector<migrate::StatusEntry> entries;
         if (fast) {
           entries = std::move(*fast);
