@@ -4,7 +4,8 @@
 #   bench/fleet/run.sh [DATABASES] [STATUS_DATABASES]     (defaults 200 and 500)
 #
 # Starts two PostgreSQL clusters of its own (initdb + pg_ctl, as the unprivileged user
-# "postgres" when run as root, on the first free ports of 55200-55299, fsync off), creates
+# "postgres" when run as root, on the first free ports of PORT_BASE..PORT_BASE+99, PORT_BASE
+# 55200 unless set, fsync off), creates
 # STATUS_DATABASES databases spread over them (even numbers on the first cluster, odd on the
 # second), then:
 #   1. tandem release --target all over the first DATABASES, 10 migrations each, one of which
@@ -12,7 +13,9 @@
 #      resetting those databases, with --concurrency 8. Target: c8 <= 1.3 * c1 / 8.
 #   2. tandem status --target all over all STATUS_DATABASES. Target: <= 3 s.
 # Peak connections: pg_stat_activity's client backends on each cluster, sampled every 20 ms
-# by one psql per cluster (\watch) while each command runs. Prints a JSON summary on stdout.
+# by one psql per cluster (\watch) while each command runs. Prints a JSON summary on stdout,
+# and on stderr each figure against its target with the load average (a loaded machine
+# inflates both; compare ratios measured under the same load).
 # KEEP=1 leaves the clusters running (stop them with pg_ctl -D DIR/pgN/data stop);
 # STATUS_ONLY=1 skips the releases.
 set -euo pipefail
@@ -20,7 +23,7 @@ cd "$(dirname "$0")/../.."
 ROOT="$PWD"
 DATABASES="${1:-200}"
 STATUS_DATABASES="${2:-500}"
-TANDEM="$ROOT/${BUILD_DIR:-build}/tandem"
+TANDEM="${TANDEM:-$ROOT/${BUILD_DIR:-build}/tandem}"
 [ -x "$TANDEM" ] || scripts/build.sh >&2
 PGBIN="${PGBIN:-$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)}"
 WORK="$(mktemp -d /tmp/tandem-fleet-XXXXXX)"
@@ -43,9 +46,10 @@ trap cleanup EXIT
 
 port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
+PORT_BASE="${PORT_BASE:-55200}"
 for c in 0 1; do
-  port=55200
-  for p in $(seq 55200 55299); do
+  port=$PORT_BASE
+  for p in $(seq "$PORT_BASE" $((PORT_BASE + 99))); do
     if port_free "$p" && [[ " ${PORTS[*]} " != *" $p "* ]]; then port=$p; break; fi
   done
   PORTS+=("$port")
@@ -108,6 +112,11 @@ stop_sampling() {  # NAME; sets PEAKS to "peak0 peak1"
   PEAKS="$(grep -E '^[0-9]+$' "$WORK/$1.c0" | sort -n | tail -1) $(grep -E '^[0-9]+$' "$WORK/$1.c1" | sort -n | tail -1)"
 }
 now() { date +%s.%N; }
+timed() {  # CPU_FILE COMMAND...: runs COMMAND, writing its user and system seconds to CPU_FILE
+  local file=$1
+  shift
+  if [ -x /usr/bin/time ]; then /usr/bin/time -f "%U %S" -o "$file" "$@"; else "$@"; fi
+}
 
 reset_release_fleet() {
   for ((i = 0; i < DATABASES; i++)); do
@@ -123,12 +132,17 @@ release() {  # CONCURRENCY
   start_sampling "release_c$1"
   local start end
   start=$(now)
-  (cd "$WORK/release" && "$TANDEM" release --target all --concurrency "$1" > "$WORK/release_c$1.out")
+  (cd "$WORK/release" && timed "$WORK/release_c$1.cpu" "$TANDEM" release --target all \
+    --concurrency "$1" > "$WORK/release_c$1.out")
   end=$(now)
   stop_sampling "release_c$1"
   PEAKS_RELEASE[$1]="$PEAKS"
   SECONDS_RELEASE[$1]=$(echo "$end - $start" | bc -l)
   head -1 "$WORK/release_c$1.out" >&2
+  # tandem's own CPU (user + system) per database: what no concurrency can overlap on a
+  # machine with few cores, beside the servers' own.
+  [ -s "$WORK/release_c$1.cpu" ] && awk -v d="$DATABASES" \
+    '{ printf "  tandem CPU %.1f ms per database\n", ($1 + $2) * 1000 / d }' "$WORK/release_c$1.cpu" >&2
 }
 if [ -n "${STATUS_ONLY:-}" ]; then
   SECONDS_RELEASE=([1]=1 [8]=1) PEAKS_RELEASE=([1]="0 0" [8]="0 0")
@@ -165,3 +179,12 @@ awk -v d="$DATABASES" -v sd="$STATUS_DATABASES" -v c1="$c1" -v c8="$c8" -v s="$s
   printf "\"status_databases\": %d, \"status_s\": %.2f, \"status_target_s\": 3, ", sd, s
   printf "\"peak_connections_status\": [%d, %d]}\n", sa, sb
 }'
+awk -v c1="$c1" -v c8="$c8" -v s="$status_s" -v sd="$STATUS_DATABASES" -v d="$DATABASES" \
+  -v r8a="$r8a" -v r8b="$r8b" -v sa="$sa" -v sb="$sb" -v load="$(cut -d' ' -f1-3 /proc/loadavg)" -v so="${STATUS_ONLY:-}" 'BEGIN {
+  ratio = c8 / (c1 / 8)
+  if (so == "") printf "release over %d databases: c1 %.2fs, c8 %.2fs: c8 / (c1 / 8) = %.2f (target <= 1.3: %s)\n", d, c1, c8, ratio, ratio <= 1.3 ? "met" : "NOT met"
+  printf "status over %d databases: %.2fs (target <= 3s: %s)\n", sd, s, s <= 3 ? "met" : "NOT met"
+  if (so == "") printf "peak connections: release c8 %d + %d, status %d + %d (the two clusters)\n", r8a, r8b, sa, sb
+  if (so != "") printf "peak connections: status %d + %d (the two clusters)\n", sa, sb
+  printf "load average: %s\n", load
+}' >&2

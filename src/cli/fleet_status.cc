@@ -1,5 +1,12 @@
 #include "cli/fleet_status.h"
 
+#include <algorithm>
+#include <map>
+
+#include "migrate/runner_lock.h"
+#include "pg/quote.h"
+#include "worker/worker.h"
+
 namespace tandem::cli {
 namespace {
 
@@ -7,6 +14,88 @@ const char* const kCounts[] = {"applied", "pending", "running",
                                "failed",  "drifted", "missing_file"};
 
 }  // namespace
+
+Result<std::optional<std::vector<migrate::StatusEntry>>> ReadFleetStatusEntries(
+    pg::Connection& connection, const config::Config& config, const migrate::MigrationSet& files,
+    std::vector<migrate::HistoryRow>& history, bool with_jobs) {
+  using Entries = std::optional<std::vector<migrate::StatusEntry>>;
+  std::string s = pg::QuoteIdentifier(config.schema);
+  // The rows of the history, each with its newest job's status (the newest wins, as in the
+  // single-database status), then the newest job of any version without a row.
+  // Without with_jobs the jobs table is not read: a new session's first read of a table loads
+  // its catalog entries, which is most of this query's cost.
+  auto result = connection.Query(
+      with_jobs
+          ? "SELECT true, m.version, m.name, m.phase, m.checksum, m.status, (SELECT j.status "
+            "FROM " +
+                s + ".jobs j WHERE j.version = m.version ORDER BY j.id DESC LIMIT 1) FROM " + s +
+                ".migrations m UNION ALL SELECT false, j.version, '', '', '', '', j.status "
+                "FROM " +
+                s + ".jobs j WHERE NOT EXISTS (SELECT FROM " + s +
+                ".migrations m WHERE m.version = j.version) AND j.id = (SELECT max(k.id) FROM " +
+                s + ".jobs k WHERE k.version = j.version)"
+          : "SELECT true, m.version, m.name, m.phase, m.checksum, m.status, '' FROM " + s +
+                ".migrations m");
+  if (!result.ok()) {
+    if (result.status().sqlstate() != "42P01") return result.status();
+    // undefined_table. A database tandem never touched has neither table: every migration
+    // is pending, which is what the long way says too. Otherwise the state schema is older
+    // than the jobs table, and the long way knows its layout.
+    TANDEM_ASSIGN_OR_RETURN(
+        auto tables, connection.Query("SELECT pg_catalog.to_regclass(pg_catalog.quote_ident($1) || "
+                                      "'.migrations') IS NULL AND pg_catalog.to_regclass("
+                                      "pg_catalog.quote_ident($1) || '.jobs') IS NULL",
+                                      {config.schema}));
+    if (!tables.GetBool(0, 0)) return Entries();
+    history.clear();
+    return Entries(migrate::ComputeStatus(files, history));
+  }
+  history.clear();
+  history.reserve(result->rows());
+  std::vector<std::string> job_status;  // by history row
+  std::map<std::string, std::string> rowless_jobs;
+  for (size_t r = 0; r < result->rows(); ++r) {
+    if (!result->GetBool(r, 0)) {
+      rowless_jobs[result->Get(r, 1)] = result->Get(r, 6);
+      continue;
+    }
+    migrate::HistoryRow row;
+    row.version = result->Get(r, 1);
+    row.name = result->Get(r, 2);
+    row.phase = result->Get(r, 3);
+    row.checksum = result->Get(r, 4);
+    row.status = result->Get(r, 5);
+    job_status.push_back(result->Get(r, 6));
+    history.push_back(std::move(row));
+  }
+  std::vector<migrate::StatusEntry> entries = migrate::ComputeStatus(files, history);
+  bool any_running = std::any_of(history.begin(), history.end(), [](const migrate::HistoryRow& r) {
+    return r.status == "running";
+  });
+  if (any_running) {
+    // As on one database: a row left "running" is a runner that died, unless one holds the
+    // runner lock right now; post-deploy migrations run under the worker's lock.
+    auto holders = migrate::FindLockHolders(connection, migrate::RunnerLockKey(config.schema));
+    migrate::MarkRunning(entries, holders.ok() && !holders->empty());
+    worker::WorkerLockKey key = worker::LockKeyFor(config.schema);
+    auto workers =
+        migrate::FindLockHolders(connection, migrate::LockKey{key.class_id, key.object_id});
+    if (workers.ok() && !workers->empty()) {
+      for (auto& e : entries) {
+        if (e.row && e.row->status == "running" && e.phase != migrate::Phase::kPreDeploy)
+          e.state = migrate::MigrationState::kRunning;
+      }
+    }
+  }
+  for (auto& e : entries) {
+    if (e.row) {
+      e.job_status = job_status[static_cast<size_t>(e.row - history.data())];
+    } else if (auto it = rowless_jobs.find(e.version); it != rowless_jobs.end()) {
+      e.job_status = it->second;
+    }
+  }
+  return Entries(std::move(entries));
+}
 
 FleetStatusRow CountStatus(const std::vector<migrate::StatusEntry>& entries) {
   FleetStatusRow row;

@@ -134,7 +134,14 @@ int FleetStatus(Context& context, bool exit_code) {
       context, *config, how,
       [&](const fleet::Target&, pg::Connection& connection, TargetOutput& output) -> Status {
         std::vector<migrate::HistoryRow> history;
-        TANDEM_ASSIGN_OR_RETURN(auto entries, StatusEntries(connection, *config, *files, history));
+        TANDEM_ASSIGN_OR_RETURN(
+            auto fast, ReadFleetStatusEntries(connection, *config, *files, history, exit_code));
+        std::vector<migrate::StatusEntry> entries;
+        if (fast) {
+          entries = std::move(*fast);
+        } else {
+          TANDEM_ASSIGN_OR_RETURN(entries, StatusEntries(connection, *config, *files, history));
+        }
         FleetStatusRow row = CountStatus(entries);
         output.summary = FleetStatusLine(row);
         output.json = FleetStatusJson(row);

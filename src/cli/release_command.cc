@@ -1,7 +1,9 @@
 // tandem release: the release-phase step (Heroku `release:`, a Kubernetes Job, a CI step).
 // Flags override tandem.toml [release]; migration directives override both (release.h).
 #include <functional>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 
 #include <unistd.h>
@@ -60,40 +62,77 @@ Status ApplyFlags(const ReleaseFlags& f, config::ReleaseSettings& s) {
   return Status::Ok();
 }
 
-// The options for one database's release. `report_lint` receives the lint findings' text.
+// The lint gate (issue 4): pending pre-deploy migrations with error-level findings are
+// refused before anything changes, unless each finding is allowed with a reason. Returns the
+// refusal (ok when nothing blocks); `report_lint` receives the findings' text.
+Status LintGate(const config::Config& config, const migrate::MigrationSet& files,
+                const std::vector<const migrate::Migration*>& pending, lint::PgVersion server,
+                const std::function<void(const std::string&)>& report_lint) {
+  std::vector<std::string> versions;
+  for (const auto* m : pending) versions.push_back(m->version);
+  lint::GateOptions gate;
+  gate.server_version = server;
+  auto findings = lint::LintPendingPreDeploy(files, versions, config, gate);
+  if (!findings.ok()) return findings.status();
+  if (!findings->HasErrors()) return Status::Ok();
+  if (report_lint) {
+    report_lint(lint::RenderText(*findings, isatty(STDERR_FILENO) != 0, lint::FileSourceReader()));
+  }
+  return Status::Failed("pending pre-deploy migrations have " +
+                        std::to_string(findings->Count(lint::Severity::kError)) +
+                        " lint errors; nothing was applied")
+      .WithHint(
+          "follow each finding's recipe, move destructive steps to a post-deploy "
+          "migration, or accept one with -- tandem:allow <rule-id> \"reason\"");
+}
+
+// The lint gate of a fleet release, run once per distinct question: every database of the
+// fleet has the same migration files, so the same pending versions on the same server
+// version get the same answer. Linting replays every migration into a schema model: CPU that
+// grows with the migration directory, spent once per run instead of once per database (on a
+// machine with few cores, the databases' servers need that CPU). Thread-safe: the first
+// database to ask computes the answer while the others with the same question wait for it.
+class SharedLintGate {
+ public:
+  explicit SharedLintGate(const config::Config& config) : config_(config) {}
+
+  Status Check(const migrate::MigrationSet& files,
+               const std::vector<const migrate::Migration*>& pending, lint::PgVersion server) {
+    std::string key = std::to_string(server.major) + "." + std::to_string(server.minor);
+    for (const auto* m : pending) key += "," + m->version;
+    std::lock_guard<std::mutex> lock(mutex_);
+    auto it = answers_.find(key);
+    if (it != answers_.end()) return it->second;
+    ++runs_;
+    // Findings are the same on every database: the error says how many, and "tandem lint"
+    // shows them; printing them per database would interleave.
+    Status answer = LintGate(config_, files, pending, server, nullptr);
+    answers_.emplace(key, answer);
+    return answer;
+  }
+
+  int runs() const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return runs_;
+  }
+
+ private:
+  const config::Config& config_;
+  mutable std::mutex mutex_;
+  std::map<std::string, Status> answers_;
+  int runs_ = 0;
+};
+
+// The options for one database's release, without its lint gate.
 release::ReleaseOptions OptionsFor(const config::Config& config,
                                    const config::ReleaseSettings& settings,
-                                   const ReleaseFlags& flags, migrate::MigrationSet& files,
-                                   pg::Connection& connection,
-                                   std::function<void(const std::string&)> report_lint) {
+                                   const ReleaseFlags& flags) {
   release::ReleaseOptions options;
   options.schema = config.schema;
   options.lock_wait = config.lock_wait;
   options.settings = settings;
   options.require_approval = config.worker.require_approval;
   options.plan = flags.plan;
-  // The lint gate (issue 4): pending pre-deploy migrations with error-level findings are
-  // refused before anything changes, unless each finding is allowed with a reason.
-  options.lint_gate = [&config, &files, &connection, report_lint](
-                          const std::vector<const migrate::Migration*>& pending) -> Status {
-    std::vector<std::string> versions;
-    for (const auto* m : pending) versions.push_back(m->version);
-    lint::GateOptions gate;
-    gate.server_version = lint::ServerVersion(connection);
-    auto findings = lint::LintPendingPreDeploy(files, versions, config, gate);
-    if (!findings.ok()) return findings.status();
-    if (!findings->HasErrors()) return Status::Ok();
-    if (report_lint) {
-      report_lint(
-          lint::RenderText(*findings, isatty(STDERR_FILENO) != 0, lint::FileSourceReader()));
-    }
-    return Status::Failed("pending pre-deploy migrations have " +
-                          std::to_string(findings->Count(lint::Severity::kError)) +
-                          " lint errors; nothing was applied")
-        .WithHint(
-            "follow each finding's recipe, move destructive steps to a post-deploy "
-            "migration, or accept one with -- tandem:allow <rule-id> \"reason\"");
-  };
   return options;
 }
 
@@ -113,16 +152,21 @@ int RunFleet(Context& context, const config::Config& config,
   // each connects only while its migration waits, so the rollout stays within concurrency
   // plus that constant whatever the fleet size.
   release::WatchSlots watch_slots(kFleetExtraConnections);
-  how.json_footer = [&watch_slots](const std::vector<TargetOutput>&) -> nlohmann::json {
-    return {{"peak_blocker_watch_connections", watch_slots.peak_in_use()}};
+  SharedLintGate lint_gate(config);
+  how.json_footer = [&watch_slots, &lint_gate](const std::vector<TargetOutput>&) -> nlohmann::json {
+    return {{"peak_blocker_watch_connections", watch_slots.peak_in_use()},
+            {"lint_gate_runs", lint_gate.runs()}};
   };
   return RunOnFleet(
       context, config, how,
       [&](const fleet::Target&, pg::Connection& connection, TargetOutput& output) -> Status {
         migrate::MigrationSet copy = files;
-        // Findings are the same on every database: the error says how many, and
-        // "tandem lint" shows them; printing them per database would interleave.
-        auto options = OptionsFor(config, settings, flags, copy, connection, nullptr);
+        auto options = OptionsFor(config, settings, flags);
+        lint::PgVersion server = lint::ServerVersion(connection);
+        options.lint_gate = [&lint_gate, &copy,
+                             server](const std::vector<const migrate::Migration*>& pending) {
+          return lint_gate.Check(copy, pending, server);
+        };
         options.watch_slots = &watch_slots;
         release::ReleaseReport report = release::Release(connection, copy, options);
         output.json = release::ReleaseReportJson(report);
@@ -154,10 +198,16 @@ int Run(Context& context, const ReleaseFlags& flags) {
   if (!connection.ok()) return context.Fail(connection.status());
   StopOnSignal stop_on_signal(**connection);
 
-  release::ReleaseOptions options =
-      OptionsFor(*config, settings, flags, *files, **connection,
-                 // On stderr in every format, so that --format json keeps stdout one document.
-                 [&context](const std::string& text) { context.err << text; });
+  release::ReleaseOptions options = OptionsFor(*config, settings, flags);
+  const config::Config& cfg = *config;
+  migrate::MigrationSet& set = *files;
+  lint::PgVersion server = lint::ServerVersion(**connection);
+  options.lint_gate = [&cfg, &set, server,
+                       &context](const std::vector<const migrate::Migration*>& pending) {
+    // On stderr in every format, so that --format json keeps stdout one document.
+    return LintGate(cfg, set, pending, server,
+                    [&context](const std::string& text) { context.err << text; });
+  };
   // --verify (issue 5): prove the pending migrations on a shadow database first.
   if (flags.verify && !flags.plan) {
     auto shadow_files = context.LoadMigrations(*config);

@@ -3,6 +3,9 @@
 // connections (fleet_fixture.h). Each database gets what the single-database command gives
 // it, a failure on one never touches the others, failures come first in the table, and a
 // rerun leaves the databases already done alone.
+#include <map>
+#include <set>
+
 #include "fleet/fleet_fixture.h"
 
 namespace tandem::testing {
@@ -237,6 +240,104 @@ TEST_F(FleetCommandsTest, JobsListOneTableWithATargetColumnAndIdsArePerDatabase)
   EXPECT_NE(pause.out.find("shard-01  pause: job 1"), std::string::npos) << pause.out;
   EXPECT_EQ(Value(1, "SELECT status FROM " + schema_ + ".jobs"), "paused");
   EXPECT_EQ(Value(2, "SELECT status FROM " + schema_ + ".jobs"), "paused");
+}
+
+// The fleet's status reads each database in one query; what it counts must be what the
+// single-database status shows for that database, in every state a database can be in: never
+// touched, up to date with a queued job, with a cancelled job, drifted, a runner that died
+// mid-migration, and an applied migration whose file is gone.
+TEST_F(FleetCommandsTest, StatusCountsWhatEachDatabaseShowsAlone) {
+  WriteConfig("concurrency = 3\n");
+  WriteMigrations();
+  dir_.Write("db/migrations/3_index.sql",
+             "-- tandem:phase post-deploy\n-- migrate:up\nCREATE INDEX " + table_ + "_idx ON " +
+                 table_ + " (id);\n");
+  for (int i = 1; i < kShards; ++i) {
+    auto release = Tandem({"release", "--target", ShardName(i)});
+    ASSERT_EQ(release.exit_code, 0) << release.out << release.err;
+  }
+  auto cancel = Tandem({"jobs", "cancel", "1", "--target", "shard-02"});
+  ASSERT_EQ(cancel.exit_code, 0) << cancel.out << cancel.err;
+  std::string m = schema_ + ".migrations";
+  ASSERT_EQ(Value(3, "UPDATE " + m + " SET checksum = 'edited' WHERE version = '1' RETURNING 1"),
+            "1");
+  ASSERT_EQ(Value(4, "UPDATE " + m + " SET status = 'running' WHERE version = '2' RETURNING 1"),
+            "1");
+  ASSERT_EQ(Value(5, "UPDATE " + m + " SET version = '9' WHERE version = '2' RETURNING 1"), "1");
+
+  auto fleet = Tandem({"--format", "json", "status", "--target", "all"});
+  ASSERT_EQ(fleet.exit_code, 0) << fleet.out << fleet.err;
+  nlohmann::json matrix = Json(fleet);
+  std::set<std::string> states_seen;
+  for (int i = 0; i < kShards; ++i) {
+    SCOPED_TRACE(ShardName(i));
+    auto alone = Tandem({"--format", "json", "status", "--url", Url(i)});
+    ASSERT_EQ(alone.exit_code, 0) << alone.out << alone.err;
+    std::map<std::string, int> counts;
+    std::string oldest_pending;
+    bool work_left = false;
+    nlohmann::json shown = Json(alone);
+    for (const auto& e : shown["migrations"]) {
+      std::string state = e["status"];
+      ++counts[state];
+      states_seen.insert(state);
+      if (state == "pending" && oldest_pending.empty()) oldest_pending = e["version"];
+      work_left |= state != "applied" && e.value("job_status", "") != "cancelled";
+    }
+    const nlohmann::json& entry = Entry(matrix, ShardName(i));
+    EXPECT_EQ(entry["outcome"], "ok");
+    EXPECT_EQ(entry["applied"], counts["applied"]);
+    EXPECT_EQ(entry["pending"], counts["pending"]);
+    EXPECT_EQ(entry["running"], counts["running"]);
+    EXPECT_EQ(entry["failed"], counts["failed"]);
+    EXPECT_EQ(entry["drifted"], counts["drifted"]);
+    EXPECT_EQ(entry["missing_file"], counts["missing-file"]);
+    EXPECT_EQ(entry["oldest_pending"],
+              oldest_pending.empty() ? nlohmann::json(nullptr) : nlohmann::json(oldest_pending));
+    auto exit_code = Tandem({"status", "--target", ShardName(i), "--exit-code"});
+    EXPECT_EQ(exit_code.exit_code, work_left ? 1 : 0) << exit_code.out << exit_code.err;
+  }
+  // The states above were all reached (else the comparison proves less than it says).
+  for (const char* state : {"applied", "pending", "failed", "drifted", "missing-file"}) {
+    EXPECT_EQ(states_seen.count(state), 1u) << state;
+  }
+  // shard-02's only work left is its cancelled job: not work, as on one database.
+  EXPECT_EQ(Tandem({"status", "--target", "shard-02", "--exit-code"}).exit_code, 0);
+}
+
+// A fleet release lints the pending migrations once, not once per database: the files are the
+// same everywhere, and so is the answer, a refusal included.
+TEST_F(FleetCommandsTest, ReleaseLintsThePendingMigrationsOncePerRun) {
+  WriteConfig("concurrency = 3\nmax_failures = 10\n");
+  WriteMigrations();
+  auto ok = Tandem({"--format", "json", "release", "--target", "all"});
+  ASSERT_EQ(ok.exit_code, 0) << ok.out << ok.err;
+  nlohmann::json report = Json(ok);
+  EXPECT_EQ(report["summary"]["ok"], kShards);
+  EXPECT_EQ(report["fleet"]["lint_gate_runs"], 1);
+
+  // An error-level finding: every database refuses with the same error, from one lint.
+  dir_.Write("db/migrations/3_drop.sql",
+             "-- migrate:up\nALTER TABLE " + table_ + " DROP COLUMN name;\n");
+  auto refused = Tandem({"--format", "json", "release", "--target", "all"});
+  EXPECT_EQ(refused.exit_code, 1) << refused.out << refused.err;
+  report = Json(refused);
+  EXPECT_EQ(report["fleet"]["lint_gate_runs"], 1);
+  int refusals = 0;
+  for (const auto& t : report["targets"]) {
+    if (t["outcome"] != "failed") continue;
+    ++refusals;
+    EXPECT_NE(t["error"]["message"].get<std::string>().find("lint errors; nothing was applied"),
+              std::string::npos)
+        << t.dump(2);
+  }
+  EXPECT_EQ(refusals, kShards);
+  for (int i = 0; i < kShards; ++i) {
+    EXPECT_EQ(Value(i, "SELECT count(*) FROM information_schema.columns WHERE table_name = '" +
+                           table_ + "' AND column_name = 'name'"),
+              "1")
+        << ShardName(i);
+  }
 }
 
 }  // namespace
