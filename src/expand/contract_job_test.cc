@@ -13,6 +13,7 @@
 #include <string>
 #include <thread>
 
+#include "expand/online_test_util.h"
 #include "migrate/state.h"
 #include "testing/harness.h"
 #include "testing/http_request.h"
@@ -27,26 +28,8 @@ constexpr int kRows = 2000;
 constexpr char kRenameColumn[] =
     "-- tandem:online\n-- migrate:up\nALTER TABLE users RENAME COLUMN name TO full_name;\n";
 
-class ContractJobTest : public ProjectTest {
+class ContractJobTest : public OnlineTest {
  protected:
-  void SetUp() override {
-    ProjectTest::SetUp();
-    dir_.Write("tandem.toml", "[release]\nlock_timeout = \"200ms\"\nretry_budget = \"30s\"\n");
-  }
-  void Release(const std::string& name, const std::string& sql) {
-    dir_.Write("db/migrations/" + name, sql);
-    auto r = Tandem({"release"});
-    ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
-  }
-  void UsersTable() {
-    Release("1_users.sql",
-            "-- migrate:up\nCREATE TABLE users (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY "
-            "KEY, name text NOT NULL DEFAULT 'x', n int);\n"
-            "CREATE INDEX users_name_idx ON users (name);\n"
-            "COMMENT ON COLUMN users.name IS 'the user''s name';\n"
-            "INSERT INTO users (name, n) SELECT 'u' || g, g FROM generate_series(1, " +
-                std::to_string(kRows) + ") g;\n");
-  }
   // The rename released and backfilled: ready to complete. Returns the contract's step count.
   int ReadyRename() {
     UsersTable();

@@ -10,6 +10,7 @@
 #include <string>
 
 #include "expand/apps_test_util.h"
+#include "expand/online_test_util.h"
 #include "expand/plan.h"
 #include "testing/harness.h"
 #include "testing/project_test.h"
@@ -22,28 +23,8 @@ using expand::testing::AppSql;
 
 constexpr int kRows = 2000;
 
-class ExpandTest : public ProjectTest {
+class ExpandTest : public OnlineTest {
  protected:
-  void SetUp() override {
-    ProjectTest::SetUp();
-    dir_.Write("tandem.toml", "[release]\nlock_timeout = \"200ms\"\nretry_budget = \"30s\"\n");
-  }
-  void Release(const std::string& name, const std::string& sql) {
-    dir_.Write("db/migrations/" + name, sql);
-    auto r = Tandem({"release"});
-    ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
-  }
-  // Users with an identity key: a name (NOT NULL, default, comment, index) for the old app's
-  // half and the new app's half.
-  void UsersTable() {
-    Release("1_users.sql",
-            "-- migrate:up\nCREATE TABLE users (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY "
-            "KEY, name text NOT NULL DEFAULT 'x', n int);\n"
-            "CREATE INDEX users_name_idx ON users (name);\n"
-            "COMMENT ON COLUMN users.name IS 'the user''s name';\n"
-            "INSERT INTO users (name, n) SELECT 'u' || g, g FROM generate_series(1, " +
-                std::to_string(kRows) + ") g;\n");
-  }
   void Run(const std::string& sql) {
     Status status = Connect()->Exec(sql);
     ASSERT_TRUE(status.ok()) << status.ToString();
@@ -53,38 +34,6 @@ class ExpandTest : public ProjectTest {
         "SELECT coalesce(max(id), 0) FROM tandem.jobs WHERE kind = 'background' AND "
         "version = '" +
         version + "'");
-  }
-  void Backfill(const std::string& version) {
-    std::string id = JobId(version);
-    ASSERT_NE(id, "0");
-    auto r = Tandem({"jobs", "finalize", id});
-    ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
-  }
-  void Complete(const std::string& version) {
-    auto r = Tandem({"complete", version, "--now"});
-    ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
-  }
-  void ExpectClean(App& app, const std::string& who) {
-    EXPECT_EQ(app.failures(), 0) << who;
-    for (const std::string& e : app.errors()) ADD_FAILURE() << who << ": " << e;
-    EXPECT_GT(app.rounds(), 20) << who;
-  }
-  // Every row `app` wrote holds its last value in `column` of `table` now.
-  void ExpectLastValues(App& app, const std::string& table, const std::string& column) {
-    auto written = app.written();
-    ASSERT_FALSE(written.empty());
-    std::string wrong;
-    for (const auto& [id, value] : written) {
-      std::string now = QueryValue("SELECT " + column + "::text FROM " + table +
-                                   " WHERE id = " + std::to_string(id));
-      if (now != value) wrong += " id " + std::to_string(id) + ": " + now + " != " + value;
-    }
-    EXPECT_EQ(wrong, "");
-  }
-  std::string State(const std::string& version) {
-    return QueryValue(
-        "SELECT coalesce((SELECT state FROM tandem.online_migrations WHERE version = '" + version +
-        "'), 'none')");
   }
   // The table's shape and rows, to compare before and after an abort.
   std::string Snapshot(const std::string& table) {

@@ -23,6 +23,17 @@ class OnlineTest : public ProjectTest {
     auto r = Tandem({"release"});
     ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
   }
+  // Users with an identity key: a name (NOT NULL, default, comment, index) for the old app's
+  // half and the new app's half.
+  void UsersTable(int rows = 2000) {
+    Release("1_users.sql",
+            "-- migrate:up\nCREATE TABLE users (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY "
+            "KEY, name text NOT NULL DEFAULT 'x', n int);\n"
+            "CREATE INDEX users_name_idx ON users (name);\n"
+            "COMMENT ON COLUMN users.name IS 'the user''s name';\n"
+            "INSERT INTO users (name, n) SELECT 'u' || g, g FROM generate_series(1, " +
+                std::to_string(rows) + ") g;\n");
+  }
   void Backfill(const std::string& version) {
     std::string id = QueryValue(
         "SELECT coalesce(max(id), 0) FROM tandem.jobs WHERE kind = 'background' AND version = '" +
