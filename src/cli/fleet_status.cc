@@ -69,24 +69,7 @@ Result<std::optional<std::vector<migrate::StatusEntry>>> ReadFleetStatusEntries(
     history.push_back(std::move(row));
   }
   std::vector<migrate::StatusEntry> entries = migrate::ComputeStatus(files, history);
-  bool any_running = std::any_of(history.begin(), history.end(), [](const migrate::HistoryRow& r) {
-    return r.status == "running";
-  });
-  if (any_running) {
-    // As on one database: a row left "running" is a runner that died, unless one holds the
-    // runner lock right now; post-deploy migrations run under the worker's lock.
-    auto holders = migrate::FindLockHolders(connection, migrate::RunnerLockKey(config.schema));
-    migrate::MarkRunning(entries, holders.ok() && !holders->empty());
-    worker::WorkerLockKey key = worker::LockKeyFor(config.schema);
-    auto workers =
-        migrate::FindLockHolders(connection, migrate::LockKey{key.class_id, key.object_id});
-    if (workers.ok() && !workers->empty()) {
-      for (auto& e : entries) {
-        if (e.row && e.row->status == "running" && e.phase != migrate::Phase::kPreDeploy)
-          e.state = migrate::MigrationState::kRunning;
-      }
-    }
-  }
+  MarkLeftRunning(connection, config.schema, history, entries);
   for (auto& e : entries) {
     if (e.row) {
       e.job_status = job_status[static_cast<size_t>(e.row - history.data())];
@@ -95,6 +78,28 @@ Result<std::optional<std::vector<migrate::StatusEntry>>> ReadFleetStatusEntries(
     }
   }
   return Entries(std::move(entries));
+}
+
+void MarkLeftRunning(pg::Connection& connection, const std::string& schema,
+                     const std::vector<migrate::HistoryRow>& history,
+                     std::vector<migrate::StatusEntry>& entries) {
+  bool any_running = std::any_of(history.begin(), history.end(), [](const migrate::HistoryRow& r) {
+    return r.status == "running";
+  });
+  if (!any_running) return;
+  // A row left "running" is a runner that died, unless one holds the runner lock right now.
+  auto holders = migrate::FindLockHolders(connection, migrate::RunnerLockKey(schema));
+  migrate::MarkRunning(entries, holders.ok() && !holders->empty());
+  // Post-deploy migrations are run by the worker, under its own lock.
+  worker::WorkerLockKey key = worker::LockKeyFor(schema);
+  auto workers =
+      migrate::FindLockHolders(connection, migrate::LockKey{key.class_id, key.object_id});
+  if (workers.ok() && !workers->empty()) {
+    for (auto& e : entries) {
+      if (e.row && e.row->status == "running" && e.phase != migrate::Phase::kPreDeploy)
+        e.state = migrate::MigrationState::kRunning;
+    }
+  }
 }
 
 FleetStatusRow CountStatus(const std::vector<migrate::StatusEntry>& entries) {

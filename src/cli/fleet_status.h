@@ -38,6 +38,13 @@ Result<std::optional<std::vector<migrate::StatusEntry>>> ReadFleetStatusEntries(
     pg::Connection& connection, const config::Config& config, const migrate::MigrationSet& files,
     std::vector<migrate::HistoryRow>& history, bool with_jobs);
 
+// What rows left "running" in `history` mean: a runner or worker still at it (it holds its lock)
+// or one that died. Looks at pg_locks only when such a row exists (the costliest lookup of a
+// status, on each database of a fleet).
+void MarkLeftRunning(pg::Connection& connection, const std::string& schema,
+                     const std::vector<migrate::HistoryRow>& history,
+                     std::vector<migrate::StatusEntry>& entries);
+
 FleetStatusRow CountStatus(const std::vector<migrate::StatusEntry>& entries);
 // "applied 10  pending 2  running 0  failed 0  drifted 0  oldest pending 20240101120000"
 std::string FleetStatusLine(const FleetStatusRow& row);

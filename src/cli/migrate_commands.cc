@@ -68,26 +68,7 @@ Result<std::vector<migrate::StatusEntry>> StatusEntries(pg::Connection& connecti
                                                         std::vector<migrate::HistoryRow>& history) {
   TANDEM_ASSIGN_OR_RETURN(history, migrate::ReadHistory(connection, config.schema));
   auto entries = migrate::ComputeStatus(files, history);
-  // The locks only decide what a row left "running" means: without one, the two lookups in
-  // pg_locks and pg_stat_activity (the costliest queries here, for each database of a fleet)
-  // are skipped.
-  bool any_running = std::any_of(history.begin(), history.end(), [](const migrate::HistoryRow& r) {
-    return r.status == "running";
-  });
-  if (!any_running) return AddJobStates(connection, config, std::move(entries));
-  // A row left "running" is a runner that died, unless one holds the lock right now.
-  auto holders = migrate::FindLockHolders(connection, migrate::RunnerLockKey(config.schema));
-  migrate::MarkRunning(entries, holders.ok() && !holders->empty());
-  // Post-deploy migrations are run by the worker, under its own lock.
-  worker::WorkerLockKey key = worker::LockKeyFor(config.schema);
-  auto workers =
-      migrate::FindLockHolders(connection, migrate::LockKey{key.class_id, key.object_id});
-  if (workers.ok() && !workers->empty()) {
-    for (auto& e : entries) {
-      if (e.row && e.row->status == "running" && e.phase != migrate::Phase::kPreDeploy)
-        e.state = migrate::MigrationState::kRunning;
-    }
-  }
+  MarkLeftRunning(connection, config.schema, history, entries);
   return AddJobStates(connection, config, std::move(entries));
 }
 
