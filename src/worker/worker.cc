@@ -216,6 +216,11 @@ class Worker {
   // Several consecutive small jobs at once (jobs::Schedule::run), each in its own transaction.
   void RunRun(const std::vector<long long>& ids);
   void Finished(const Result<jobs::Job>& result, const jobs::Job& job);
+  // A job left running by a lost worker with a pause or cancel asked meanwhile: finished as
+  // asked (true), instead of being run again.
+  bool FinishRequestedWhileLost(const jobs::Job& job);
+  // Claims `job` for this worker (taking it over when it was left running); logs a failure.
+  Result<jobs::Job> ClaimToRun(const jobs::Job& job);
   void ReportDrift(pg::Connection& connection, const jobs::Job& job);
 
   // Background jobs run on threads of their own, each with its own connection, so that a
@@ -444,28 +449,35 @@ void Worker::ReportDrift(pg::Connection& connection, const jobs::Job& job) {
       detail);
 }
 
-void Worker::RunJob(jobs::Job job) {
-  Log& log = Logger(options_);
+bool Worker::FinishRequestedWhileLost(const jobs::Job& job) {
   // A person asked to pause or cancel it while the worker running it was lost.
-  if (job.status == JobStatus::kRunning && !job.requested.empty()) {
-    jobs::Outcome outcome;
-    outcome.to = job.requested == "cancel" ? JobStatus::kCancelled : JobStatus::kPaused;
-    outcome.statements_done = job.statements_done;
-    outcome.statements_total = job.statements_total;
-    Finished(jobs::Finish(*job_, options_.schema, job.id, outcome,
-                          {change_.actor, "requested while the worker running it was lost"}),
-             job);
-    return;
-  }
+  if (job.status != JobStatus::kRunning || job.requested.empty()) return false;
+  jobs::Outcome outcome;
+  outcome.to = job.requested == "cancel" ? JobStatus::kCancelled : JobStatus::kPaused;
+  outcome.statements_done = job.statements_done;
+  outcome.statements_total = job.statements_total;
+  Finished(jobs::Finish(*job_, options_.schema, job.id, outcome,
+                        {change_.actor, "requested while the worker running it was lost"}),
+           job);
+  return true;
+}
+
+Result<jobs::Job> Worker::ClaimToRun(const jobs::Job& job) {
   std::string reason = job.status == JobStatus::kRunning
                            ? "taken over from " + job.worker + ", which stopped running it"
                            : "";
   auto claimed = jobs::Claim(*job_, options_.schema, job.id, {change_.actor, reason});
   if (!claimed.ok()) {
-    log.Warning("could not claim job " + std::to_string(job.id),
-                {{"error", claimed.status().message()}});
-    return;
+    Logger(options_).Warning("could not claim job " + std::to_string(job.id),
+                             {{"job", job.id}, {"error", claimed.status().message()}});
   }
+  return claimed;
+}
+
+void Worker::RunJob(jobs::Job job) {
+  if (FinishRequestedWhileLost(job)) return;
+  auto claimed = ClaimToRun(job);
+  if (!claimed.ok()) return;
   Execute(std::move(*claimed));
 }
 
@@ -600,26 +612,9 @@ bool Worker::RunContract(jobs::Job job) {
     return false;
   }
   contract_waits_.erase(job.id);
-  // A person asked to pause or cancel it while the worker running it was lost.
-  if (job.status == JobStatus::kRunning && !job.requested.empty()) {
-    jobs::Outcome outcome;
-    outcome.to = job.requested == "cancel" ? JobStatus::kCancelled : JobStatus::kPaused;
-    outcome.statements_done = job.statements_done;
-    outcome.statements_total = job.statements_total;
-    Finished(jobs::Finish(*job_, options_.schema, job.id, outcome,
-                          {change_.actor, "requested while the worker running it was lost"}),
-             job);
-    return true;
-  }
-  std::string reason = job.status == JobStatus::kRunning
-                           ? "taken over from " + job.worker + ", which stopped running it"
-                           : "";
-  auto claimed = jobs::Claim(*job_, options_.schema, job.id, {change_.actor, reason});
-  if (!claimed.ok()) {
-    log.Warning("could not claim job " + std::to_string(job.id),
-                {{"job", job.id}, {"error", claimed.status().message()}});
-    return true;
-  }
+  if (FinishRequestedWhileLost(job)) return true;
+  auto claimed = ClaimToRun(job);
+  if (!claimed.ok()) return true;
   int attempt = claimed->attempts;
   SetForeground(job.id);
   log.Info("job " + std::to_string(job.id) + " running", {{"job", job.id},
