@@ -86,7 +86,8 @@ Result<WorkerHttp> ServeHttp(const server::ListenAddress& http, server::WorkerRo
   WorkerHttp served;
   std::string token = dashboard::TokenFromEnvironment(config.dashboard);
   bool with_dashboard = http.loopback() || !token.empty();
-  server::ServerOptions server_options{http};
+  server::ServerOptions server_options;
+  server_options.address = http;
   if (with_dashboard) {
     dashboard::DashboardOptions board_options;
     board_options.sources = std::move(sources);

@@ -32,21 +32,6 @@ struct Probe {
   std::optional<long long> newest_event;
 };
 
-Result<pg::DatabaseUrl> UrlOf(const Target& target) {
-  if (!target.problem.ok()) {
-    Status status = target.problem;
-    return std::move(status).WithSqlState(kUnreachableSqlState);
-  }
-  auto url = pg::ParseDatabaseUrl(target.url);
-  if (!url.ok()) {
-    Status status = url.status();
-    return std::move(status)
-        .Prefix("target \"" + target.name + "\"")
-        .WithSqlState(kUnreachableSqlState);
-  }
-  return url;
-}
-
 Result<Probe> ProbeTarget(const pg::DatabaseUrl& url, const std::string& schema,
                           int connect_timeout_seconds) {
   pg::ConnectOptions connect;
@@ -259,7 +244,7 @@ class FleetWorker {
   // Probes `e` and serves it when it has work nobody else is doing; returns when to look again.
   Duration Serve(Entry& e) {
     size_t index = static_cast<size_t>(&e - entries_.data());
-    auto url = UrlOf(e.target);
+    auto url = TargetUrl(e.target);
     if (!url.ok()) {
       Unreachable(e, index, url.status());
       return options_.unreachable_retry;
@@ -318,7 +303,7 @@ class FleetWorker {
       auto targets = state_->Snapshot();
       for (size_t i = 0; i < entries_.size() && !interrupt::Requested(); ++i) {
         std::optional<jobs::JobMetrics> read;
-        auto url = UrlOf(entries_[i].target);
+        auto url = TargetUrl(entries_[i].target);
         // On the short reads' slot, so that /metrics adds no session to the bound.
         bool slot = false;
         for (int k = 0; k < 50 && !(slot = reads_.TryAcquire()) && !interrupt::Requested(); ++k) {
@@ -466,7 +451,7 @@ FleetOnceReport RunFleetWorkerOnce(const std::vector<Target>& targets,
   rollout.max_failures = 0;  // every database is served, whatever happens on the others
   Operation serve = [&](const Target& target) -> Status {
     worker::WorkerSummary& summary = report.summaries[index.at(target.name)];
-    TANDEM_ASSIGN_OR_RETURN(pg::DatabaseUrl url, UrlOf(target));
+    TANDEM_ASSIGN_OR_RETURN(pg::DatabaseUrl url, TargetUrl(target));
     WorkToken token(work);
     if (!token.held()) return Status::Ok();  // interrupted
     TANDEM_ASSIGN_OR_RETURN(

@@ -171,9 +171,7 @@ Result<std::vector<Target>> SelectTargets(const std::vector<Target>& all,
 
 bool IsUnreachable(const Status& status) { return status.sqlstate() == kUnreachableSqlState; }
 
-Result<std::unique_ptr<pg::Connection>> ConnectTarget(const Target& target,
-                                                      const config::Config& config,
-                                                      int connect_timeout_seconds) {
+Result<pg::DatabaseUrl> TargetUrl(const Target& target) {
   if (!target.problem.ok()) {
     Status status = target.problem;
     return std::move(status).WithSqlState(kUnreachableSqlState);
@@ -185,6 +183,14 @@ Result<std::unique_ptr<pg::Connection>> ConnectTarget(const Target& target,
         .Prefix("target \"" + target.name + "\"")
         .WithSqlState(kUnreachableSqlState);
   }
+  return url;
+}
+
+Result<std::unique_ptr<pg::Connection>> ConnectTarget(const Target& target,
+                                                      const config::Config& config,
+                                                      int connect_timeout_seconds) {
+  auto url = TargetUrl(target);
+  if (!url.ok()) return url.status();
   pg::ConnectOptions options;
   options.search_path = config.search_path;
   options.connect_timeout_seconds = connect_timeout_seconds;

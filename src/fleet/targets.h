@@ -42,6 +42,9 @@ Result<std::vector<Target>> SelectTargets(const std::vector<Target>& all,
 inline constexpr const char* kUnreachableSqlState = "08001";
 bool IsUnreachable(const Status& status);
 
+// The target's parsed URL; a target whose URL could not be resolved or parsed is an error
+// marked unreachable (IsUnreachable).
+Result<pg::DatabaseUrl> TargetUrl(const Target& target);
 // A connection to `target` with tandem's session settings (search_path from the config) and a
 // connect timeout; a failure is kUnavailable naming the target, with SQLSTATE 08001.
 Result<std::unique_ptr<pg::Connection>> ConnectTarget(const Target& target,
